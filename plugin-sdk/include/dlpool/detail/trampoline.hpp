@@ -1,0 +1,168 @@
+#pragma once
+// The code the SDK generates per task: entry points that decode arguments, call the plain C++
+// function and encode its result, catching every exception so that nothing but bytes leaves the
+// plugin. Everything here has hidden visibility: two plugins built against different SDK versions
+// never share (or interpose) each other's copies.
+
+#include <dlpool/wire/abi.hpp>
+#include <dlpool/wire/bytes.hpp>
+#include <dlpool/wire/codec.hpp>
+#include <dlpool/wire/signature.hpp>
+
+#include <cxxabi.h>
+
+#include <deque>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+namespace dlpool {
+namespace sdk_detail __attribute__((visibility("hidden"))) {
+
+template <class F>
+struct FnTraits;
+template <class R, class... A>
+struct FnTraits<R (*)(A...)> {
+  using Result = R;
+  using Args = std::tuple<std::remove_cvref_t<A>...>;
+  static std::string signature() { return wire::signature<R, std::remove_cvref_t<A>...>(); }
+};
+template <class R, class... A>
+struct FnTraits<R (*)(A...) noexcept> : FnTraits<R (*)(A...)> {};
+
+inline void write(dlpool_sink* out, std::string_view bytes) { out->write(out->context, bytes.data(), bytes.size()); }
+
+/// The error record: u32 item, str type, str message.
+inline int fail(dlpool_sink* out, int status, std::uint32_t item, std::string_view type, std::string_view message) {
+  std::string record;
+  wire::put(record, item);
+  wire::put_string(record, type);
+  wire::put_string(record, message);
+  write(out, record);
+  return status;
+}
+
+/// Name of the exception being handled, demangled ("std::out_of_range").
+inline std::string current_exception_type() {
+  const std::type_info* type = abi::__cxa_current_exception_type();
+  if (type == nullptr) return "unknown exception";
+  int status = 0;
+  char* name = abi::__cxa_demangle(type->name(), nullptr, nullptr, &status);
+  std::string result = status == 0 && name ? name : type->name();
+  std::free(name);
+  return result;
+}
+
+/// Calls Fn with the arguments in `args`, catching what it throws into an error record.
+template <auto Fn, class Emit>
+int invoke(typename FnTraits<decltype(Fn)>::Args& args, std::uint32_t item, dlpool_sink* out, Emit&& emit) {
+  using R = typename FnTraits<decltype(Fn)>::Result;
+  try {
+    if constexpr (std::is_void_v<R>) {
+      std::apply(Fn, std::move(args));
+      return emit();
+    } else {
+      R result = std::apply(Fn, std::move(args));
+      return emit(result);
+    }
+  } catch (const std::exception& e) {
+    return fail(out, dlpool_status_task_exception, item, current_exception_type(), e.what());
+  } catch (...) {
+    return fail(out, dlpool_status_task_exception, item, current_exception_type(), "a non-standard exception was thrown");
+  }
+}
+
+template <auto Fn>
+int run_chunk(const char* items, std::size_t size, dlpool_sink* out) noexcept {
+  using Args = typename FnTraits<decltype(Fn)>::Args;
+  std::uint32_t item = 0;
+  try {
+    wire::BinaryDecoder decoder;
+    wire::BinaryEncoder encoder;
+    std::string encoded;
+    wire::ByteReader in{items, size};
+    const auto count = in.get<std::uint32_t>("item count");
+    for (; item < count; ++item) {
+      Args args;
+      try {
+        const auto bytes = in.get_string("item");
+        std::apply([&](auto&... arg) { decoder.decode(bytes, arg...); }, args);
+      } catch (const std::exception& e) {
+        return fail(out, dlpool_status_bad_arguments, item, "dlpool::DecodeError", e.what());
+      }
+      const int status = invoke<Fn>(args, item, out, [&](const auto&... result) {
+        encoded.clear();
+        try {
+          encoder.append_item(encoded, result...);
+        } catch (const std::exception& e) {
+          return fail(out, dlpool_status_bad_result, item, current_exception_type(), e.what());
+        }
+        write(out, encoded);
+        return int{dlpool_status_ok};
+      });
+      if (status != dlpool_status_ok) return status;
+    }
+    return dlpool_status_ok;
+  } catch (...) {  // only allocation can get here
+    return fail(out, dlpool_status_task_exception, item, current_exception_type(), "out of memory in the SDK");
+  }
+}
+
+template <auto Fn>
+int run_json(const char* json, std::size_t size, dlpool_sink* out) noexcept {
+  typename FnTraits<decltype(Fn)>::Args args;
+  try {
+    wire::from_json_args(std::string_view{json, size}, args);
+  } catch (const std::exception& e) {
+    return fail(out, dlpool_status_bad_arguments, 0, "dlpool::DecodeError", e.what());
+  }
+  return invoke<Fn>(args, 0, out, [&](const auto&... result) {
+    std::string text;
+    try {
+      if constexpr (sizeof...(result) == 0)
+        text = "null";
+      else
+        text = wire::to_json(result...);
+    } catch (const std::exception& e) {
+      return fail(out, dlpool_status_bad_result, 0, current_exception_type(), e.what());
+    }
+    write(out, text);
+    return int{dlpool_status_ok};
+  });
+}
+
+/// A plugin's tasks, collected by DLPOOL_TASK's static registrations before dlopen returns.
+class Registry {
+ public:
+  Registry(const char* plugin, const char* version) noexcept
+      : manifest_{DLPOOL_SDK_ABI_VERSION, plugin, version, 0, nullptr} {}
+
+  template <auto Fn>
+  bool add(std::string_view spelled) {
+    // DLPOOL_TASK(ns::fn) exports "fn": callers name tasks, not C++ scopes.
+    if (const auto colon = spelled.rfind("::"); colon != std::string_view::npos) spelled.remove_prefix(colon + 2);
+    const auto& name = strings_.emplace_back(spelled);
+    const auto& signature = strings_.emplace_back(FnTraits<decltype(Fn)>::signature());
+    tasks_.push_back({name.c_str(), signature.c_str(), &run_chunk<Fn>, &run_json<Fn>});
+    return true;
+  }
+
+  const dlpool_manifest* manifest() noexcept {
+    manifest_.task_count = tasks_.size();
+    manifest_.tasks = tasks_.data();
+    return &manifest_;
+  }
+
+ private:
+  dlpool_manifest manifest_;
+  std::deque<std::string> strings_;  // deque: c_str() pointers stay valid as it grows
+  std::vector<dlpool_task_info> tasks_;
+};
+
+/// Defined once per plugin by DLPOOL_PLUGIN.
+Registry& registry();
+
+}  // namespace sdk_detail
+}  // namespace dlpool

@@ -1,0 +1,160 @@
+#pragma once
+// Values to bytes and back: Cereal's binary archive for the pool's fast path, Cereal's JSON
+// archive for calls from a shell. Both host and plugin use exactly these functions, so the two
+// ends of a task always agree on the encoding.
+//
+// The binary codec streams straight into and out of caller-owned buffers (no stringstream copies)
+// and reuses its stream objects, because constructing a std::istream costs more than decoding a
+// small value.
+
+#include <dlpool/wire/bytes.hpp>
+
+#include <cereal/archives/binary.hpp>
+#include <cereal/archives/json.hpp>
+#include <cereal/types/array.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/set.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/tuple.hpp>
+#include <cereal/types/unordered_map.hpp>
+#include <cereal/types/unordered_set.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/vector.hpp>
+
+#include <istream>
+#include <ostream>
+#include <sstream>
+#include <streambuf>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+namespace dlpool::wire {
+
+/// A streambuf that appends to a std::string it does not own.
+class AppendBuf final : public std::streambuf {
+ public:
+  void target(std::string* out) noexcept { out_ = out; }
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    out_->append(s, static_cast<std::size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof())) out_->push_back(traits_type::to_char_type(c));
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  std::string* out_ = nullptr;
+};
+
+/// A read-only streambuf over bytes it does not own.
+class ViewBuf final : public std::streambuf {
+ public:
+  void view(std::string_view bytes) noexcept {
+    auto* p = const_cast<char*>(bytes.data());  // never written: this buffer has no put area
+    setg(p, p, p + bytes.size());
+  }
+  [[nodiscard]] std::size_t unread() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
+};
+
+/// Appends Cereal binary encodings to a string. Reusable; not thread-safe.
+class BinaryEncoder {
+ public:
+  BinaryEncoder() : stream_{&buf_} {}
+  BinaryEncoder(const BinaryEncoder&) = delete;
+  BinaryEncoder& operator=(const BinaryEncoder&) = delete;
+
+  template <class... T>
+  void append(std::string& out, const T&... values) {
+    if constexpr (sizeof...(T) > 0) {  // void results encode as nothing
+      buf_.target(&out);
+      cereal::BinaryOutputArchive archive{stream_};
+      archive(values...);
+    }
+  }
+
+  /// Appends u32 size + encoding, the item layout of an items block.
+  template <class... T>
+  void append_item(std::string& out, const T&... values) {
+    const auto at = out.size();
+    put(out, std::uint32_t{0});
+    append(out, values...);
+    const auto size = static_cast<std::uint32_t>(out.size() - at - sizeof(std::uint32_t));
+    std::memcpy(out.data() + at, &size, sizeof size);
+  }
+
+ private:
+  AppendBuf buf_;
+  std::ostream stream_;
+};
+
+/// Decodes Cereal binary from a byte view. Reusable; not thread-safe. Throws DecodeError when the
+/// bytes are short, or when bytes are left over (the sender encoded other types than we expect).
+class BinaryDecoder {
+ public:
+  BinaryDecoder() : stream_{&buf_} {}
+  BinaryDecoder(const BinaryDecoder&) = delete;
+  BinaryDecoder& operator=(const BinaryDecoder&) = delete;
+
+  template <class... T>
+  void decode(std::string_view bytes, T&... values) {
+    buf_.view(bytes);
+    stream_.clear();
+    try {
+      cereal::BinaryInputArchive archive{stream_};
+      if constexpr (sizeof...(T) > 0) archive(values...);
+    } catch (const cereal::Exception& e) {
+      throw DecodeError{e.what()};
+    }
+    if (buf_.unread() != 0)
+      throw DecodeError{std::to_string(buf_.unread()) + " of " + std::to_string(bytes.size()) +
+                        " bytes left undecoded"};
+  }
+
+ private:
+  ViewBuf buf_;
+  std::istream stream_;
+};
+
+/// A value as bare JSON text: `49`, `"ab"`, `[1,2]`, `{"x":1}`.
+template <class T>
+std::string to_json(const T& value) {
+  std::ostringstream os;
+  {
+    cereal::JSONOutputArchive archive{os, cereal::JSONOutputArchive::Options::NoIndent()};
+    archive(cereal::make_nvp("v", value));
+  }
+  // Cereal always wraps the root in an object, {"v":...}; the wrapper is fixed text, so cut it.
+  std::string text = std::move(os).str();
+  constexpr std::string_view open = "{\"v\":";
+  if (text.size() < open.size() + 1 || text.compare(0, open.size(), open) != 0 || text.back() != '}')
+    throw DecodeError{"unexpected JSON archive layout: " + text};
+  return text.substr(open.size(), text.size() - open.size() - 1);
+}
+
+/// Decodes a JSON array of arguments (`["ab", 3]`) into a tuple, element by element. Throws
+/// DecodeError when the text is not an array of exactly sizeof...(T) values of the right types.
+template <class... T>
+void from_json_args(std::string_view json, std::tuple<T...>& args) {
+  RAPIDJSON_NAMESPACE::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError()) throw DecodeError{"arguments are not valid JSON"};
+  if (!doc.IsArray())
+    throw DecodeError{"arguments must be a JSON array such as [1, \"text\"]"};
+  if (doc.Size() != sizeof...(T))
+    throw DecodeError{"expected " + std::to_string(sizeof...(T)) + " argument(s), got " + std::to_string(doc.Size())};
+  std::istringstream is{std::string{json}};
+  try {
+    cereal::JSONInputArchive archive{is};
+    std::apply([&](auto&... arg) { (archive(arg), ...); }, args);
+  } catch (const std::exception& e) {
+    throw DecodeError{std::string{"arguments do not match the task's parameter types: "} + e.what()};
+  }
+}
+
+}  // namespace dlpool::wire

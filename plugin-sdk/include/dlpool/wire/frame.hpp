@@ -1,0 +1,97 @@
+#pragma once
+// The frame: the unit of everything that crosses a worker's pipes.
+//
+//   u32 length | u16 kind | u16 flags | u64 job | u32 index | length bytes of payload
+//
+// Payloads by kind (strings are u32-length-prefixed, see bytes.hpp):
+//   hello   u32 protocol, u32 pid                                           worker -> host, first
+//   init    same as task, one item: the initializer call                    host -> worker
+//   task    u8 codec, str plugin, str task, str signature, items            host -> worker
+//   result  u8 status; ok: items; error: u8 kind, u32 item, str type, str message   worker -> host
+//   stop    empty: finish and exit                                          host -> worker
+// where items = u32 count, then count x (u32 size, bytes).
+// `job` and `index` (chunk number) are echoed by the result so the host can check the pairing.
+
+#include <dlpool/wire/bytes.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace dlpool::wire {
+
+inline constexpr std::uint32_t protocol_version = 1;
+inline constexpr std::size_t header_size = 20;
+/// Default bound on one frame's payload; both sides check it before allocating.
+inline constexpr std::uint32_t default_max_frame = 256u << 20;
+
+enum class FrameKind : std::uint16_t { hello = 1, init = 2, task = 3, result = 4, stop = 5 };
+
+enum class Codec : std::uint8_t { binary = 0, json = 1 };
+
+enum class Status : std::uint8_t { ok = 0, error = 1 };
+
+/// Why a chunk failed; the host maps each kind to its exception type.
+enum class ErrorKind : std::uint8_t {
+  task_exception = 1,      // the task threw
+  bad_arguments = 2,       // the arguments did not decode as the task's parameter types
+  bad_result = 3,          // the result could not be encoded
+  plugin_not_found = 4,
+  plugin_load_failed = 5,  // dlopen failed or the manifest is missing or of another ABI
+  task_not_found = 6,
+  signature_mismatch = 7,
+  bad_request = 8,         // a malformed task frame
+};
+
+struct FrameHeader {
+  std::uint32_t length = 0;
+  FrameKind kind{};
+  std::uint16_t flags = 0;
+  std::uint64_t job = 0;
+  std::uint32_t index = 0;
+};
+
+/// Starts a frame in `out` (which it clears); finish_frame() patches the length once the payload
+/// has been appended. Building in place means a payload is never copied into a frame.
+inline void begin_frame(std::string& out, FrameKind kind, std::uint64_t job = 0, std::uint32_t index = 0) {
+  out.clear();
+  put(out, std::uint32_t{0});
+  put(out, static_cast<std::uint16_t>(kind));
+  put(out, std::uint16_t{0});
+  put(out, job);
+  put(out, index);
+}
+
+inline void finish_frame(std::string& out) {
+  const auto length = static_cast<std::uint32_t>(out.size() - header_size);
+  std::memcpy(out.data(), &length, sizeof length);
+}
+
+/// Decodes the fixed header. Throws DecodeError for an unknown kind or an over-long payload,
+/// before the caller allocates anything for it.
+inline FrameHeader decode_header(const char* raw, std::uint32_t max_payload) {
+  ByteReader in{raw, header_size};
+  FrameHeader h;
+  h.length = in.get<std::uint32_t>("frame length");
+  const auto kind = in.get<std::uint16_t>("frame kind");
+  h.flags = in.get<std::uint16_t>("frame flags");
+  h.job = in.get<std::uint64_t>("frame job");
+  h.index = in.get<std::uint32_t>("frame index");
+  if (kind < static_cast<std::uint16_t>(FrameKind::hello) || kind > static_cast<std::uint16_t>(FrameKind::stop))
+    throw DecodeError{"unknown frame kind " + std::to_string(kind)};
+  h.kind = static_cast<FrameKind>(kind);
+  if (h.length > max_payload)
+    throw DecodeError{"frame of " + std::to_string(h.length) + " bytes exceeds the limit of " +
+                      std::to_string(max_payload)};
+  return h;
+}
+
+/// Appends an items block: a count, then each item with its size. `items` is any range of
+/// string-like values.
+template <class Range>
+void put_items(std::string& out, const Range& items) {
+  put(out, static_cast<std::uint32_t>(std::size(items)));
+  for (const auto& item : items) put_string(out, item);
+}
+
+}  // namespace dlpool::wire

@@ -1,0 +1,121 @@
+#pragma once
+// Canonical, readable names for task signatures: "int(int, std::string)". Host and plugin build
+// them from the same types, and the worker compares the strings before decoding a byte, so a
+// caller whose Task<> disagrees with the plugin gets a clear error instead of garbage.
+//
+// Standard types get fixed spellings; any other type (a user struct) is named by its demangled
+// type name, which is stable for one compiler family. A plugin author can pin a name by
+// specializing dlpool::wire::TypeName<T>.
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <typeinfo>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <cxxabi.h>
+
+namespace dlpool::wire {
+
+template <class T, class = void>
+struct TypeName {
+  static std::string get() {
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> name{abi::__cxa_demangle(typeid(T).name(), nullptr, nullptr, &status),
+                                                 std::free};
+    return status == 0 && name ? std::string{name.get()} : std::string{typeid(T).name()};
+  }
+};
+
+template <class T>
+std::string type_name() {
+  return TypeName<std::remove_cvref_t<T>>::get();
+}
+
+#define DLPOOL_WIRE_FIXED_NAME(T, spelled) \
+  template <>                              \
+  struct TypeName<T> {                     \
+    static std::string get() { return spelled; } \
+  };
+DLPOOL_WIRE_FIXED_NAME(void, "void")
+DLPOOL_WIRE_FIXED_NAME(bool, "bool")
+DLPOOL_WIRE_FIXED_NAME(char, "char")
+DLPOOL_WIRE_FIXED_NAME(signed char, "signed char")
+DLPOOL_WIRE_FIXED_NAME(unsigned char, "unsigned char")
+DLPOOL_WIRE_FIXED_NAME(short, "short")
+DLPOOL_WIRE_FIXED_NAME(unsigned short, "unsigned short")
+DLPOOL_WIRE_FIXED_NAME(int, "int")
+DLPOOL_WIRE_FIXED_NAME(unsigned, "unsigned")
+DLPOOL_WIRE_FIXED_NAME(long, "long")
+DLPOOL_WIRE_FIXED_NAME(unsigned long, "unsigned long")
+DLPOOL_WIRE_FIXED_NAME(long long, "long long")
+DLPOOL_WIRE_FIXED_NAME(unsigned long long, "unsigned long long")
+DLPOOL_WIRE_FIXED_NAME(float, "float")
+DLPOOL_WIRE_FIXED_NAME(double, "double")
+DLPOOL_WIRE_FIXED_NAME(long double, "long double")
+DLPOOL_WIRE_FIXED_NAME(std::string, "std::string")
+#undef DLPOOL_WIRE_FIXED_NAME
+
+template <class T>
+struct TypeName<std::vector<T>> {
+  static std::string get() { return "std::vector<" + type_name<T>() + ">"; }
+};
+template <class T>
+struct TypeName<std::optional<T>> {
+  static std::string get() { return "std::optional<" + type_name<T>() + ">"; }
+};
+template <class T>
+struct TypeName<std::set<T>> {
+  static std::string get() { return "std::set<" + type_name<T>() + ">"; }
+};
+template <class T>
+struct TypeName<std::unordered_set<T>> {
+  static std::string get() { return "std::unordered_set<" + type_name<T>() + ">"; }
+};
+template <class K, class V>
+struct TypeName<std::map<K, V>> {
+  static std::string get() { return "std::map<" + type_name<K>() + ", " + type_name<V>() + ">"; }
+};
+template <class K, class V>
+struct TypeName<std::unordered_map<K, V>> {
+  static std::string get() { return "std::unordered_map<" + type_name<K>() + ", " + type_name<V>() + ">"; }
+};
+template <class A, class B>
+struct TypeName<std::pair<A, B>> {
+  static std::string get() { return "std::pair<" + type_name<A>() + ", " + type_name<B>() + ">"; }
+};
+template <class T, std::size_t N>
+struct TypeName<std::array<T, N>> {
+  static std::string get() { return "std::array<" + type_name<T>() + ", " + std::to_string(N) + ">"; }
+};
+
+/// "A, B, C" for a pack.
+template <class... Ts>
+std::string type_list() {
+  std::string out;
+  ((out += (out.empty() ? "" : ", ") + type_name<Ts>()), ...);
+  return out;
+}
+
+template <class... Ts>
+struct TypeName<std::tuple<Ts...>> {
+  static std::string get() { return "std::tuple<" + type_list<Ts...>() + ">"; }
+};
+
+/// The canonical signature of a task: "R(A1, A2)", parameters decayed as the wire carries values.
+template <class R, class... Args>
+std::string signature() {
+  return type_name<R>() + "(" + type_list<Args...>() + ")";
+}
+
+}  // namespace dlpool::wire

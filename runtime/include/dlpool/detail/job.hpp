@@ -1,0 +1,64 @@
+#pragma once
+// The seam between the typed API (templates in the public headers) and the untyped core
+// (runtime/src). The core moves opaque encoded items; a Job decodes them and completes the
+// caller's AsyncResult or IMapIterator.
+
+#include <dlpool/wire/codec.hpp>
+#include <dlpool/wire/frame.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace dlpool::detail {
+
+/// The receiving end of one submitted call (apply, map, imap...). Thread contract:
+/// chunk_done/chunk_failed arrive on the result-handler thread, or on the thread that fails the
+/// pool's pending work (terminate); input_ended on the task-handler thread; complete() once, after
+/// every chunk has reported and the input has ended, on whichever thread saw the last of them.
+/// Implementations lock their own state.
+class Job {
+ public:
+  virtual ~Job() = default;
+  /// Chunk covering items [first, first + items.size()) succeeded.
+  virtual void chunk_done(std::size_t first, std::span<const std::string_view> items) = 0;
+  /// Chunk covering items [first, first + count) failed as a whole.
+  virtual void chunk_failed(std::size_t first, std::size_t count, std::exception_ptr error) = 0;
+  /// The input ended after `items` items; `error` is set when reading it threw (imap: one more
+  /// failing item).
+  virtual void input_ended(std::size_t items, std::exception_ptr error) = 0;
+  /// Every outcome is in: make the result ready and run callbacks.
+  virtual void complete() = 0;
+  /// The pool was terminated: fail whatever has not been delivered with `error`, instead of
+  /// complete().
+  virtual void abort(std::exception_ptr error) = 0;
+};
+
+/// Produces a job's chunks on the task-handler thread, lazily, so that an imap input is read only
+/// as work is handed out.
+class ChunkSource {
+ public:
+  virtual ~ChunkSource() = default;
+  /// Appends the next chunk's items to `out` (each as u32 size + encoded arguments, see
+  /// wire::BinaryEncoder::append_item) and returns how many; 0 when the input is exhausted.
+  /// Throws when reading the input fails.
+  virtual std::size_t next_chunk(std::string& out, wire::BinaryEncoder& encoder) = 0;
+};
+
+/// What a task frame names.
+struct TaskRef {
+  std::string plugin, task, signature;
+  wire::Codec codec = wire::Codec::binary;
+};
+
+/// One call handed to the pool.
+struct Submission {
+  TaskRef task;
+  std::shared_ptr<Job> job;
+  std::unique_ptr<ChunkSource> source;
+};
+
+}  // namespace dlpool::detail

@@ -1,0 +1,264 @@
+#pragma once
+// The typed half of a call: how a task's arguments are encoded on the task-handler thread, how
+// its results are decoded on the result-handler thread, and the Job that completes the caller's
+// AsyncResult or IMapIterator. Instantiated in the host application by Pool's member templates.
+
+#include <dlpool/detail/job.hpp>
+#include <dlpool/errors.hpp>
+#include <dlpool/result.hpp>
+#include <dlpool/task.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace dlpool {
+
+/// Callbacks of an *_async call. They run on the pool's result-handler thread before the result
+/// becomes ready, as in CPython: keep them short, and never block on the pool from them. A
+/// callback that throws does not harm the pool: its exception becomes the result's error.
+template <class T>
+struct Callbacks {
+  std::function<void(const detail::Stored<T>&)> callback;
+  std::function<void(std::exception_ptr)> error_callback;
+};
+
+namespace detail {
+
+/// How items of a task type travel. `Item` is one call's arguments as stored before encoding.
+template <class T>
+struct CallCodec;
+
+template <class R, class... A>
+struct CallCodec<Task<R(A...)>> {
+  using Result = R;
+  using Value = Stored<R>;
+  using Item = std::tuple<std::remove_cvref_t<A>...>;
+  static constexpr wire::Codec codec = wire::Codec::binary;
+
+  static void encode(std::string& out, wire::BinaryEncoder& encoder, const Item& item) {
+    std::apply([&](const auto&... arg) { encoder.append_item(out, arg...); }, item);
+  }
+  static Value decode(std::string_view bytes) {
+    thread_local wire::BinaryDecoder decoder;
+    Value value{};
+    if constexpr (std::is_void_v<R>)
+      decoder.decode(bytes);
+    else
+      decoder.decode(bytes, value);
+    return value;
+  }
+};
+
+template <>
+struct CallCodec<JsonTask> {
+  using Result = std::string;
+  using Value = std::string;
+  using Item = std::string;
+  static constexpr wire::Codec codec = wire::Codec::json;
+
+  static void encode(std::string& out, wire::BinaryEncoder&, const Item& json) { wire::put_string(out, json); }
+  static Value decode(std::string_view bytes) { return std::string{bytes}; }
+};
+
+template <class T>
+TaskRef task_ref(const T& task) {
+  return {task.plugin(), task.name(), task.signature(), CallCodec<T>::codec};
+}
+
+/// Decodes every item of a chunk, or throws EncodingError naming the item.
+template <class Codec, class Out>
+void decode_items(std::size_t first, std::span<const std::string_view> items, Out&& out) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    try {
+      out(first + i, Codec::decode(items[i]));
+    } catch (const wire::DecodeError& e) {
+      throw EncodingError{"result of item " + std::to_string(first + i) + " does not decode: " + e.what()};
+    }
+  }
+}
+
+/// Runs the callbacks, then makes the result ready. A throwing callback fails its own result.
+template <class T>
+void finish(ResultState<T>& state, const Callbacks<T>& callbacks, std::optional<Stored<T>> value, std::exception_ptr error) {
+  try {
+    if (error) {
+      if (callbacks.error_callback) callbacks.error_callback(error);
+    } else if (callbacks.callback) {
+      callbacks.callback(*value);
+    }
+  } catch (...) {
+    error = std::current_exception();
+    value.reset();
+  }
+  state.set(std::move(value), std::move(error));
+}
+
+/// apply / apply_async: one item.
+template <class Codec>
+class ApplyJob final : public Job {
+ public:
+  using T = typename Codec::Result;
+  ApplyJob(std::shared_ptr<ResultState<T>> state, Callbacks<T> callbacks)
+      : state_{std::move(state)}, callbacks_{std::move(callbacks)} {}
+
+  void chunk_done(std::size_t first, std::span<const std::string_view> items) override {
+    try {
+      decode_items<Codec>(first, items, [&](std::size_t, auto&& v) { value_.emplace(std::move(v)); });
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+  void chunk_failed(std::size_t, std::size_t, std::exception_ptr error) override { error_ = std::move(error); }
+  void input_ended(std::size_t, std::exception_ptr error) override {
+    if (error) error_ = std::move(error);
+  }
+  void complete() override { finish(*state_, callbacks_, std::move(value_), error_); }
+  void abort(std::exception_ptr error) override { finish(*state_, callbacks_, std::nullopt, std::move(error)); }
+
+ private:
+  // Written by one chunk report, read by complete(): the core orders the two.
+  std::shared_ptr<ResultState<T>> state_;
+  Callbacks<T> callbacks_;
+  std::optional<typename Codec::Value> value_;
+  std::exception_ptr error_;
+};
+
+/// map / starmap and their async forms: every chunk runs, the first error to arrive wins.
+template <class Codec>
+class MapJob final : public Job {
+ public:
+  using T = std::vector<typename Codec::Value>;
+  MapJob(std::size_t size, std::shared_ptr<ResultState<T>> state, Callbacks<T> callbacks)
+      : state_{std::move(state)}, callbacks_{std::move(callbacks)}, values_(size) {}
+
+  void chunk_done(std::size_t first, std::span<const std::string_view> items) override {
+    try {
+      decode_items<Codec>(first, items, [&](std::size_t i, auto&& v) { values_.at(i).emplace(std::move(v)); });
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  }
+  void chunk_failed(std::size_t, std::size_t, std::exception_ptr error) override { fail(std::move(error)); }
+  void input_ended(std::size_t, std::exception_ptr error) override {
+    if (error) fail(std::move(error));
+  }
+  void complete() override {
+    std::lock_guard lock{mutex_};
+    if (error_) return finish(*state_, callbacks_, std::nullopt, error_);
+    T result;
+    result.reserve(values_.size());
+    for (auto& v : values_) result.push_back(std::move(*v));
+    finish(*state_, callbacks_, std::optional<T>{std::move(result)}, nullptr);
+  }
+  void abort(std::exception_ptr error) override { finish(*state_, callbacks_, std::nullopt, std::move(error)); }
+
+ private:
+  void fail(std::exception_ptr error) {
+    std::lock_guard lock{mutex_};
+    if (!error_) error_ = std::move(error);
+  }
+
+  std::shared_ptr<ResultState<T>> state_;
+  Callbacks<T> callbacks_;
+  std::mutex mutex_;  // chunk reports come from the result thread, input_ended from the task thread
+  std::vector<std::optional<typename Codec::Value>> values_;
+  std::exception_ptr error_;
+};
+
+/// imap / imap_unordered: each item is delivered as soon as its chunk reports.
+template <class Codec>
+class IMapJob final : public Job {
+ public:
+  using T = typename Codec::Value;
+  explicit IMapJob(std::shared_ptr<IMapState<T>> state) : state_{std::move(state)} {}
+
+  void chunk_done(std::size_t first, std::span<const std::string_view> items) override {
+    std::vector<T> values;
+    values.reserve(items.size());
+    try {
+      decode_items<Codec>(first, items, [&](std::size_t, auto&& v) { values.push_back(std::move(v)); });
+    } catch (...) {
+      return chunk_failed(first, items.size(), std::current_exception());
+    }
+    for (std::size_t i = 0; i < values.size(); ++i) state_->put(first + i, std::move(values[i]));
+  }
+  void chunk_failed(std::size_t first, std::size_t count, std::exception_ptr error) override {
+    for (std::size_t i = first; i < first + count; ++i) state_->put(i, error);
+  }
+  void input_ended(std::size_t items, std::exception_ptr error) override {
+    if (!error) return state_->set_length(items);
+    state_->put(items, std::move(error));
+    state_->set_length(items + 1);
+  }
+  void complete() override {}
+  void abort(std::exception_ptr error) override { state_->abort(std::move(error)); }
+
+ private:
+  std::shared_ptr<IMapState<T>> state_;
+};
+
+/// Chunks of an input held in memory (map, starmap, and imap over a container).
+template <class Codec>
+class VectorSource final : public ChunkSource {
+ public:
+  VectorSource(std::vector<typename Codec::Item> items, std::size_t chunksize)
+      : items_{std::move(items)}, chunksize_{chunksize} {}
+
+  std::size_t next_chunk(std::string& out, wire::BinaryEncoder& encoder) override {
+    const auto n = std::min(chunksize_, items_.size() - next_);
+    for (std::size_t i = next_; i < next_ + n; ++i) Codec::encode(out, encoder, items_[i]);
+    next_ += n;
+    return n;
+  }
+
+ private:
+  std::vector<typename Codec::Item> items_;
+  std::size_t chunksize_;
+  std::size_t next_ = 0;
+};
+
+/// Chunks pulled from a generator (imap over an endless or lazily computed input). An exception
+/// from the generator ends the input after the items it had produced.
+template <class Codec>
+class GeneratorSource final : public ChunkSource {
+ public:
+  using Generator = std::function<std::optional<typename Codec::Item>()>;
+  GeneratorSource(Generator generator, std::size_t chunksize) : generator_{std::move(generator)}, chunksize_{chunksize} {}
+
+  std::size_t next_chunk(std::string& out, wire::BinaryEncoder& encoder) override {
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    std::size_t n = 0;
+    while (n < chunksize_ && !done_) {
+      std::optional<typename Codec::Item> item;
+      try {
+        item = generator_();
+      } catch (...) {
+        if (n == 0) throw;
+        error_ = std::current_exception();  // deliver the items before it first
+        done_ = true;
+        break;
+      }
+      if (!item) {
+        done_ = true;
+        break;
+      }
+      Codec::encode(out, encoder, *item);
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  Generator generator_;
+  std::size_t chunksize_;
+  bool done_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace detail
+}  // namespace dlpool

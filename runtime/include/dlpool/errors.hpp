@@ -1,0 +1,124 @@
+#pragma once
+// Every error the pool raises. Catch dlpool::Error for all of them; OS failures (a pipe or spawn
+// that fails) are std::system_error. Messages name the thing and the cause, e.g.
+// "worker 4121 killed by SIGKILL while running text.word_count (job 7, chunk 3)".
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace dlpool {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Misuse of the API, CPython's ValueError: "Pool not running", "Number of processes must be at
+/// least 1", "Chunksize must be 1+, not 0", ...
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// AsyncResult::get(timeout) or IMapIterator::next(timeout) gave up waiting. The task goes on.
+class TimeoutError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A task threw. Carries the exception's demangled type name and what() as the plugin saw them.
+class RemoteError : public Error {
+ public:
+  RemoteError(std::string remote_type, std::string remote_message, std::string plugin, std::string task, int pid);
+  [[nodiscard]] const std::string& remote_type() const noexcept { return remote_type_; }
+  [[nodiscard]] const std::string& remote_message() const noexcept { return remote_message_; }
+  [[nodiscard]] const std::string& plugin() const noexcept { return plugin_; }
+  [[nodiscard]] const std::string& task() const noexcept { return task_; }
+  [[nodiscard]] int pid() const noexcept { return pid_; }
+
+ private:
+  std::string remote_type_, remote_message_, plugin_, task_;
+  int pid_;
+};
+
+/// The arguments or the result of a task could not be encoded or decoded (CPython's
+/// MaybeEncodingError). The worker survives.
+class EncodingError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// The worker running a chunk died: killed by a signal or exited. Only that chunk fails; the
+/// worker is replaced.
+class WorkerLostError : public Error {
+ public:
+  WorkerLostError(int pid, int wait_status, std::string plugin, std::string task, std::uint64_t job,
+                  std::uint32_t chunk);
+  [[nodiscard]] int pid() const noexcept { return pid_; }
+  /// The raw waitpid() status: use WIFSIGNALED/WTERMSIG/WEXITSTATUS.
+  [[nodiscard]] int wait_status() const noexcept { return wait_status_; }
+  [[nodiscard]] std::uint64_t job() const noexcept { return job_; }
+  [[nodiscard]] std::uint32_t chunk() const noexcept { return chunk_; }
+
+ private:
+  int pid_, wait_status_;
+  std::uint64_t job_;
+  std::uint32_t chunk_;
+};
+
+/// The pool was terminated before this work completed.
+class PoolTerminated : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A worker sent something that is not the protocol. That worker is ended; the host carries on.
+class ProtocolError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// The plugin or task could not be used: base of the errors below.
+class PluginError : public Error {
+ public:
+  PluginError(const std::string& message, std::string plugin, std::string task);
+  [[nodiscard]] const std::string& plugin() const noexcept { return plugin_; }
+  [[nodiscard]] const std::string& task() const noexcept { return task_; }
+
+ private:
+  std::string plugin_, task_;
+};
+
+/// No lib<name>.so or <name>.so on the plugin search path, or an invalid plugin name.
+class PluginNotFound : public PluginError {
+ public:
+  using PluginError::PluginError;
+};
+
+/// The file exists but does not load: dlopen's message, a missing manifest, another SDK ABI.
+class PluginLoadError : public PluginError {
+ public:
+  using PluginError::PluginError;
+};
+
+/// The plugin loaded but exports no task of that name.
+class TaskNotFound : public PluginError {
+ public:
+  using PluginError::PluginError;
+};
+
+/// The caller's Task<R(Args...)> does not match the signature the plugin exported.
+class SignatureMismatch : public PluginError {
+ public:
+  using PluginError::PluginError;
+};
+
+/// The pool's initializer failed in a worker; the pool stops taking work rather than respawning
+/// workers that can only fail again.
+class InitializerError : public PluginError {
+ public:
+  using PluginError::PluginError;
+};
+
+}  // namespace dlpool

@@ -1,0 +1,221 @@
+#pragma once
+// dlpool::Pool: CPython's multiprocessing.Pool for tasks exported by plugins.
+//
+//   dlpool::Pool pool{{.processes = 4}};
+//   dlpool::Task<int(int)> square{"math", "square"};
+//   int nine = pool.apply(square, 3);
+//   std::vector<int> squares = pool.map(square, std::vector{1, 2, 3});
+//
+// Deliberate differences from CPython (see README): chunksize < 1 is rejected; a worker that
+// dies fails exactly the chunk it held with WorkerLostError and is replaced, so nothing hangs; a
+// callback that throws fails its own result; terminate() fails pending work with PoolTerminated;
+// imap with chunksize > 1 reports a failed chunk at each of its positions and goes on.
+
+#include <dlpool/detail/typed_call.hpp>
+#include <dlpool/errors.hpp>
+#include <dlpool/result.hpp>
+#include <dlpool/task.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <vector>
+
+namespace dlpool {
+
+namespace detail {
+class PoolImpl;
+}
+
+/// A call run once in every worker before its first task (replacements included), as CPython's
+/// initializer/initargs. Build it from a task and its arguments.
+class Initializer {
+ public:
+  template <class R, class... A, class... U>
+  explicit Initializer(const Task<R(A...)>& task, U&&... args)
+      : task_{detail::task_ref(task)} {
+    wire::BinaryEncoder encoder;
+    detail::CallCodec<Task<R(A...)>>::encode(item_, encoder, {std::forward<U>(args)...});
+  }
+  [[nodiscard]] const detail::TaskRef& task() const noexcept { return task_; }
+  /// The encoded arguments, as one item (u32 size + bytes).
+  [[nodiscard]] const std::string& item() const noexcept { return item_; }
+
+ private:
+  detail::TaskRef task_;
+  std::string item_;
+};
+
+struct PoolOptions {
+  /// Worker count; unset means std::thread::hardware_concurrency() (at least 1). < 1 is refused.
+  std::optional<int> processes;
+  std::optional<Initializer> initializer;
+  /// Chunks a worker runs before it is replaced by a fresh one; unset means forever. < 1 is refused.
+  std::optional<int> maxtasksperchild;
+  /// Directories searched for plugins before $DLPOOL_PLUGIN_PATH and the installed plugin dir.
+  std::vector<std::string> plugin_path;
+  /// The dlpool-worker executable; empty means $DLPOOL_WORKER, then the installed or built one.
+  std::string worker_path;
+  /// Largest frame payload either side accepts.
+  std::uint32_t max_frame_bytes = wire::default_max_frame;
+};
+
+/// A pool of worker processes running plugin tasks. Every member is thread-safe. Results are
+/// delivered, and callbacks run, on the pool's result-handler thread.
+///
+/// The destructor of a pool that was not joined terminates it (CPython's __exit__), then joins:
+/// it never waits for queued work. To let work finish, call close() then join().
+class Pool {
+ public:
+  /// Starts the workers and the handler threads. Throws UsageError for invalid options and
+  /// std::system_error if a worker cannot be started (the ones already started are stopped).
+  explicit Pool(PoolOptions options = {});
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  /// Calls `task(args...)` in a worker and blocks for the result; throws the task's error.
+  template <class T, class... U>
+  typename detail::CallCodec<T>::Result apply(const T& task, U&&... args) {
+    return apply_async(task, typename detail::CallCodec<T>::Item{std::forward<U>(args)...}).get();
+  }
+
+  /// Queues `task(args...)`; never blocks. Throws UsageError if the pool is not running.
+  template <class T>
+  [[nodiscard]] AsyncResult<typename detail::CallCodec<T>::Result> apply_async(
+      const T& task, typename detail::CallCodec<T>::Item args,
+      Callbacks<typename detail::CallCodec<T>::Result> callbacks = {}) {
+    using Codec = detail::CallCodec<T>;
+    auto state = std::make_shared<detail::ResultState<typename Codec::Result>>();
+    std::vector<typename Codec::Item> items;
+    items.push_back(std::move(args));
+    submit({detail::task_ref(task), std::make_shared<detail::ApplyJob<Codec>>(state, std::move(callbacks)),
+            std::make_unique<detail::VectorSource<Codec>>(std::move(items), 1)});
+    return AsyncResult<typename Codec::Result>{std::move(state)};
+  }
+
+  /// task(x) for each x of `items`, in order; blocks until every chunk has run, then returns the
+  /// results or throws the first error to arrive. Unset chunksize means CPython's default,
+  /// ceil(n / (4 * processes)). Throws UsageError for chunksize < 1 or a pool not running.
+  template <class T, std::ranges::input_range R>
+  std::vector<typename detail::CallCodec<T>::Value> map(const T& task, R&& items,
+                                                        std::optional<std::ptrdiff_t> chunksize = {}) {
+    return map_async(task, std::forward<R>(items), chunksize).get();
+  }
+
+  template <class T, std::ranges::input_range R>
+  [[nodiscard]] AsyncResult<std::vector<typename detail::CallCodec<T>::Value>> map_async(
+      const T& task, R&& items, std::optional<std::ptrdiff_t> chunksize = {},
+      Callbacks<std::vector<typename detail::CallCodec<T>::Value>> callbacks = {}) {
+    return submit_map(task, single_items<T>(std::forward<R>(items)), chunksize, std::move(callbacks));
+  }
+
+  /// As map, but each element of `items` is a tuple of arguments: task(std::get<0>(x), ...).
+  template <class T, std::ranges::input_range R>
+  std::vector<typename detail::CallCodec<T>::Value> starmap(const T& task, R&& items,
+                                                            std::optional<std::ptrdiff_t> chunksize = {}) {
+    return starmap_async(task, std::forward<R>(items), chunksize).get();
+  }
+
+  template <class T, std::ranges::input_range R>
+  [[nodiscard]] AsyncResult<std::vector<typename detail::CallCodec<T>::Value>> starmap_async(
+      const T& task, R&& items, std::optional<std::ptrdiff_t> chunksize = {},
+      Callbacks<std::vector<typename detail::CallCodec<T>::Value>> callbacks = {}) {
+    std::vector<typename detail::CallCodec<T>::Item> copied;
+    for (auto&& x : items) copied.emplace_back(std::forward<decltype(x)>(x));
+    return submit_map(task, std::move(copied), chunksize, std::move(callbacks));
+  }
+
+  /// Lazily maps `items` (a range, copied now, or a generator: a callable returning
+  /// std::optional<argument>, std::nullopt at the end, read on the task-handler thread).
+  /// Results come in input order. Throws UsageError for chunksize < 1 or a pool not running.
+  template <class T, class Input>
+  [[nodiscard]] IMapIterator<typename detail::CallCodec<T>::Value> imap(const T& task, Input&& items,
+                                                                        std::ptrdiff_t chunksize = 1) {
+    return submit_imap(task, std::forward<Input>(items), chunksize, true);
+  }
+
+  /// As imap, but results come in completion order.
+  template <class T, class Input>
+  [[nodiscard]] IMapIterator<typename detail::CallCodec<T>::Value> imap_unordered(const T& task, Input&& items,
+                                                                                  std::ptrdiff_t chunksize = 1) {
+    return submit_imap(task, std::forward<Input>(items), chunksize, false);
+  }
+
+  /// Stops taking work; queued work still runs. Idempotent.
+  void close();
+  /// Fails pending work with PoolTerminated and stops the workers (SIGTERM, then SIGKILL after a
+  /// grace period). Returns without waiting for the handler threads: call join().
+  void terminate();
+  /// Waits for the handler threads and reaps every worker. Throws UsageError while running:
+  /// call close() or terminate() first.
+  void join();
+
+  /// The configured worker count.
+  [[nodiscard]] int processes() const noexcept;
+  /// Pids of the live workers.
+  [[nodiscard]] std::vector<int> worker_pids() const;
+
+ private:
+  void submit(detail::Submission submission);
+  std::size_t default_chunksize(std::size_t items) const noexcept;
+  static std::size_t checked_chunksize(std::ptrdiff_t chunksize);
+
+  template <class T, class R>
+  static std::vector<typename detail::CallCodec<T>::Item> single_items(R&& items) {
+    std::vector<typename detail::CallCodec<T>::Item> copied;
+    if constexpr (std::ranges::sized_range<R>) copied.reserve(std::ranges::size(items));
+    for (auto&& x : items) {
+      if constexpr (std::is_same_v<T, JsonTask>)
+        copied.emplace_back(std::forward<decltype(x)>(x));
+      else
+        copied.emplace_back(typename detail::CallCodec<T>::Item{std::forward<decltype(x)>(x)});
+    }
+    return copied;
+  }
+
+  template <class T, class V>
+  AsyncResult<V> submit_map(const T& task, std::vector<typename detail::CallCodec<T>::Item> items,
+                            std::optional<std::ptrdiff_t> chunksize, Callbacks<V> callbacks) {
+    using Codec = detail::CallCodec<T>;
+    const auto n = items.size();
+    const auto size = chunksize ? checked_chunksize(*chunksize) : default_chunksize(n);
+    auto state = std::make_shared<detail::ResultState<V>>();
+    submit({detail::task_ref(task), std::make_shared<detail::MapJob<Codec>>(n, state, std::move(callbacks)),
+            std::make_unique<detail::VectorSource<Codec>>(std::move(items), size)});
+    return AsyncResult<V>{std::move(state)};
+  }
+
+  template <class T, class Input>
+  IMapIterator<typename detail::CallCodec<T>::Value> submit_imap(const T& task, Input&& input,
+                                                                 std::ptrdiff_t chunksize, bool ordered) {
+    using Codec = detail::CallCodec<T>;
+    const auto size = checked_chunksize(chunksize);
+    auto state = std::make_shared<detail::IMapState<typename Codec::Value>>();
+    state->ordered = ordered;
+    std::unique_ptr<detail::ChunkSource> source;
+    if constexpr (std::invocable<Input&>) {
+      source = std::make_unique<detail::GeneratorSource<Codec>>(
+          [generator = std::forward<Input>(input)]() mutable -> std::optional<typename Codec::Item> {
+            auto x = generator();
+            if (!x) return std::nullopt;
+            if constexpr (std::is_same_v<T, JsonTask>)
+              return std::move(*x);
+            else
+              return typename Codec::Item{std::move(*x)};
+          },
+          size);
+    } else {
+      source = std::make_unique<detail::VectorSource<Codec>>(single_items<T>(std::forward<Input>(input)), size);
+    }
+    submit({detail::task_ref(task), std::make_shared<detail::IMapJob<Codec>>(state), std::move(source)});
+    return IMapIterator<typename Codec::Value>{std::move(state)};
+  }
+
+  std::unique_ptr<detail::PoolImpl> impl_;
+};
+
+}  // namespace dlpool

@@ -1,0 +1,233 @@
+#pragma once
+// Handles to results that are still being computed: AsyncResult<T> (apply_async, map_async,
+// starmap_async) and IMapIterator<T> (imap, imap_unordered).
+
+#include <dlpool/errors.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <variant>
+
+namespace dlpool {
+
+namespace detail {
+
+/// Storage for a value that may be void.
+template <class T>
+using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <class T>
+struct ResultState {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool ready = false;
+  std::optional<Stored<T>> value;
+  std::exception_ptr error;
+
+  void set(std::optional<Stored<T>> v, std::exception_ptr e) {
+    {
+      std::lock_guard lock{mutex};
+      value = std::move(v);
+      error = std::move(e);
+      ready = true;
+    }
+    cv.notify_all();
+  }
+};
+
+}  // namespace detail
+
+/// The future result of apply_async / map_async / starmap_async, as CPython's AsyncResult.
+/// Callbacks passed with the call run on the pool's result-handler thread *before* the result
+/// becomes ready, so once wait() returns they have run. Thread-safe; cheap to copy (shared state).
+template <class T>
+class AsyncResult {
+ public:
+  explicit AsyncResult(std::shared_ptr<detail::ResultState<T>> state) : state_{std::move(state)} {}
+
+  /// Blocks until ready, then returns the value or throws the task's error (RemoteError,
+  /// WorkerLostError, PluginError, ...). May be called more than once.
+  T get() const {
+    wait();
+    return take();
+  }
+
+  /// As get(), but throws TimeoutError if not ready within `timeout`. The task is not stopped.
+  template <class Rep, class Period>
+  T get(std::chrono::duration<Rep, Period> timeout) const {
+    if (!wait(timeout)) throw TimeoutError{"result not ready within the timeout"};
+    return take();
+  }
+
+  /// Blocks until the result is ready.
+  void wait() const {
+    std::unique_lock lock{state_->mutex};
+    state_->cv.wait(lock, [&] { return state_->ready; });
+  }
+
+  /// Blocks until ready or `timeout` passes; returns whether it is ready.
+  template <class Rep, class Period>
+  bool wait(std::chrono::duration<Rep, Period> timeout) const {
+    std::unique_lock lock{state_->mutex};
+    return state_->cv.wait_for(lock, timeout, [&] { return state_->ready; });
+  }
+
+  /// Whether the call has completed (successfully or not). Never blocks.
+  [[nodiscard]] bool ready() const {
+    std::lock_guard lock{state_->mutex};
+    return state_->ready;
+  }
+
+  /// Whether the call completed without error; throws UsageError if it is not ready yet.
+  [[nodiscard]] bool successful() const {
+    std::lock_guard lock{state_->mutex};
+    if (!state_->ready) throw UsageError{"result is not ready"};
+    return !state_->error;
+  }
+
+ private:
+  T take() const {
+    std::lock_guard lock{state_->mutex};
+    if (state_->error) std::rethrow_exception(state_->error);
+    if constexpr (!std::is_void_v<T>) return *state_->value;
+  }
+
+  std::shared_ptr<detail::ResultState<T>> state_;
+};
+
+namespace detail {
+
+/// What imap and imap_unordered deliver to their iterator.
+template <class T>
+struct IMapState {
+  using Outcome = std::variant<T, std::exception_ptr>;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool ordered = true;
+  std::map<std::size_t, Outcome> pending;  // ordered: by item index
+  std::deque<Outcome> arrived;             // unordered: in arrival order
+  std::size_t delivered = 0;
+  std::optional<std::size_t> length;  // known once the input has ended
+  std::exception_ptr aborted;         // the pool was terminated: what is missing fails with this
+
+  void put(std::size_t index, Outcome outcome) {
+    {
+      std::lock_guard lock{mutex};
+      if (ordered)
+        pending.emplace(index, std::move(outcome));
+      else
+        arrived.push_back(std::move(outcome));
+    }
+    cv.notify_all();
+  }
+  void abort(std::exception_ptr error) {
+    {
+      std::lock_guard lock{mutex};
+      aborted = std::move(error);
+    }
+    cv.notify_all();
+  }
+  void set_length(std::size_t n) {
+    {
+      std::lock_guard lock{mutex};
+      length = n;
+    }
+    cv.notify_all();
+  }
+};
+
+}  // namespace detail
+
+/// The iterator returned by imap / imap_unordered. next() returns the next result (in input
+/// order for imap, in completion order for imap_unordered), std::nullopt once every item has been
+/// delivered, or throws that item's error; iteration may go on after an error. Also usable in a
+/// range-for, where an item's error is thrown from the dereference. Not thread-safe: one consumer.
+template <class T>
+class IMapIterator {
+ public:
+  explicit IMapIterator(std::shared_ptr<detail::IMapState<T>> state) : state_{std::move(state)} {}
+
+  /// Blocks for the next result.
+  std::optional<T> next() { return next_until(std::nullopt); }
+
+  /// As next(), but throws TimeoutError when nothing arrives within `timeout`.
+  template <class Rep, class Period>
+  std::optional<T> next(std::chrono::duration<Rep, Period> timeout) {
+    return next_until(std::chrono::steady_clock::now() + timeout);
+  }
+
+  class iterator {
+   public:
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(IMapIterator* owner) : owner_{owner} { advance(); }
+    T operator*() const {
+      if (error_) std::rethrow_exception(error_);
+      return *value_;
+    }
+    iterator& operator++() {
+      advance();
+      return *this;
+    }
+    void operator++(int) { advance(); }
+    bool operator==(std::default_sentinel_t) const { return owner_ == nullptr; }
+
+   private:
+    void advance() {
+      error_ = nullptr;
+      try {
+        value_ = owner_->next();
+        if (!value_) owner_ = nullptr;
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+    }
+    IMapIterator* owner_ = nullptr;
+    std::optional<T> value_;
+    std::exception_ptr error_;
+  };
+
+  iterator begin() { return iterator{this}; }
+  std::default_sentinel_t end() { return {}; }
+
+ private:
+  std::optional<T> next_until(std::optional<std::chrono::steady_clock::time_point> deadline) {
+    auto& s = *state_;
+    std::unique_lock lock{s.mutex};
+    const auto has_next = [&] {
+      if (s.length && s.delivered >= *s.length) return true;
+      return s.aborted || (s.ordered ? s.pending.contains(s.delivered) : !s.arrived.empty());
+    };
+    if (!deadline)
+      s.cv.wait(lock, has_next);
+    else if (!s.cv.wait_until(lock, *deadline, has_next))
+      throw TimeoutError{"no imap result within the timeout"};
+    if (s.length && s.delivered >= *s.length) return std::nullopt;
+    if (s.ordered ? !s.pending.contains(s.delivered) : s.arrived.empty()) std::rethrow_exception(s.aborted);
+    typename detail::IMapState<T>::Outcome outcome;
+    if (s.ordered) {
+      auto it = s.pending.find(s.delivered);
+      outcome = std::move(it->second);
+      s.pending.erase(it);
+    } else {
+      outcome = std::move(s.arrived.front());
+      s.arrived.pop_front();
+    }
+    ++s.delivered;
+    if (auto* error = std::get_if<std::exception_ptr>(&outcome)) std::rethrow_exception(*error);
+    return std::move(std::get<T>(outcome));
+  }
+
+  std::shared_ptr<detail::IMapState<T>> state_;
+};
+
+}  // namespace dlpool

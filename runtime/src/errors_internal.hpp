@@ -1,0 +1,15 @@
+#pragma once
+
+#include <dlpool/detail/job.hpp>
+#include <dlpool/wire/frame.hpp>
+
+#include <exception>
+#include <string_view>
+
+namespace dlpool::detail {
+
+/// The exception for an error record a worker sent back, by its kind.
+std::exception_ptr remote_error(wire::ErrorKind kind, std::string_view type, std::string_view message,
+                                const TaskRef& task, std::size_t item, int pid);
+
+}  // namespace dlpool::detail

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <dlpool/wire/frame.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace dlpool::detail {
+
+/// Reassembles frames from a non-blocking pipe, however the bytes arrive. A frame's payload view
+/// stays valid until the next call to fill().
+class FrameReader {
+ public:
+  explicit FrameReader(std::uint32_t max_payload) : max_payload_{max_payload} {}
+
+  enum class Fill { data, drained, eof };
+  /// One non-blocking read: `data` when bytes arrived, `drained` when there were none, `eof` when
+  /// the writer is gone. Throws std::system_error on a read error.
+  Fill fill(int fd);
+
+  /// The next complete frame, if one is buffered. Throws wire::DecodeError for a malformed header
+  /// or a payload over the limit, before buffering it.
+  bool next(wire::FrameHeader& header, std::string_view& payload);
+
+  /// Bytes of an incomplete frame left over (a worker died mid-write).
+  [[nodiscard]] std::size_t partial() const noexcept { return buf_.size() - start_; }
+
+ private:
+  std::uint32_t max_payload_;
+  std::string buf_;
+  std::size_t start_ = 0;    // first unconsumed byte
+  std::size_t pending_ = 0;  // bytes still missing from the buffered partial frame
+};
+
+}  // namespace dlpool::detail

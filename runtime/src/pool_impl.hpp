@@ -1,0 +1,146 @@
+#pragma once
+// The untyped core of Pool: CPython's three handler threads over per-worker pipes.
+//
+// Threads and what they touch (everything shared is guarded by mutex_):
+//  - task handler (task_handler.cpp): pops submissions, encodes chunks (outside the lock, the
+//    source and frame_ are its own), hands each to an idle worker and writes the frame.
+//  - result handler (result_handler.cpp): owns the epoll set and every worker's FrameReader;
+//    routes results to jobs, runs callbacks, and finalizes workers that exited: their lost chunk
+//    fails with WorkerLostError and the slot is erased.
+//  - worker handler (worker_handler.cpp): owns spawning and reaping: replaces workers, notices
+//    exits through pidfds, and runs the close and terminate sequences.
+// A Worker is shared_ptr-owned so that the task handler can finish a write to a worker that the
+// result handler has just erased: its fds close only when the last user lets go.
+
+#include <dlpool/detail/job.hpp>
+#include <dlpool/pool.hpp>
+
+#include "frame_reader.hpp"
+#include "sys/child_process.hpp"
+#include "sys/unique_fd.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace dlpool::detail {
+
+/// A submission's bookkeeping in the cache (job id -> JobRecord).
+struct JobRecord {
+  std::uint64_t id = 0;
+  TaskRef task;
+  std::string preamble;  // codec, plugin, task, signature: encoded once, copied into every frame
+  std::shared_ptr<Job> job;
+  std::uint32_t chunks_made = 0;  // encoded by the task handler
+  std::uint32_t chunks_done = 0;  // reported (success or failure)
+  std::size_t items_made = 0;
+  bool input_ended = false;
+  bool completed = false;
+};
+
+/// A chunk a worker holds.
+struct InFlight {
+  std::shared_ptr<JobRecord> record;
+  std::uint32_t chunk = 0;
+  std::size_t first = 0;
+  std::size_t count = 0;
+};
+
+struct Worker {
+  Worker(std::uint64_t id, ChildProcess process, UniqueFd to_worker, UniqueFd from_worker, std::uint32_t max_frame)
+      : id{id}, process{std::move(process)}, to_worker{std::move(to_worker)}, from_worker{std::move(from_worker)},
+        reader{max_frame} {}
+
+  const std::uint64_t id;
+  ChildProcess process;        // worker handler reaps; others only read pid()
+  UniqueFd to_worker;          // task handler writes (worker handler at startup and shutdown)
+  UniqueFd from_worker;        // result handler reads
+  FrameReader reader;          // result handler only
+  bool registered = false;     // in the result handler's epoll set
+  bool init_sent = false;      // worker handler: the INIT frame went out first
+  bool ready = false;          // HELLO seen and, with an initializer, INIT succeeded
+  bool retiring = false;       // sent its maxtasksperchild-th chunk: no more work
+  bool channel_lost = false;   // EOF or protocol error on its result pipe
+  std::optional<int> wait_status;  // set once reaped
+  std::string protocol_error;      // why the host ended this worker, if it did
+  std::deque<InFlight> in_flight;  // at most one today: sent and not yet answered
+  unsigned chunks_sent = 0;
+};
+
+class PoolImpl {
+ public:
+  explicit PoolImpl(PoolOptions options);
+  ~PoolImpl();
+
+  void submit(Submission submission);
+  void close();
+  void terminate();
+  void join();
+  [[nodiscard]] int processes() const noexcept { return processes_; }
+  [[nodiscard]] std::vector<int> worker_pids() const;
+
+ private:
+  enum class State { run, close, terminate };
+
+  // worker_handler.cpp
+  void worker_handler();
+  std::shared_ptr<Worker> spawn_worker(std::uint64_t id);
+  void send_initializer(Worker& worker);
+  void poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms);
+  void maintain_pool(std::unique_lock<std::mutex>& lock);
+  void shut_down_workers(std::unique_lock<std::mutex>& lock);
+  void fail_everything_pending(std::unique_lock<std::mutex>& lock, std::exception_ptr error);
+
+  // task_handler.cpp
+  void task_handler();
+  [[nodiscard]] bool task_handler_has_work() const;
+  std::shared_ptr<Worker> idle_worker() const;
+
+  // result_handler.cpp
+  void result_handler();
+  FrameReader::Fill read_worker(const std::shared_ptr<Worker>& worker);
+  bool handle_frame(Worker& worker, const wire::FrameHeader& header, std::string_view payload);
+  void finalize_worker(const std::shared_ptr<Worker>& worker);
+  void lose_channel(Worker& worker, std::string why);
+
+  // shared
+  void maybe_complete(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& lock);
+  std::shared_ptr<Worker> find_worker(std::uint64_t id) const;
+
+  const PoolOptions options_;
+  const int processes_;
+  std::vector<std::string> worker_argv_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable task_cv_;  // task handler: work or an idle worker appeared
+  std::condition_variable done_cv_;  // worker handler <-> task handler handshakes
+  State state_ = State::run;
+  std::exception_ptr broken_;  // the initializer failed: every job fails with this
+  std::uint64_t next_job_ = 1;  // 0 is the initializer
+  std::uint64_t next_worker_ = 1;
+  std::deque<std::pair<std::shared_ptr<JobRecord>, std::unique_ptr<ChunkSource>>> queue_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<JobRecord>> cache_;
+  std::vector<std::shared_ptr<Worker>> workers_;
+  std::vector<std::uint64_t> to_finalize_;  // reaped by the worker handler, for the result handler
+  bool current_job_ = false;                // the task handler is working through a submission
+  bool stop_tasks_ = false;                 // worker handler -> task handler: exit
+  bool task_handler_done_ = false;
+  bool stop_results_ = false;               // worker handler -> result handler: exit
+
+  int epoll_ = -1;        // result handler only
+  UniqueFd result_wake_;  // eventfd: new workers, workers to finalize, stop
+  UniqueFd worker_wake_;  // eventfd: state change, a worker was erased
+  std::jthread worker_thread_, task_thread_, result_thread_;
+  bool joined_ = false;
+  std::mutex join_mutex_;
+};
+
+}  // namespace dlpool::detail

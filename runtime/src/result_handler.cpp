@@ -1,0 +1,240 @@
+// The result handler: CPython's _handle_results. It waits on every worker's result pipe with
+// epoll, reassembles frames, routes each result to its job (running callbacks), and finalizes
+// workers the worker handler has reaped: whatever they wrote before dying is drained first, so a
+// result that raced its worker's exit is delivered, not mistaken for a lost chunk.
+
+#include "pool_impl.hpp"
+
+#include "errors_internal.hpp"
+#include "sys/io.hpp"
+
+#include <csignal>
+#include <cstdio>
+
+#include <sys/epoll.h>
+
+namespace dlpool::detail {
+namespace {
+
+struct ParsedResult {
+  bool ok = true;
+  std::vector<std::string_view> items;
+  wire::ErrorKind kind{};
+  std::uint32_t item = 0;
+  std::string_view type, message;
+};
+
+ParsedResult parse_result(std::string_view payload) {
+  wire::ByteReader in{payload};
+  ParsedResult r;
+  const auto status = in.get<std::uint8_t>("result status");
+  if (status == static_cast<std::uint8_t>(wire::Status::ok)) {
+    const auto count = in.get<std::uint32_t>("result count");
+    if (count > in.remaining() / sizeof(std::uint32_t)) throw wire::DecodeError{"result count exceeds the payload"};
+    r.items.reserve(count);
+    for (std::uint32_t i = 0; i < count; ++i) r.items.push_back(in.get_string("result item"));
+  } else if (status == static_cast<std::uint8_t>(wire::Status::error)) {
+    r.ok = false;
+    r.kind = static_cast<wire::ErrorKind>(in.get<std::uint8_t>("error kind"));
+    r.item = in.get<std::uint32_t>("error item");
+    r.type = in.get_string("error type");
+    r.message = in.get_string("error message");
+  } else {
+    throw wire::DecodeError{"unknown result status " + std::to_string(status)};
+  }
+  if (in.remaining() != 0) throw wire::DecodeError{"trailing bytes after the result"};
+  return r;
+}
+
+}  // namespace
+
+void PoolImpl::result_handler() {
+  UniqueFd epoll{::epoll_create1(EPOLL_CLOEXEC)};
+  if (!epoll) {
+    std::perror("dlpool: epoll_create1");
+    std::abort();  // the pool cannot work at all without it
+  }
+  const auto watch = [&](int fd, std::uint64_t key) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = key;
+    ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &ev);
+  };
+  watch(result_wake_.get(), 0);  // worker ids start at 1
+  epoll_ = epoll.get();
+
+  epoll_event events[32];
+  for (;;) {
+    std::vector<std::shared_ptr<Worker>> finalize;
+    bool stop;
+    {
+      std::lock_guard lock{mutex_};
+      for (const auto& w : workers_)
+        if (!w->registered && !w->channel_lost) {
+          watch(w->from_worker.get(), w->id);
+          w->registered = true;
+        }
+      for (const auto id : to_finalize_)
+        if (auto w = find_worker(id)) finalize.push_back(std::move(w));
+      to_finalize_.clear();
+      stop = stop_results_;
+    }
+    for (const auto& w : finalize) finalize_worker(w);
+    if (stop) break;
+
+    const int n = ::epoll_wait(epoll.get(), events, std::size(events), -1);
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == 0) {
+        drain_eventfd(result_wake_.get());
+        continue;
+      }
+      std::shared_ptr<Worker> worker;
+      {
+        std::lock_guard lock{mutex_};
+        worker = find_worker(events[i].data.u64);
+      }
+      if (worker && !worker->channel_lost) read_worker(worker);
+    }
+  }
+  epoll_ = -1;
+}
+
+FrameReader::Fill PoolImpl::read_worker(const std::shared_ptr<Worker>& worker) {
+  FrameReader::Fill fill;
+  try {
+    fill = worker->reader.fill(worker->from_worker.get());
+    wire::FrameHeader header;
+    std::string_view payload;
+    while (worker->reader.next(header, payload))
+      if (!handle_frame(*worker, header, payload)) return FrameReader::Fill::eof;
+  } catch (const std::exception& e) {
+    lose_channel(*worker, std::string{"sent a malformed frame: "} + e.what());
+    return FrameReader::Fill::eof;
+  }
+  if (fill == FrameReader::Fill::eof) lose_channel(*worker, {});
+  return fill;
+}
+
+bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std::string_view payload) {
+  try {
+    if (header.kind == wire::FrameKind::hello) {
+      wire::ByteReader in{payload};
+      const auto version = in.get<std::uint32_t>("protocol version");
+      if (version != wire::protocol_version) {
+        lose_channel(worker, "speaks protocol " + std::to_string(version) + ", the host " +
+                                 std::to_string(wire::protocol_version));
+        return false;
+      }
+      std::lock_guard lock{mutex_};
+      if (!options_.initializer) {
+        worker.ready = true;
+        task_cv_.notify_one();
+      }
+      return true;
+    }
+    if (header.kind != wire::FrameKind::result) {
+      lose_channel(worker, "sent a frame of kind " + std::to_string(static_cast<int>(header.kind)));
+      return false;
+    }
+    const auto result = parse_result(payload);
+    if (header.job == 0) {  // the initializer's answer
+      std::lock_guard lock{mutex_};
+      if (result.ok) {
+        worker.ready = true;
+      } else if (!broken_) {
+        const auto& init = options_.initializer->task();
+        broken_ = std::make_exception_ptr(InitializerError{
+            "initializer " + init.plugin + "." + init.task + " failed in worker " + std::to_string(worker.process.pid()) +
+                ": " + std::string{result.type} + ": " + std::string{result.message},
+            init.plugin, init.task});
+      }
+      task_cv_.notify_all();
+      return true;
+    }
+
+    InFlight chunk;
+    std::string violation;
+    {
+      std::lock_guard lock{mutex_};
+      if (worker.in_flight.empty() || worker.in_flight.front().record->id != header.job ||
+          worker.in_flight.front().chunk != header.index) {
+        violation = "answered job " + std::to_string(header.job) + " chunk " + std::to_string(header.index) +
+                    ", which it was not running";
+      } else if (result.ok && result.items.size() != worker.in_flight.front().count) {
+        violation = "returned " + std::to_string(result.items.size()) + " results for a chunk of " +
+                    std::to_string(worker.in_flight.front().count);
+      } else {
+        chunk = std::move(worker.in_flight.front());
+        worker.in_flight.pop_front();
+      }
+    }
+    if (!violation.empty()) {
+      lose_channel(worker, std::move(violation));
+      return false;
+    }
+    task_cv_.notify_one();  // this worker is idle again
+
+    auto& job = *chunk.record->job;
+    if (result.ok)
+      job.chunk_done(chunk.first, result.items);
+    else
+      job.chunk_failed(chunk.first, chunk.count,
+                       remote_error(result.kind, result.type, result.message, chunk.record->task,
+                                    chunk.first + result.item, worker.process.pid()));
+    std::unique_lock lock{mutex_};
+    ++chunk.record->chunks_done;
+    maybe_complete(chunk.record, lock);
+    return true;
+  } catch (const wire::DecodeError& e) {
+    lose_channel(worker, std::string{"sent a malformed result: "} + e.what());
+    return false;
+  }
+}
+
+void PoolImpl::lose_channel(Worker& worker, std::string why) {
+  std::lock_guard lock{mutex_};
+  if (worker.channel_lost) return;
+  worker.channel_lost = true;
+  worker.protocol_error = std::move(why);
+  if (worker.registered && epoll_ >= 0) ::epoll_ctl(epoll_, EPOLL_CTL_DEL, worker.from_worker.get(), nullptr);
+  // A worker that closed its result pipe but lives on is of no use, and one that broke the
+  // protocol cannot be trusted: either way it is killed, then reaped and finalized as any exit.
+  // An idle worker reaching EOF is just exiting (retired, or the pool is closing).
+  const bool expected_exit = worker.in_flight.empty() && worker.protocol_error.empty() &&
+                             (worker.retiring || state_ != State::run || worker.wait_status);
+  if (!expected_exit) worker.process.kill(SIGKILL);
+}
+
+void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
+  // The worker is reaped: all it ever wrote is in the pipe. Deliver that before judging its chunk.
+  // (`drained` rather than EOF means a process it forked still holds the pipe: stop there.)
+  while (!worker->channel_lost && read_worker(worker) == FrameReader::Fill::data) {
+  }
+  if (!worker->channel_lost) lose_channel(*worker, {});
+  std::unique_lock lock{mutex_};
+  auto lost = std::move(worker->in_flight);
+  worker->in_flight.clear();
+  std::erase(workers_, worker);
+  signal_eventfd(worker_wake_.get());  // replace it
+  task_cv_.notify_all();
+  if (state_ == State::terminate) return;  // pending jobs fail with PoolTerminated instead
+  for (auto& chunk : lost) {
+    const auto& task = chunk.record->task;
+    std::exception_ptr error;
+    if (!worker->protocol_error.empty())
+      error = std::make_exception_ptr(ProtocolError{"worker " + std::to_string(worker->process.pid()) + " " +
+                                                    worker->protocol_error + " (running " + task.plugin + "." +
+                                                    task.task + ", job " + std::to_string(chunk.record->id) +
+                                                    ", chunk " + std::to_string(chunk.chunk) + ")"});
+    else
+      error = std::make_exception_ptr(WorkerLostError{worker->process.pid(), worker->wait_status.value_or(-1),
+                                                      task.plugin, task.task, chunk.record->id, chunk.chunk});
+    lock.unlock();
+    chunk.record->job->chunk_failed(chunk.first, chunk.count, error);
+    lock.lock();
+    ++chunk.record->chunks_done;
+    maybe_complete(chunk.record, lock);
+  }
+}
+
+}  // namespace dlpool::detail

@@ -1,0 +1,43 @@
+#pragma once
+
+#include "sys/unique_fd.hpp"
+
+#include <optional>
+#include <utility>
+#include <string>
+#include <vector>
+
+namespace dlpool::detail {
+
+/// A spawned child: its pid and a pidfd to poll for its exit. The destructor kills and reaps a
+/// child that is still there, so no path leaves a zombie or a stray process.
+class ChildProcess {
+ public:
+  /// posix_spawn()s `argv[0]` with stdin on /dev/null, stdout on the host's stderr, and each
+  /// `fds[i]` placed at fd 3 + i. Every other fd of the host is close-on-exec.
+  static ChildProcess spawn(const std::vector<std::string>& argv, const std::vector<int>& fds);
+
+  ChildProcess(ChildProcess&& other) noexcept
+      : pid_{std::exchange(other.pid_, -1)}, pidfd_{std::move(other.pidfd_)}, reaped_{other.reaped_} {}
+  ChildProcess& operator=(ChildProcess&&) noexcept = delete;
+  ~ChildProcess();
+
+  [[nodiscard]] int pid() const noexcept { return pid_; }
+  /// Readable once the child has exited.
+  [[nodiscard]] int pidfd() const noexcept { return pidfd_.get(); }
+  /// Sends `signal` unless the child was already reaped (its pid may then belong to another).
+  void kill(int signal) const noexcept;
+  /// Reaps the child if it has exited: its waitpid() status, or nothing while it runs.
+  std::optional<int> try_reap();
+  /// Blocks until the child exits, and reaps it.
+  int reap();
+  [[nodiscard]] bool reaped() const noexcept { return reaped_; }
+
+ private:
+  ChildProcess(int pid, UniqueFd pidfd) noexcept : pid_{pid}, pidfd_{std::move(pidfd)} {}
+  int pid_;
+  UniqueFd pidfd_;
+  bool reaped_ = false;
+};
+
+}  // namespace dlpool::detail

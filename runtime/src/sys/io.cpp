@@ -1,0 +1,99 @@
+#include "sys/io.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace dlpool::detail {
+
+void UniqueFd::reset(int fd) noexcept {
+  if (fd_ >= 0) ::close(fd_);  // close() is not retried on EINTR: on Linux the fd is gone anyway
+  fd_ = fd;
+}
+
+void throw_errno(const char* what, std::string_view subject) {
+  std::string where{what};
+  if (!subject.empty()) where.append("(").append(subject).append(")");
+  throw std::system_error{errno, std::generic_category(), where};
+}
+
+Pipe make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe2");
+  return {UniqueFd{fds[0]}, UniqueFd{fds[1]}};
+}
+
+UniqueFd make_eventfd() {
+  UniqueFd fd{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+  if (!fd) throw_errno("eventfd");
+  return fd;
+}
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const auto n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) return false;
+      throw_errno("write");
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool read_exact(int fd, char* data, std::size_t size) {
+  std::size_t got = 0;
+  while (got < size) {
+    const auto n = ::read(fd, data + got, size - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read");
+    }
+    if (n == 0) {  // EOF: clean only on a frame boundary
+      if (got == 0) return false;
+      throw std::system_error{std::make_error_code(std::errc::io_error), "read: EOF in the middle of a frame"};
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+long read_some(int fd, char* data, std::size_t size) {
+  for (;;) {
+    const auto n = ::read(fd, data, size);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
+    throw_errno("read");
+  }
+}
+
+void set_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) throw_errno("fcntl(O_NONBLOCK)");
+}
+
+void signal_eventfd(int fd) noexcept {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);  // EAGAIN only at 2^64-1 pending: still woken
+}
+
+void drain_eventfd(int fd) noexcept {
+  std::uint64_t count;
+  [[maybe_unused]] auto n = ::read(fd, &count, sizeof count);
+}
+
+void block_sigpipe_in_this_thread() noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+}  // namespace dlpool::detail

@@ -1,0 +1,42 @@
+#pragma once
+// The syscalls the runtime makes, each wrapped once: EINTR is retried, short reads and writes are
+// looped, and errno is read nowhere else.
+
+#include "sys/unique_fd.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace dlpool::detail {
+
+/// Throws std::system_error for errno: "what(subject): message".
+[[noreturn]] void throw_errno(const char* what, std::string_view subject = {});
+
+/// pipe2(O_CLOEXEC): only the spawn file actions place a pipe end in a child.
+Pipe make_pipe();
+UniqueFd make_eventfd();
+
+/// Writes all of `bytes`; returns false if the reader is gone (EPIPE), throws on other errors.
+bool write_all(int fd, std::string_view bytes);
+
+/// Blocking read of exactly `size` bytes; returns false at EOF before the first byte, throws on a
+/// short read at EOF or an error.
+bool read_exact(int fd, char* data, std::size_t size);
+
+/// One read() of at most `size` bytes into `data`, retried on EINTR. Returns the count, 0 at EOF,
+/// or -1 when a non-blocking fd has nothing (EAGAIN).
+long read_some(int fd, char* data, std::size_t size);
+
+void set_nonblocking(int fd);
+
+/// Wakes a thread polling an eventfd / drains its count.
+void signal_eventfd(int fd) noexcept;
+void drain_eventfd(int fd) noexcept;
+
+/// Blocks SIGPIPE in the calling thread, so a write to a dead worker's pipe is an EPIPE error
+/// rather than a process-killing signal, without touching the host's signal dispositions.
+void block_sigpipe_in_this_thread() noexcept;
+
+}  // namespace dlpool::detail

@@ -1,0 +1,106 @@
+// The task handler: CPython's _handle_tasks. It walks the queue in submission order, encodes one
+// chunk at a time (so an imap input is read only as workers become free) and writes it to an idle
+// worker. A worker holds at most one chunk, so the host always knows exactly what a dead worker
+// was running.
+
+#include "pool_impl.hpp"
+
+#include "sys/io.hpp"
+
+#include <cstdio>
+
+namespace dlpool::detail {
+
+std::shared_ptr<Worker> PoolImpl::idle_worker() const {
+  for (const auto& w : workers_)
+    if (w->ready && !w->retiring && !w->channel_lost && !w->wait_status && w->in_flight.empty()) return w;
+  return nullptr;
+}
+
+void PoolImpl::task_handler() {
+  block_sigpipe_in_this_thread();
+  wire::BinaryEncoder encoder;
+  std::string frame;
+  std::shared_ptr<JobRecord> record;  // the submission being chunked
+  std::unique_ptr<ChunkSource> source;
+  std::optional<InFlight> encoded;  // the chunk in `frame`, waiting for an idle worker
+
+  std::unique_lock lock{mutex_};
+  try {
+    for (;;) {
+      task_cv_.wait(lock, [&] {
+        if (stop_tasks_ || state_ == State::terminate) return true;
+        if (encoded) return broken_ || idle_worker() != nullptr;
+        return record || !queue_.empty();
+      });
+      if (stop_tasks_ || state_ == State::terminate) break;
+
+      if (!encoded) {
+        if (!record) {
+          record = std::move(queue_.front().first);
+          source = std::move(queue_.front().second);
+          queue_.pop_front();
+        }
+        lock.unlock();
+        wire::begin_frame(frame, wire::FrameKind::task, record->id, record->chunks_made);
+        frame += record->preamble;
+        const auto count_at = frame.size();
+        wire::put(frame, std::uint32_t{0});
+        std::size_t count = 0;
+        std::exception_ptr input_error;
+        try {
+          count = source->next_chunk(frame, encoder);
+        } catch (...) {
+          input_error = std::current_exception();
+        }
+        if (count == 0) {
+          // The input is over: the job learns its length first, then may complete.
+          record->job->input_ended(record->items_made, input_error);
+          lock.lock();
+          record->input_ended = true;
+          maybe_complete(record, lock);
+          record.reset();
+          source.reset();
+          continue;
+        }
+        const auto n = static_cast<std::uint32_t>(count);
+        std::memcpy(frame.data() + count_at, &n, sizeof n);
+        wire::finish_frame(frame);
+        lock.lock();
+        encoded = InFlight{record, record->chunks_made++, record->items_made, count};
+        record->items_made += count;
+        continue;
+      }
+
+      if (broken_) {  // the initializer failed: fail the chunk here rather than respawn forever
+        const auto chunk = *std::exchange(encoded, std::nullopt);
+        const auto error = broken_;
+        lock.unlock();
+        chunk.record->job->chunk_failed(chunk.first, chunk.count, error);
+        lock.lock();
+        ++chunk.record->chunks_done;
+        maybe_complete(chunk.record, lock);
+        continue;
+      }
+
+      auto worker = idle_worker();
+      worker->in_flight.push_back(*std::exchange(encoded, std::nullopt));
+      if (options_.maxtasksperchild && ++worker->chunks_sent >= static_cast<unsigned>(*options_.maxtasksperchild))
+        worker->retiring = true;
+      lock.unlock();
+      // EPIPE means the worker died; the result handler fails the chunk when it finalizes it.
+      write_all(worker->to_worker.get(), frame);
+      worker.reset();
+      lock.lock();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dlpool: task handler failed: %s; terminating the pool\n", e.what());
+    if (!lock.owns_lock()) lock.lock();
+    state_ = State::terminate;
+    signal_eventfd(worker_wake_.get());
+  }
+  task_handler_done_ = true;
+  done_cv_.notify_all();
+}
+
+}  // namespace dlpool::detail

@@ -1,0 +1,174 @@
+// The worker handler: CPython's _handle_workers. It keeps `processes` workers alive, notices
+// exits through pidfds (waitpid(-1) would steal the host application's other children), hands
+// reaped workers to the result handler to be finalized, and runs the close and terminate
+// sequences.
+
+#include "pool_impl.hpp"
+
+#include "sys/io.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+
+#include <poll.h>
+
+namespace dlpool::detail {
+namespace {
+
+// How long terminate() lets workers handle SIGTERM before it sends SIGKILL.
+constexpr auto terminate_grace = std::chrono::seconds{2};
+
+}  // namespace
+
+std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id) {
+  Pipe tasks = make_pipe();
+  Pipe results = make_pipe();
+  ChildProcess process = ChildProcess::spawn(worker_argv_, {tasks.read.get(), results.write.get()});
+  set_nonblocking(results.read.get());
+  return std::make_shared<Worker>(id, std::move(process), std::move(tasks.write), std::move(results.read),
+                                  options_.max_frame_bytes);
+}
+
+void PoolImpl::send_initializer(Worker& worker) {
+  worker.init_sent = true;
+  if (!options_.initializer) return;
+  const auto& init = *options_.initializer;
+  std::string frame;
+  wire::begin_frame(frame, wire::FrameKind::init);
+  wire::put(frame, static_cast<std::uint8_t>(init.task().codec));
+  wire::put_string(frame, init.task().plugin);
+  wire::put_string(frame, init.task().task);
+  wire::put_string(frame, init.task().signature);
+  wire::put(frame, std::uint32_t{1});
+  frame += init.item();
+  wire::finish_frame(frame);
+  // The task handler writes only to ready workers, and a worker is ready only after answering
+  // this frame, so it is always the first one a worker reads. EPIPE: it died, and is finalized.
+  write_all(worker.to_worker.get(), frame);
+}
+
+void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
+  for (auto& w : workers_)
+    if (!w->init_sent) send_initializer(*w);
+  while (!broken_ && state_ != State::terminate && workers_.size() < static_cast<std::size_t>(processes_)) {
+    const auto id = next_worker_++;
+    lock.unlock();
+    std::shared_ptr<Worker> worker;
+    std::exception_ptr failed;
+    try {
+      worker = spawn_worker(id);
+      send_initializer(*worker);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    lock.lock();
+    if (failed) {
+      // Without any worker, queued work would wait forever: fail it instead.
+      if (workers_.empty()) {
+        broken_ = failed;
+        task_cv_.notify_all();
+      }
+      try {
+        std::rethrow_exception(failed);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "dlpool: cannot start a replacement worker: %s\n", e.what());
+      }
+      return;
+    }
+    workers_.push_back(std::move(worker));
+    signal_eventfd(result_wake_.get());
+  }
+}
+
+void PoolImpl::poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms) {
+  std::vector<pollfd> fds{{worker_wake_.get(), POLLIN, 0}};
+  std::vector<std::shared_ptr<Worker>> polled;
+  for (const auto& w : workers_)
+    if (!w->wait_status) {
+      fds.push_back({w->process.pidfd(), POLLIN, 0});
+      polled.push_back(w);
+    }
+  lock.unlock();
+  const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+  lock.lock();
+  if (ready <= 0) return;  // timeout, or EINTR: the caller loops
+  if (fds[0].revents != 0) drain_eventfd(worker_wake_.get());
+  bool reaped = false;
+  for (std::size_t i = 1; i < fds.size(); ++i) {
+    if (fds[i].revents == 0) continue;
+    auto& w = *polled[i - 1];
+    if (const auto status = w.process.try_reap()) {
+      w.wait_status = status;
+      to_finalize_.push_back(w.id);
+      reaped = true;
+    }
+  }
+  if (reaped) signal_eventfd(result_wake_.get());
+}
+
+void PoolImpl::worker_handler() {
+  block_sigpipe_in_this_thread();
+  std::unique_lock lock{mutex_};
+  try {
+    // CPython: loop while running, or while closed with work outstanding.
+    while (state_ == State::run || (state_ == State::close && !cache_.empty())) {
+      maintain_pool(lock);
+      poll_exits(lock, -1);
+    }
+    shut_down_workers(lock);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dlpool: worker handler failed: %s\n", e.what());
+    if (!lock.owns_lock()) lock.lock();
+    state_ = State::terminate;
+    shut_down_workers(lock);
+  }
+}
+
+void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
+  stop_tasks_ = true;
+  task_cv_.notify_all();
+  done_cv_.wait(lock, [&] { return task_handler_done_; });
+
+  const bool terminating = state_ == State::terminate;
+  if (terminating) {
+    for (const auto& w : workers_) w->process.kill(SIGTERM);
+  } else {
+    // Nothing is in flight: EOF on its task pipe is a worker's sentinel to exit.
+    for (const auto& w : workers_) w->to_worker.reset();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + terminate_grace;
+  bool killed = false;
+  while (!workers_.empty()) {
+    int timeout = -1;
+    if (terminating && !killed) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        for (const auto& w : workers_) w->process.kill(SIGKILL);
+        killed = true;
+      } else {
+        timeout = static_cast<int>(left.count()) + 1;
+      }
+    }
+    poll_exits(lock, timeout);
+  }
+  fail_everything_pending(lock, std::make_exception_ptr(PoolTerminated{"the pool was terminated"}));
+  stop_results_ = true;
+  signal_eventfd(result_wake_.get());
+}
+
+void PoolImpl::fail_everything_pending(std::unique_lock<std::mutex>& lock, std::exception_ptr error) {
+  std::vector<std::shared_ptr<JobRecord>> pending;
+  for (auto& [id, record] : cache_)
+    if (!record->completed) {
+      record->completed = true;
+      pending.push_back(record);
+    }
+  cache_.clear();
+  queue_.clear();
+  lock.unlock();
+  for (const auto& record : pending) record->job->abort(error);
+  lock.lock();
+}
+
+}  // namespace dlpool::detail

@@ -1,0 +1,116 @@
+// dlpool-worker: the generic worker process. It is never linked with user code: it loads task
+// plugins by name and runs the chunks the host sends on fd 3, answering on fd 4.
+//
+//   dlpool-worker --plugin-path DIR[:DIR...] [--max-tasks N] [--max-frame BYTES]
+
+#include "plugin_loader.hpp"
+#include "task_runner.hpp"
+
+#include "sys/io.hpp"
+
+#include <dlpool/wire/frame.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+namespace {
+
+constexpr int tasks_fd = 3;
+constexpr int results_fd = 4;
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> dirs;
+  std::stringstream in{path};
+  for (std::string dir; std::getline(in, dir, ':');)
+    if (!dir.empty()) dirs.push_back(dir);
+  return dirs;
+}
+
+/// The plugin dir of the installation (or build tree) this executable belongs to:
+/// <prefix>/bin/dlpool-worker -> <prefix>/lib/dlpool/plugins.
+std::string own_plugin_dir() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  return (self.parent_path().parent_path() / "lib" / "dlpool" / "plugins").string();
+}
+
+void send(const std::string& frame) {
+  // The host is gone if this fails: nothing left to do but exit.
+  if (!dlpool::detail::write_all(results_fd, frame)) std::exit(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dlpool worker: runs plugin tasks for a dlpool::Pool (fd 3: tasks, fd 4: results)"};
+  std::string plugin_path;
+  unsigned long max_tasks = 0;
+  std::uint32_t max_frame = dlpool::wire::default_max_frame;
+  app.add_option("--plugin-path", plugin_path, "':'-separated plugin directories, searched in order");
+  app.add_option("--max-tasks", max_tasks, "exit after this many chunks (0: never)");
+  app.add_option("--max-frame", max_frame, "largest frame payload accepted");
+  CLI11_PARSE(app, argc, argv);
+
+  // Die with the host, even while a task runs: nobody would read our results.
+  const pid_t parent = ::getppid();
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) return 0;
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto search_path = split_path(plugin_path);
+  if (auto own = own_plugin_dir(); !own.empty()) search_path.push_back(std::move(own));
+  dlpool::worker::PluginLoader loader{std::move(search_path)};
+  dlpool::worker::TaskRunner runner{loader};
+
+  std::string frame;
+  dlpool::wire::begin_frame(frame, dlpool::wire::FrameKind::hello);
+  dlpool::wire::put(frame, dlpool::wire::protocol_version);
+  dlpool::wire::put(frame, static_cast<std::uint32_t>(::getpid()));
+  dlpool::wire::finish_frame(frame);
+  send(frame);
+
+  std::string payload;
+  unsigned long tasks_done = 0;
+  try {
+    for (;;) {
+      char raw[dlpool::wire::header_size];
+      if (!dlpool::detail::read_exact(tasks_fd, raw, sizeof raw)) return 0;  // EOF: the host's sentinel
+      const auto header = dlpool::wire::decode_header(raw, max_frame);
+      payload.resize(header.length);
+      if (!dlpool::detail::read_exact(tasks_fd, payload.data(), payload.size()) && header.length != 0)
+        throw dlpool::wire::DecodeError{"EOF before the payload"};
+      switch (header.kind) {
+        case dlpool::wire::FrameKind::stop:
+          return 0;
+        case dlpool::wire::FrameKind::init:
+          if (!runner.run(header, payload, frame)) {
+            send(frame);
+            return 3;  // a worker whose initializer failed must not take work
+          }
+          send(frame);
+          break;
+        case dlpool::wire::FrameKind::task:
+          runner.run(header, payload, frame);
+          send(frame);
+          if (max_tasks != 0 && ++tasks_done >= max_tasks) return 0;
+          break;
+        default:
+          throw dlpool::wire::DecodeError{"unexpected frame kind " + std::to_string(static_cast<int>(header.kind))};
+      }
+    }
+  } catch (const std::exception& e) {
+    // A malformed frame or a broken pipe: the host ends this worker and fails its chunk.
+    std::fprintf(stderr, "dlpool-worker %d: %s\n", static_cast<int>(::getpid()), e.what());
+    return 2;
+  }
+}

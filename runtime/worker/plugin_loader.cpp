@@ -1,0 +1,73 @@
+#include "plugin_loader.hpp"
+
+#include <cstring>
+#include <filesystem>
+
+#include <dlfcn.h>
+
+namespace dlpool::worker {
+
+bool valid_plugin_name(std::string_view name) {
+  if (name.empty() || name.size() > 255 || name.find("..") != std::string_view::npos) return false;
+  for (const char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
+  return true;
+}
+
+const dlpool_task_info& LoadedPlugin::task(std::string_view name) const {
+  if (const auto it = tasks.find(name); it != tasks.end()) return *it->second;
+  std::string exported;
+  for (const auto& [task_name, info] : tasks) exported += (exported.empty() ? "" : ", ") + task_name;
+  throw RequestError{wire::ErrorKind::task_not_found, "plugin '" + std::string{manifest->plugin} + "' (" + path +
+                                                          ") has no task '" + std::string{name} + "'; it exports: " +
+                                                          (exported.empty() ? "nothing" : exported)};
+}
+
+std::string PluginLoader::find(std::string_view name) const {
+  namespace fs = std::filesystem;
+  std::string searched;
+  for (const auto& dir : search_path_) {
+    for (const auto& file : {"lib" + std::string{name} + ".so", std::string{name} + ".so"}) {
+      const fs::path candidate = fs::path{dir} / file;
+      std::error_code ec;
+      if (fs::is_regular_file(candidate, ec)) return candidate.string();
+    }
+    searched += (searched.empty() ? "" : ", ") + dir;
+  }
+  throw RequestError{wire::ErrorKind::plugin_not_found,
+                     "plugin '" + std::string{name} + "' not found: no lib" + std::string{name} + ".so or " +
+                         std::string{name} + ".so in " + (searched.empty() ? "an empty search path" : searched)};
+}
+
+const LoadedPlugin& PluginLoader::get(std::string_view name) {
+  if (const auto it = loaded_.find(name); it != loaded_.end()) return *it->second;
+  if (!valid_plugin_name(name))
+    throw RequestError{wire::ErrorKind::plugin_not_found, "invalid plugin name '" + std::string{name} + "'"};
+
+  auto plugin = std::make_unique<LoadedPlugin>();
+  plugin->path = find(name);
+  const auto failed = [&](const std::string& why) {
+    return RequestError{wire::ErrorKind::plugin_load_failed, "plugin '" + std::string{name} + "' (" + plugin->path + ") " + why};
+  };
+  // rtld_now: an unresolved symbol fails here, with dlopen's message, not in the middle of a task.
+  // rtld_local: plugins cannot interpose on each other.
+  std::error_code ec;
+  plugin->library.load(plugin->path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  if (ec) {
+    const char* why = ::dlerror();  // Boost.DLL leaves dlopen's own message in place on failure
+    throw failed(std::string{"failed to load: "} + (why ? why : ec.message()));
+  }
+  if (!plugin->library.has(DLPOOL_MANIFEST_SYMBOL))
+    throw failed("is not a dlpool plugin: it exports no " DLPOOL_MANIFEST_SYMBOL " (built without DLPOOL_PLUGIN?)");
+  const auto* manifest = plugin->library.get<const dlpool_manifest*()>(DLPOOL_MANIFEST_SYMBOL)();
+  if (manifest == nullptr || manifest->abi_version != DLPOOL_SDK_ABI_VERSION)
+    throw failed("was built against SDK ABI " + std::to_string(manifest ? manifest->abi_version : 0) +
+                 ", this worker speaks ABI " + std::to_string(DLPOOL_SDK_ABI_VERSION) + ": rebuild it");
+  if (std::strcmp(manifest->plugin, std::string{name}.c_str()) != 0)
+    throw failed(std::string{"declares itself as plugin '"} + manifest->plugin + "'");
+  plugin->manifest = manifest;
+  for (std::size_t i = 0; i < manifest->task_count; ++i) plugin->tasks.emplace(manifest->tasks[i].name, &manifest->tasks[i]);
+  return *loaded_.emplace(std::string{name}, std::move(plugin)).first->second;
+}
+
+}  // namespace dlpool::worker

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <dlpool/wire/abi.hpp>
+#include <dlpool/wire/frame.hpp>
+
+#include <boost/dll/shared_library.hpp>
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dlpool::worker {
+
+/// A request the worker cannot serve: sent back to the host as an error record of `kind`.
+class RequestError : public std::runtime_error {
+ public:
+  RequestError(wire::ErrorKind kind, const std::string& message) : std::runtime_error{message}, kind_{kind} {}
+  [[nodiscard]] wire::ErrorKind kind() const noexcept { return kind_; }
+
+ private:
+  wire::ErrorKind kind_;
+};
+
+struct LoadedPlugin {
+  boost::dll::shared_library library;
+  std::string path;
+  const dlpool_manifest* manifest = nullptr;
+  std::map<std::string, const dlpool_task_info*, std::less<>> tasks;
+
+  /// The task, or RequestError(task_not_found) listing what the plugin does export.
+  const dlpool_task_info& task(std::string_view name) const;
+};
+
+/// Finds plugins by name on the search path and loads each at most once. Plugins are never
+/// unloaded: code of theirs may still be referenced (see boost-dll notes), and a new version is
+/// picked up by a new worker, not by reloading in place.
+class PluginLoader {
+ public:
+  explicit PluginLoader(std::vector<std::string> search_path) : search_path_{std::move(search_path)} {}
+
+  /// Throws RequestError: plugin_not_found (bad name, no file), plugin_load_failed (dlopen's
+  /// message, no manifest, another SDK ABI, a name that does not match the file).
+  const LoadedPlugin& get(std::string_view name);
+
+ private:
+  std::string find(std::string_view name) const;
+
+  std::vector<std::string> search_path_;
+  std::map<std::string, std::unique_ptr<LoadedPlugin>, std::less<>> loaded_;
+};
+
+/// The plugin-name rule shared with the host: [A-Za-z0-9_.-]+ without "..".
+bool valid_plugin_name(std::string_view name);
+
+}  // namespace dlpool::worker

@@ -1,0 +1,110 @@
+#include "task_runner.hpp"
+
+#include <dlpool/wire/bytes.hpp>
+
+#include <cstring>
+
+namespace dlpool::worker {
+namespace {
+
+void append_to(void* context, const char* data, std::size_t size) {
+  static_cast<std::string*>(context)->append(data, size);
+}
+
+wire::ErrorKind kind_of(int status) {
+  switch (status) {
+    case dlpool_status_bad_arguments: return wire::ErrorKind::bad_arguments;
+    case dlpool_status_bad_result: return wire::ErrorKind::bad_result;
+    default: return wire::ErrorKind::task_exception;
+  }
+}
+
+/// Thrown with a plugin's error record (u32 item, str type, str message) already encoded.
+struct TaskFailed {
+  wire::ErrorKind kind;
+  std::string record;
+};
+
+void error_frame(const wire::FrameHeader& header, wire::ErrorKind kind, std::string_view record, std::string& out) {
+  wire::begin_frame(out, wire::FrameKind::result, header.job, header.index);
+  wire::put(out, static_cast<std::uint8_t>(wire::Status::error));
+  wire::put(out, static_cast<std::uint8_t>(kind));
+  out.append(record);
+  wire::finish_frame(out);
+}
+
+}  // namespace
+
+void TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec, std::string_view items, std::string& out) {
+  dlpool_sink sink{&out, &append_to};
+  if (codec == wire::Codec::binary) {
+    const auto at = out.size();
+    if (const int status = task.run_chunk(items.data(), items.size(), &sink); status != dlpool_status_ok)
+      throw TaskFailed{kind_of(status), out.substr(at)};
+    return;
+  }
+  // JSON: one call per item, each result framed as an item (u32 size + text).
+  wire::ByteReader in{items};
+  const auto count = in.get<std::uint32_t>("item count");
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const auto json = in.get_string("item");
+    const auto size_at = out.size();
+    wire::put(out, std::uint32_t{0});
+    if (const int status = task.run_json(json.data(), json.size(), &sink); status != dlpool_status_ok) {
+      // Report the item's index within the chunk, as the binary entry point does.
+      std::string record = out.substr(size_at + sizeof(std::uint32_t));
+      std::memcpy(record.data(), &i, sizeof i);
+      throw TaskFailed{kind_of(status), std::move(record)};
+    }
+    const auto size = static_cast<std::uint32_t>(out.size() - size_at - sizeof(std::uint32_t));
+    std::memcpy(out.data() + size_at, &size, sizeof size);
+  }
+}
+
+bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, std::string& out) {
+  std::string plugin_name, task_name;
+  try {
+    wire::ByteReader in{payload};
+    const auto codec = in.get<std::uint8_t>("codec");
+    if (codec > static_cast<std::uint8_t>(wire::Codec::json))
+      throw RequestError{wire::ErrorKind::bad_request, "unknown codec " + std::to_string(codec)};
+    plugin_name = in.get_string("plugin name");
+    task_name = in.get_string("task name");
+    const auto signature = in.get_string("signature");
+    const std::string_view items{in.position(), in.remaining()};
+    if (items.size() < sizeof(std::uint32_t)) throw wire::DecodeError{"task frame has no items block"};
+    std::uint32_t count;
+    std::memcpy(&count, items.data(), sizeof count);
+
+    const auto& plugin = loader_.get(plugin_name);
+    const auto& task = plugin.task(task_name);
+    if (static_cast<wire::Codec>(codec) == wire::Codec::binary && signature != task.signature)
+      throw RequestError{wire::ErrorKind::signature_mismatch,
+                         plugin_name + "." + task_name + " is " + task.signature + " in " + plugin.path +
+                             ", but the caller expects " + std::string{signature}};
+
+    wire::begin_frame(out, wire::FrameKind::result, header.job, header.index);
+    wire::put(out, static_cast<std::uint8_t>(wire::Status::ok));
+    wire::put(out, count);
+    run_items(task, static_cast<wire::Codec>(codec), items, out);
+    wire::finish_frame(out);
+    return true;
+  } catch (const TaskFailed& failed) {
+    error_frame(header, failed.kind, failed.record, out);
+  } catch (const RequestError& e) {
+    std::string record;
+    wire::put(record, std::uint32_t{0});
+    wire::put_string(record, "dlpool::RequestError");
+    wire::put_string(record, e.what());
+    error_frame(header, e.kind(), record, out);
+  } catch (const wire::DecodeError& e) {
+    std::string record;
+    wire::put(record, std::uint32_t{0});
+    wire::put_string(record, "dlpool::DecodeError");
+    wire::put_string(record, std::string{"malformed task frame: "} + e.what());
+    error_frame(header, wire::ErrorKind::bad_request, record, out);
+  }
+  return false;
+}
+
+}  // namespace dlpool::worker

@@ -1,0 +1,27 @@
+#pragma once
+
+#include "plugin_loader.hpp"
+
+#include <dlpool/wire/frame.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace dlpool::worker {
+
+/// Runs one INIT or TASK frame and builds the RESULT frame that answers it.
+class TaskRunner {
+ public:
+  explicit TaskRunner(PluginLoader& loader) : loader_{loader} {}
+
+  /// Fills `out` with the answer to the request. Returns false when the request failed (its
+  /// answer is an error record).
+  bool run(const wire::FrameHeader& header, std::string_view payload, std::string& out);
+
+ private:
+  void run_items(const dlpool_task_info& task, wire::Codec codec, std::string_view items, std::string& out);
+
+  PluginLoader& loader_;
+};
+
+}  // namespace dlpool::worker

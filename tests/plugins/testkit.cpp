@@ -1,0 +1,113 @@
+// Test-only plugin: tasks that misbehave on purpose, and tiny ones for checking semantics.
+
+#include "testkit_types.hpp"
+
+#include <dlpool/plugin.hpp>
+
+#include <cstdlib>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <unistd.h>
+
+DLPOOL_PLUGIN(testkit, "1.0.0")
+
+namespace {
+
+int square(int x) { return x * x; }
+DLPOOL_TASK(square)
+
+std::string repeat(std::string s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+DLPOOL_TASK(repeat)
+
+int add(int a, int b) { return a + b; }
+DLPOOL_TASK(add)
+
+std::string echo(std::string bytes) { return bytes; }
+DLPOOL_TASK(echo)
+
+int pid() { return static_cast<int>(::getpid()); }
+DLPOOL_TASK(pid)
+
+/// Returns x, or throws std::invalid_argument when x is negative.
+int fail_if_negative(int x) {
+  if (x < 0) throw std::invalid_argument{"negative input " + std::to_string(x)};
+  return x;
+}
+DLPOOL_TASK(fail_if_negative)
+
+/// Throws an error whose message is `size` bytes long (CPython's test_map_no_failfast).
+int fail_big(int size) { throw std::runtime_error(std::string(static_cast<std::size_t>(size), 'x')); }
+DLPOOL_TASK(fail_big)
+
+/// Throws something that is not a std::exception.
+int throw_int(int x) { throw x; }
+DLPOOL_TASK(throw_int)
+
+/// Blocks until a line can be read from the fifo at `path`, then returns `value`. Tests use it
+/// to hold a worker busy until they decide, without sleeping.
+int wait_fifo(std::string path, int value) {
+  std::ifstream fifo{path};
+  std::string line;
+  std::getline(fifo, line);
+  return value;
+}
+DLPOOL_TASK(wait_fifo)
+
+/// Appends a line to `path`, then blocks on the fifo `gate`: lets a test see that the task started.
+int signal_then_wait(std::string started, std::string gate, int value) {
+  { std::ofstream{started, std::ios::app} << value << '\n'; }
+  return wait_fifo(std::move(gate), value);
+}
+DLPOOL_TASK(signal_then_wait)
+
+/// Dies by the given signal, or exits with status 0 when sig is 0.
+int die(int sig) {
+  if (sig == 0) std::_Exit(0);
+  std::raise(sig);
+  return -1;
+}
+DLPOOL_TASK(die)
+
+/// Remembers a value for the life of the worker: the initializer's target.
+std::string& remembered() {
+  static std::string value;
+  return value;
+}
+void remember(std::string value) { remembered() = std::move(value); }
+DLPOOL_TASK(remember)
+std::string recall() { return remembered(); }
+DLPOOL_TASK(recall)
+
+testkit::Point mirror(testkit::Point p) { return {p.y, p.x}; }
+DLPOOL_TASK(mirror)
+
+std::map<std::string, int> count_words(std::vector<std::string> words) {
+  std::map<std::string, int> counts;
+  for (const auto& w : words) ++counts[w];
+  return counts;
+}
+DLPOOL_TASK(count_words)
+
+void nothing(int) {}
+DLPOOL_TASK(nothing)
+
+/// Writes to stdout and stderr: neither may reach the protocol or the host's stdout.
+int chatty(int x) {
+  std::printf("chatty stdout %d\n", x);
+  std::fflush(stdout);
+  std::fprintf(stderr, "chatty stderr %d\n", x);
+  return x;
+}
+DLPOOL_TASK(chatty)
+
+}  // namespace
