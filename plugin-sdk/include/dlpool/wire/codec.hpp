@@ -11,6 +11,8 @@
 
 #include <cereal/archives/binary.hpp>
 #include <cereal/archives/json.hpp>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <cereal/types/array.hpp>
 #include <cereal/types/map.hpp>
 #include <cereal/types/optional.hpp>
@@ -121,7 +123,7 @@ class BinaryDecoder {
   std::istream stream_;
 };
 
-/// A value as bare JSON text: `49`, `"ab"`, `[1,2]`, `{"x":1}`.
+/// A value as bare, compact JSON text: `49`, `"ab"`, `[1,2]`, `{"x":1}`.
 template <class T>
 std::string to_json(const T& value) {
   std::ostringstream os;
@@ -129,12 +131,15 @@ std::string to_json(const T& value) {
     cereal::JSONOutputArchive archive{os, cereal::JSONOutputArchive::Options::NoIndent()};
     archive(cereal::make_nvp("v", value));
   }
-  // Cereal always wraps the root in an object, {"v":...}; the wrapper is fixed text, so cut it.
-  std::string text = std::move(os).str();
-  constexpr std::string_view open = "{\"v\":";
-  if (text.size() < open.size() + 1 || text.compare(0, open.size(), open) != 0 || text.back() != '}')
-    throw DecodeError{"unexpected JSON archive layout: " + text};
-  return text.substr(open.size(), text.size() - open.size() - 1);
+  // Cereal always wraps the root in an object ({"v": ...}) and pretty-prints; rapidjson (which
+  // Cereal uses underneath) re-emits just the value, compactly.
+  RAPIDJSON_NAMESPACE::Document doc;
+  doc.Parse(os.str().c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("v")) throw DecodeError{"unexpected JSON archive layout"};
+  RAPIDJSON_NAMESPACE::StringBuffer text;
+  RAPIDJSON_NAMESPACE::Writer<RAPIDJSON_NAMESPACE::StringBuffer> writer{text};
+  doc["v"].Accept(writer);
+  return {text.GetString(), text.GetSize()};
 }
 
 /// Decodes a JSON array of arguments (`["ab", 3]`) into a tuple, element by element. Throws

@@ -1,0 +1,189 @@
+// The wire and the SDK without processes: signatures, codecs, frames, and the generated entry
+// points called directly.
+
+#include "testkit_types.hpp"
+
+#include <dlpool/plugin.hpp>
+#include <dlpool/wire/frame.hpp>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using namespace dlpool;
+
+TEST(Signature, NamesStandardTypesReadably) {
+  EXPECT_EQ((wire::signature<int, int, std::string>()), "int(int, std::string)");
+  EXPECT_EQ((wire::signature<void>()), "void()");
+  EXPECT_EQ((wire::signature<std::vector<double>, std::map<std::string, long>>()),
+            "std::vector<double>(std::map<std::string, long>)");
+  EXPECT_EQ((wire::signature<std::optional<std::tuple<int, bool>>, std::pair<char, unsigned>>()),
+            "std::optional<std::tuple<int, bool>>(std::pair<char, unsigned>)");
+}
+
+TEST(Signature, NamesUserStructsByTheirQualifiedName) {
+  EXPECT_EQ((wire::signature<testkit::Point, testkit::Point>()), "testkit::Point(testkit::Point)");
+}
+
+TEST(Signature, DistinguishesTypesOfTheSameSize) {
+  EXPECT_NE((wire::signature<int, long>()), (wire::signature<int, long long>()));
+  EXPECT_NE((wire::signature<int, int>()), (wire::signature<unsigned, int>()));
+}
+
+template <class T>
+T round_trip(const T& value) {
+  wire::BinaryEncoder encoder;
+  wire::BinaryDecoder decoder;
+  std::string bytes;
+  encoder.append(bytes, value);
+  T back{};
+  decoder.decode(bytes, back);
+  return back;
+}
+
+TEST(BinaryCodec, RoundTripsValueTypes) {
+  EXPECT_EQ(round_trip(42), 42);
+  EXPECT_EQ(round_trip(std::string{"h\0llo", 5}), (std::string{"h\0llo", 5}));
+  EXPECT_EQ(round_trip(std::vector<double>{1.5, -2.25}), (std::vector<double>{1.5, -2.25}));
+  EXPECT_EQ(round_trip(std::map<std::string, int>{{"a", 1}, {"b", 2}}), (std::map<std::string, int>{{"a", 1}, {"b", 2}}));
+  EXPECT_EQ(round_trip(std::tuple<int, std::string>{7, "x"}), (std::tuple<int, std::string>{7, "x"}));
+  EXPECT_EQ(round_trip(testkit::Point{3, -4}), (testkit::Point{3, -4}));
+  EXPECT_EQ(round_trip(std::optional<int>{}), std::optional<int>{});
+}
+
+TEST(BinaryCodec, RejectsShortInput) {
+  wire::BinaryDecoder decoder;
+  std::string value;
+  EXPECT_THROW(decoder.decode(std::string_view{"\x05\0\0\0\0\0\0\0ab", 10}, value), wire::DecodeError);
+}
+
+TEST(BinaryCodec, RejectsLeftoverBytes) {
+  wire::BinaryEncoder encoder;
+  wire::BinaryDecoder decoder;
+  std::string bytes;
+  encoder.append(bytes, std::int64_t{1});
+  int value = 0;
+  EXPECT_THROW(decoder.decode(bytes, value), wire::DecodeError);
+}
+
+TEST(JsonCodec, WritesBareValues) {
+  EXPECT_EQ(wire::to_json(49), "49");
+  EXPECT_EQ(wire::to_json(std::string{"ab\"c"}), R"("ab\"c")");
+  EXPECT_EQ(wire::to_json(std::vector<int>{1, 2}), "[1,2]");
+  EXPECT_EQ(wire::to_json(testkit::Point{1, 2}), R"({"x":1,"y":2})");
+}
+
+TEST(JsonCodec, ReadsArgumentArrays) {
+  std::tuple<std::string, int> args;
+  wire::from_json_args(R"(["ab", 3])", args);
+  EXPECT_EQ(args, (std::tuple<std::string, int>{"ab", 3}));
+  std::tuple<std::vector<int>> list;
+  wire::from_json_args("[[1, 2, 3]]", list);
+  EXPECT_EQ(std::get<0>(list), (std::vector<int>{1, 2, 3}));
+}
+
+TEST(JsonCodec, RejectsWrongArityTypesAndSyntax) {
+  std::tuple<std::string, int> args;
+  EXPECT_THROW(wire::from_json_args(R"(["ab"])", args), wire::DecodeError);
+  EXPECT_THROW(wire::from_json_args(R"(["ab", 3, 4])", args), wire::DecodeError);
+  EXPECT_THROW(wire::from_json_args(R"([3, "ab"])", args), wire::DecodeError);
+  EXPECT_THROW(wire::from_json_args(R"({"a": 1})", args), wire::DecodeError);
+  EXPECT_THROW(wire::from_json_args("[\"ab\", ", args), wire::DecodeError);
+}
+
+TEST(Frame, HeaderRoundTrips) {
+  std::string frame;
+  wire::begin_frame(frame, wire::FrameKind::task, 0x1122334455667788ull, 9);
+  frame += "payload";
+  wire::finish_frame(frame);
+  const auto h = wire::decode_header(frame.data(), 1024);
+  EXPECT_EQ(h.kind, wire::FrameKind::task);
+  EXPECT_EQ(h.length, 7u);
+  EXPECT_EQ(h.job, 0x1122334455667788ull);
+  EXPECT_EQ(h.index, 9u);
+}
+
+TEST(Frame, RejectsUnknownKindsAndOversizedPayloadsBeforeReadingThem) {
+  std::string frame;
+  wire::begin_frame(frame, wire::FrameKind::result);
+  frame.append(100, 'x');
+  wire::finish_frame(frame);
+  EXPECT_THROW(wire::decode_header(frame.data(), 99), wire::DecodeError);
+  frame[4] = 42;  // kind
+  EXPECT_THROW(wire::decode_header(frame.data(), 1024), wire::DecodeError);
+}
+
+TEST(ByteReader, NeverReadsPastTheEnd) {
+  std::string bytes;
+  wire::put(bytes, std::uint32_t{1000});  // claims 1000 bytes, has none
+  wire::ByteReader in{bytes};
+  EXPECT_THROW(in.get_string("name"), wire::DecodeError);
+}
+
+// The SDK's generated entry points, called as the worker calls them.
+int triple(int x) {
+  if (x < 0) throw std::out_of_range{"no negatives"};
+  return 3 * x;
+}
+
+struct Sink {
+  std::string bytes;
+  dlpool_sink sink{this, [](void* self, const char* data, std::size_t n) { static_cast<Sink*>(self)->bytes.append(data, n); }};
+};
+
+std::string items_of(std::initializer_list<int> values) {
+  wire::BinaryEncoder encoder;
+  std::string items;
+  wire::put(items, static_cast<std::uint32_t>(values.size()));
+  for (const int v : values) encoder.append_item(items, v);
+  return items;
+}
+
+TEST(Trampoline, RunsAChunk) {
+  Sink out;
+  const auto items = items_of({1, 2, 3});
+  ASSERT_EQ(sdk_detail::run_chunk<&triple>(items.data(), items.size(), &out.sink), dlpool_status_ok);
+  wire::ByteReader in{out.bytes};
+  wire::BinaryDecoder decoder;
+  for (const int expected : {3, 6, 9}) {
+    int value = 0;
+    decoder.decode(in.get_string("item"), value);
+    EXPECT_EQ(value, expected);
+  }
+  EXPECT_EQ(in.remaining(), 0u);
+}
+
+TEST(Trampoline, TurnsAnExceptionIntoARecordNamingItsTypeAndItem) {
+  Sink out;
+  const auto items = items_of({1, -2, 3});
+  ASSERT_EQ(sdk_detail::run_chunk<&triple>(items.data(), items.size(), &out.sink), dlpool_status_task_exception);
+  // The first item's result, then the error record of item 1.
+  wire::ByteReader in{out.bytes};
+  in.get_string("first result");
+  EXPECT_EQ(in.get<std::uint32_t>("item"), 1u);
+  EXPECT_EQ(in.get_string("type"), "std::out_of_range");
+  EXPECT_EQ(in.get_string("message"), "no negatives");
+}
+
+TEST(Trampoline, ReportsUndecodableArguments) {
+  Sink out;
+  std::string items;
+  wire::put(items, std::uint32_t{1});
+  wire::put_string(items, "xy");  // two bytes are not an int
+  EXPECT_EQ(sdk_detail::run_chunk<&triple>(items.data(), items.size(), &out.sink), dlpool_status_bad_arguments);
+}
+
+TEST(Trampoline, RunsJson) {
+  Sink out;
+  const std::string args = "[14]";
+  ASSERT_EQ(sdk_detail::run_json<&triple>(args.data(), args.size(), &out.sink), dlpool_status_ok);
+  EXPECT_EQ(out.bytes, "42");
+}
+
+}  // namespace

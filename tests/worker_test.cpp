@@ -1,0 +1,205 @@
+// dlpool-worker on its own: the host side of the protocol played by the test.
+
+#include "sys/child_process.hpp"
+#include "sys/io.hpp"
+
+#include <dlpool/wire/codec.hpp>
+#include <dlpool/wire/frame.hpp>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+
+namespace {
+
+using namespace dlpool;
+using detail::ChildProcess;
+
+struct Reply {
+  wire::FrameHeader header;
+  std::string payload;
+};
+
+/// One worker with the test holding the other ends of its pipes.
+class WorkerProcess {
+ public:
+  explicit WorkerProcess(std::vector<std::string> extra = {}) {
+    auto tasks = detail::make_pipe();
+    auto results = detail::make_pipe();
+    std::vector<std::string> argv{DLPOOL_BIN_DIR "/dlpool-worker", "--plugin-path", DLPOOL_TEST_PLUGIN_DIR};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process_.emplace(ChildProcess::spawn(argv, {tasks.read.get(), results.write.get()}));
+    to_ = std::move(tasks.write);
+    from_ = std::move(results.read);
+    detail::block_sigpipe_in_this_thread();
+  }
+
+  void send(std::string_view frame) { ASSERT_TRUE(detail::write_all(to_.get(), frame)); }
+  void close_input() { to_.reset(); }
+
+  /// The next frame, or nothing at EOF.
+  std::optional<Reply> receive() {
+    char raw[wire::header_size];
+    if (!detail::read_exact(from_.get(), raw, sizeof raw)) return std::nullopt;
+    Reply r{wire::decode_header(raw, wire::default_max_frame), {}};
+    r.payload.resize(r.header.length);
+    detail::read_exact(from_.get(), r.payload.data(), r.payload.size());
+    return r;
+  }
+
+  int wait() { return process_->reap(); }
+  ChildProcess& process() { return *process_; }
+
+ private:
+  std::optional<ChildProcess> process_;
+  detail::UniqueFd to_, from_;
+};
+
+std::string task_frame(std::string_view plugin, std::string_view task, std::string_view signature,
+                       const std::vector<int>& args, std::uint64_t job = 1, std::uint32_t chunk = 0) {
+  std::string frame;
+  wire::begin_frame(frame, wire::FrameKind::task, job, chunk);
+  wire::put(frame, static_cast<std::uint8_t>(wire::Codec::binary));
+  wire::put_string(frame, plugin);
+  wire::put_string(frame, task);
+  wire::put_string(frame, signature);
+  wire::put(frame, static_cast<std::uint32_t>(args.size()));
+  wire::BinaryEncoder encoder;
+  for (const int a : args) encoder.append_item(frame, a);
+  wire::finish_frame(frame);
+  return frame;
+}
+
+/// Reads an error result: (kind, message).
+std::pair<wire::ErrorKind, std::string> error_of(const Reply& reply) {
+  wire::ByteReader in{reply.payload};
+  EXPECT_EQ(in.get<std::uint8_t>("status"), static_cast<std::uint8_t>(wire::Status::error));
+  const auto kind = static_cast<wire::ErrorKind>(in.get<std::uint8_t>("kind"));
+  in.get<std::uint32_t>("item");
+  in.get_string("type");
+  return {kind, std::string{in.get_string("message")}};
+}
+
+void expect_hello(WorkerProcess& worker) {
+  const auto hello = worker.receive();
+  ASSERT_TRUE(hello);
+  ASSERT_EQ(hello->header.kind, wire::FrameKind::hello);
+  wire::ByteReader in{hello->payload};
+  EXPECT_EQ(in.get<std::uint32_t>("version"), wire::protocol_version);
+  EXPECT_EQ(static_cast<int>(in.get<std::uint32_t>("pid")), worker.process().pid());
+}
+
+TEST(Worker, SaysHelloThenRunsAChunkAndExitsAtEof) {
+  WorkerProcess worker;
+  expect_hello(worker);
+  worker.send(task_frame("testkit", "square", "int(int)", {2, 3}, 7, 4));
+  const auto reply = worker.receive();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->header.kind, wire::FrameKind::result);
+  EXPECT_EQ(reply->header.job, 7u);
+  EXPECT_EQ(reply->header.index, 4u);
+  wire::ByteReader in{reply->payload};
+  EXPECT_EQ(in.get<std::uint8_t>("status"), 0);
+  ASSERT_EQ(in.get<std::uint32_t>("count"), 2u);
+  wire::BinaryDecoder decoder;
+  int value = 0;
+  decoder.decode(in.get_string("item"), value);
+  EXPECT_EQ(value, 4);
+  decoder.decode(in.get_string("item"), value);
+  EXPECT_EQ(value, 9);
+  worker.close_input();
+  const int status = worker.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(Worker, ReportsRequestErrorsAndKeepsServing) {
+  WorkerProcess worker;
+  expect_hello(worker);
+  struct Case {
+    std::string plugin, task, signature;
+    wire::ErrorKind kind;
+    std::string says;
+  };
+  const std::vector<Case> cases{
+      {"nosuch", "f", "int(int)", wire::ErrorKind::plugin_not_found, "plugin 'nosuch' not found"},
+      {"../etc", "f", "int(int)", wire::ErrorKind::plugin_not_found, "invalid plugin name"},
+      {"testkit", "nosuch", "int(int)", wire::ErrorKind::task_not_found, "has no task 'nosuch'"},
+      {"testkit", "square", "long(int)", wire::ErrorKind::signature_mismatch, "is int(int) in"},
+  };
+  for (const auto& c : cases) {
+    worker.send(task_frame(c.plugin, c.task, c.signature, {1}));
+    const auto reply = worker.receive();
+    ASSERT_TRUE(reply) << c.says;
+    const auto [kind, message] = error_of(*reply);
+    EXPECT_EQ(kind, c.kind) << message;
+    EXPECT_NE(message.find(c.says), std::string::npos) << message;
+  }
+  worker.send(task_frame("testkit", "square", "int(int)", {5}));
+  const auto reply = worker.receive();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->payload[0], 0) << "still serving after the errors";
+}
+
+TEST(Worker, ExitsCleanlyOnAMalformedFrame) {
+  WorkerProcess worker;
+  expect_hello(worker);
+  std::string frame;
+  wire::begin_frame(frame, wire::FrameKind::task);
+  wire::finish_frame(frame);
+  frame[4] = 99;  // an unknown kind
+  worker.send(frame);
+  EXPECT_FALSE(worker.receive());
+  const int status = worker.wait();
+  ASSERT_TRUE(WIFEXITED(status)) << "the worker crashed instead of exiting";
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+}
+
+TEST(Worker, RefusesAnOversizedFrameBeforeReadingIt) {
+  WorkerProcess worker{{"--max-frame", "64"}};
+  expect_hello(worker);
+  worker.send(task_frame("testkit", "echo", "std::string(std::string)", std::vector<int>(20, 1)));
+  EXPECT_FALSE(worker.receive());
+  const int status = worker.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+}
+
+TEST(Worker, ExitsAfterMaxTasks) {
+  WorkerProcess worker{{"--max-tasks", "2"}};
+  expect_hello(worker);
+  for (int i = 0; i < 2; ++i) {
+    worker.send(task_frame("testkit", "square", "int(int)", {i}, 1, static_cast<std::uint32_t>(i)));
+    ASSERT_TRUE(worker.receive());
+  }
+  EXPECT_FALSE(worker.receive());
+  const int status = worker.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(Worker, StopFrameEndsIt) {
+  WorkerProcess worker;
+  expect_hello(worker);
+  std::string frame;
+  wire::begin_frame(frame, wire::FrameKind::stop);
+  wire::finish_frame(frame);
+  worker.send(frame);
+  EXPECT_FALSE(worker.receive());
+  const int status = worker.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(Worker, PluginOutputNeverReachesTheResultPipe) {
+  WorkerProcess worker;
+  expect_hello(worker);
+  worker.send(task_frame("testkit", "chatty", "int(int)", {11}));
+  const auto reply = worker.receive();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->header.kind, wire::FrameKind::result);
+  EXPECT_EQ(reply->payload[0], 0);
+}
+
+}  // namespace
