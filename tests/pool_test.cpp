@@ -1,22 +1,162 @@
-#include <dlpool/pool.hpp>
+// The Pool beyond CPython's own tests: typed values, error kinds, worker loss, callbacks.
 
-#include <gtest/gtest.h>
+#include "test_support.hpp"
+#include "testkit_types.hpp"
+
+#include <csignal>
+#include <sys/wait.h>
+#include <future>
+#include <map>
 
 namespace {
 
-dlpool::PoolOptions options(int processes = 2) {
-  dlpool::PoolOptions o;
-  o.processes = processes;
-  o.plugin_path = {DLPOOL_TEST_PLUGIN_DIR};
-  return o;
+using namespace dlpool;
+using namespace std::chrono_literals;
+using test::Fifos;
+using test::options;
+
+class Pool_ : public test::PoolTest {};
+
+const Task<int(int)> square{"testkit", "square"};
+const Task<int(int)> die{"testkit", "die"};
+const Task<int(std::string, int)> wait_fifo{"testkit", "wait_fifo"};
+
+TEST_F(Pool_, CarriesStructsStringsAndContainers) {
+  Pool pool{options()};
+  EXPECT_EQ(pool.apply(Task<testkit::Point(testkit::Point)>{"testkit", "mirror"}, testkit::Point{1, 2}),
+            (testkit::Point{2, 1}));
+  EXPECT_EQ(pool.apply(Task<std::string(std::string, int)>{"testkit", "repeat"}, "ab", 3), "ababab");
+  const auto counts = pool.apply(Task<std::map<std::string, int>(std::vector<std::string>)>{"testkit", "count_words"},
+                                 std::vector<std::string>{"a", "b", "a"});
+  EXPECT_EQ(counts, (std::map<std::string, int>{{"a", 2}, {"b", 1}}));
+  pool.apply(Task<void(int)>{"testkit", "nothing"}, 1);
+  EXPECT_EQ(pool.map(Task<void(int)>{"testkit", "nothing"}, std::vector{1, 2}).size(), 2u);
+  pool.close();
+  pool.join();
 }
 
-const dlpool::Task<int(int)> square{"testkit", "square"};
+TEST_F(Pool_, JsonTasksTakeAndGiveJsonText) {
+  Pool pool{options(1)};
+  EXPECT_EQ(pool.apply(JsonTask{"testkit", "repeat"}, R"(["ab", 3])"), R"("ababab")");
+  EXPECT_EQ(pool.apply(JsonTask{"testkit", "mirror"}, R"([{"x": 1, "y": 2}])"), R"({"x":2,"y":1})");
+  EXPECT_THROW(pool.apply(JsonTask{"testkit", "repeat"}, R"([3, "ab"])"), EncodingError);
+  pool.close();
+  pool.join();
+}
 
-TEST(Smoke, ApplyAndMap) {
-  dlpool::Pool pool{options()};
-  EXPECT_EQ(pool.apply(square, 7), 49);
-  EXPECT_EQ(pool.map(square, std::vector{1, 2, 3}), (std::vector{1, 4, 9}));
+TEST_F(Pool_, BadRequestsFailTheirOwnFutureAndThePoolKeepsServing) {
+  Pool pool{options()};
+  EXPECT_THROW(pool.apply(Task<int(int)>{"nosuch", "f"}, 1), PluginNotFound);
+  EXPECT_THROW(pool.apply(Task<int(int)>{"testkit", "nosuch"}, 1), TaskNotFound);
+  EXPECT_THROW(pool.apply(Task<long(int)>{"testkit", "square"}, 1), SignatureMismatch);
+  EXPECT_THROW((void)pool.apply_async(Task<int(int)>{"../x", "f"}, {1}), PluginNotFound);
+  EXPECT_THROW((void)pool.apply_async(Task<int(int)>{"a/b", "f"}, {1}), PluginNotFound);
+  try {
+    pool.apply(Task<int(int)>{"testkit", "throw_int"}, 1);
+    FAIL();
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.remote_type(), "int");
+  }
+  EXPECT_EQ(pool.apply(square, 5), 25);
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, ATaskThatCrashesFailsOnlyItsChunkAndTheWorkerIsReplaced) {
+  Pool pool{options(2)};
+  for (const int sig : {SIGSEGV, SIGABRT, 0}) {
+    try {
+      pool.apply(die, sig);
+      FAIL() << "no error for signal " << sig;
+    } catch (const WorkerLostError& e) {
+      if (sig != 0) {
+        EXPECT_TRUE(WIFSIGNALED(e.wait_status()));
+        EXPECT_EQ(WTERMSIG(e.wait_status()), sig);
+      } else {
+        EXPECT_TRUE(WIFEXITED(e.wait_status()));
+      }
+      EXPECT_NE(std::string{e.what()}.find("testkit.die"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(pool.map(square, std::vector{1, 2, 3, 4}), (std::vector{1, 4, 9, 16}));
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, AWorkerKilledFromOutsideFailsOnlyWhatItHeld) {
+  Fifos fifos;
+  const auto gate = fifos.make("gate");
+  Pool pool{options(2)};
+  const auto pids = pool.worker_pids();
+  ASSERT_EQ(pids.size(), 2u);
+  auto blocked = pool.apply_async(wait_fifo, {gate, 1});
+  // While one worker is blocked, only the other can answer: the blocked task is in the one that
+  // did not.
+  const int idle = pool.apply(Task<int()>{"testkit", "pid"});
+  const int busy = pids[0] == idle ? pids[1] : pids[0];
+  ::kill(busy, SIGKILL);
+  try {
+    blocked.get();
+    FAIL();
+  } catch (const WorkerLostError& e) {
+    EXPECT_EQ(e.pid(), busy);
+    EXPECT_EQ(WTERMSIG(e.wait_status()), SIGKILL);
+  }
+  EXPECT_EQ(pool.map(square, std::vector{5, 6, 7, 8}), (std::vector{25, 36, 49, 64}));
+  const auto now = pool.worker_pids();  // the replacement may still be starting
+  EXPECT_TRUE(std::find(now.begin(), now.end(), busy) == now.end());
+  EXPECT_TRUE(std::find(now.begin(), now.end(), idle) != now.end());
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, ImapReportsAFailedChunkAtEachOfItsPositionsAndGoesOn) {
+  Pool pool{options(2)};
+  auto it = pool.imap(Task<int(int)>{"testkit", "fail_if_negative"}, std::vector{1, 2, -3, 4, 5, 6}, 2);
+  EXPECT_EQ(it.next(), 1);
+  EXPECT_EQ(it.next(), 2);
+  EXPECT_THROW(it.next(), RemoteError);
+  EXPECT_THROW(it.next(), RemoteError);
+  EXPECT_EQ(it.next(), 5);
+  EXPECT_EQ(it.next(), 6);
+  EXPECT_EQ(it.next(), std::nullopt);
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, ACallbackThatThrowsFailsItsOwnResultOnly) {
+  Pool pool{options(1)};
+  auto bad = pool.apply_async(square, {2}, {.callback = [](const int&) { throw std::logic_error{"callback"}; }});
+  EXPECT_THROW(bad.get(), std::logic_error);
+  std::promise<int> seen;
+  auto good = pool.apply_async(square, {3}, {.callback = [&](const int& v) { seen.set_value(v); }});
+  EXPECT_EQ(good.get(), 9);
+  EXPECT_EQ(seen.get_future().get(), 9);
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, RangeForOverImap) {
+  Pool pool{options(2)};
+  std::vector<int> out;
+  for (int v : pool.imap(square, std::vector{1, 2, 3}, 1)) out.push_back(v);
+  EXPECT_EQ(out, (std::vector{1, 4, 9}));
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, PluginOutputDoesNotDisturbResults) {
+  Pool pool{options(1)};
+  EXPECT_EQ(pool.map(Task<int(int)>{"testkit", "chatty"}, std::vector{1, 2, 3}), (std::vector{1, 2, 3}));
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, LargePayloadsRoundTrip) {
+  Pool pool{options(1)};
+  std::string blob(3 << 20, '\0');
+  for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>(i * 131);
+  EXPECT_EQ(pool.apply(Task<std::string(std::string)>{"testkit", "echo"}, blob), blob);
   pool.close();
   pool.join();
 }

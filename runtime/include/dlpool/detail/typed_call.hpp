@@ -23,8 +23,8 @@ namespace dlpool {
 /// callback that throws does not harm the pool: its exception becomes the result's error.
 template <class T>
 struct Callbacks {
-  std::function<void(const detail::Stored<T>&)> callback;
-  std::function<void(std::exception_ptr)> error_callback;
+  std::function<void(const detail::Stored<T>&)> callback = {};
+  std::function<void(std::exception_ptr)> error_callback = {};
 };
 
 namespace detail {
