@@ -2,7 +2,9 @@
 // plugins by name and runs the chunks the host sends on fd 3, answering on fd 4.
 //
 //   dlpool-worker --plugin-path DIR[:DIR...] [--max-tasks N] [--max-frame BYTES]
+//   dlpool-worker --describe NAME [--plugin-path DIR[:DIR...]]   (prints the manifest as JSON)
 
+#include "describe.hpp"
 #include "plugin_loader.hpp"
 #include "task_runner.hpp"
 
@@ -59,6 +61,9 @@ int main(int argc, char** argv) {
   app.add_option("--plugin-path", plugin_path, "':'-separated plugin directories, searched in order");
   app.add_option("--max-tasks", max_tasks, "exit after this many chunks (0: never)");
   app.add_option("--max-frame", max_frame, "largest frame payload accepted");
+  std::string describe;
+  const auto* describe_option =
+      app.add_option("--describe", describe, "print plugin NAME's manifest as JSON on stdout, then exit");
   CLI11_PARSE(app, argc, argv);
 
   // Die with the host, even while a task runs: nobody would read our results.
@@ -70,7 +75,8 @@ int main(int argc, char** argv) {
   auto search_path = split_path(plugin_path);
   if (auto own = own_plugin_dir(); !own.empty()) search_path.push_back(std::move(own));
   dlpool::worker::PluginLoader loader{std::move(search_path)};
-  dlpool::worker::TaskRunner runner{loader};
+  if (*describe_option) return dlpool::worker::describe_plugin(loader, describe);
+  dlpool::worker::TaskRunner runner{loader, max_frame};
 
   std::string frame;
   dlpool::wire::begin_frame(frame, dlpool::wire::FrameKind::hello);

@@ -87,6 +87,16 @@ bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, 
     wire::put(out, static_cast<std::uint8_t>(wire::Status::ok));
     wire::put(out, count);
     run_items(task, static_cast<wire::Codec>(codec), items, out);
+    if (out.size() - wire::header_size > max_frame_) {
+      // CPython's MaybeEncodingError: the result cannot be sent, the worker carries on.
+      std::string record;
+      wire::put(record, std::uint32_t{0});
+      wire::put_string(record, "dlpool::FrameTooLarge");
+      wire::put_string(record, "the results take " + std::to_string(out.size() - wire::header_size) +
+                                   " bytes, over the frame limit of " + std::to_string(max_frame_));
+      error_frame(header, wire::ErrorKind::bad_result, record, out);
+      return false;
+    }
     wire::finish_frame(out);
     return true;
   } catch (const TaskFailed& failed) {

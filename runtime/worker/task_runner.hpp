@@ -12,7 +12,7 @@ namespace dlpool::worker {
 /// Runs one INIT or TASK frame and builds the RESULT frame that answers it.
 class TaskRunner {
  public:
-  explicit TaskRunner(PluginLoader& loader) : loader_{loader} {}
+  TaskRunner(PluginLoader& loader, std::uint32_t max_frame) : loader_{loader}, max_frame_{max_frame} {}
 
   /// Fills `out` with the answer to the request. Returns false when the request failed (its
   /// answer is an error record).
@@ -22,6 +22,7 @@ class TaskRunner {
   void run_items(const dlpool_task_info& task, wire::Codec codec, std::string_view items, std::string& out);
 
   PluginLoader& loader_;
+  std::uint32_t max_frame_;  // the host refuses larger frames: answer with an error instead
 };
 
 }  // namespace dlpool::worker

@@ -1,0 +1,433 @@
+// The `dlpool` command line, run as a child process with pipes on its stdin, stdout and stderr.
+
+#include "test_support.hpp"
+
+// Cereal first: it configures rapidjson for the whole program (see tools/cli/rapidjson.hpp).
+#include <cereal/archives/json.hpp>
+#include <rapidjson/document.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Nothing here waits on time, but a broken build must fail rather than hang the suite.
+constexpr auto hang_limit = 60s;
+
+struct Finished {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string out, err;
+
+  [[nodiscard]] std::vector<std::string> out_lines() const {
+    std::vector<std::string> lines;
+    std::istringstream in{out};
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+};
+
+/// A running `dlpool` with its stdin, stdout and stderr on pipes. The destructor kills and reaps
+/// a child still running, so a failed assertion leaves no process behind.
+class Cli {
+ public:
+  explicit Cli(const std::vector<std::string>& args) {
+    int in[2], out[2], err[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+      throw std::system_error{errno, std::generic_category(), "pipe2"};
+    stdin_ = in[1];
+    stdout_ = out[0];
+    stderr_ = err[0];
+    // A child that exits before reading all its input must not kill the test with SIGPIPE.
+    ::fcntl(stdin_, F_SETFL, O_NONBLOCK);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);  // an ignored signal stays ignored across exec: undo ours
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+
+    std::vector<std::string> argv{DLPOOL_BIN_DIR "/dlpool"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> raw;
+    for (auto& a : argv) raw.push_back(a.data());
+    raw.push_back(nullptr);
+    const int rc = ::posix_spawn(&pid_, raw[0], &actions, &attr, raw.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    for (const int fd : {in[0], out[1], err[1]}) ::close(fd);
+    if (rc != 0) {
+      pid_ = -1;
+      close_all();
+      throw std::system_error{rc, std::generic_category(), "posix_spawn " + argv[0]};
+    }
+  }
+  Cli(const Cli&) = delete;
+  Cli& operator=(const Cli&) = delete;
+
+  ~Cli() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    close_all();
+  }
+
+  /// Queues `text` for the child's stdin; it is written as the child reads.
+  void write(std::string_view text) {
+    pending_input_.append(text);
+    pump(false);
+  }
+
+  /// Blocks until the child printed a whole line on stdout; returns it without the newline.
+  std::string read_line() {
+    std::size_t newline;
+    while ((newline = out_.find('\n')) == std::string::npos) {
+      if (stdout_ < 0) {
+        ADD_FAILURE() << "stdout ended without a newline; got: " << out_;
+        return {};
+      }
+      if (!pump(true)) return {};
+    }
+    auto line = out_.substr(0, newline);
+    out_.erase(0, newline + 1);
+    return line;
+  }
+
+  /// Writes `input` and the rest of what was queued, closes stdin, collects the rest of the
+  /// output and reaps the child.
+  Finished finish(std::string_view input = {}) {
+    pending_input_.append(input);
+    input_done_ = true;
+    while (stdout_ >= 0 || stderr_ >= 0)
+      if (!pump(true)) {
+        ::kill(pid_, SIGKILL);  // hung: reported by pump(); do not hang the suite too
+        break;
+      }
+    Finished done;
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    done.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    done.out = std::move(out_);
+    done.err = std::move(err_);
+    return done;
+  }
+
+ private:
+  /// One round of I/O: writes what it can of the queued input, reads what is there. With
+  /// `block`, waits (up to hang_limit) for something to happen. False after a failure.
+  bool pump(bool block) {
+    if (input_done_ && pending_input_.empty() && stdin_ >= 0) close_fd(stdin_);
+    std::array<pollfd, 3> fds{{{stdin_ >= 0 && !pending_input_.empty() ? stdin_ : -1, POLLOUT, 0},
+                               {stdout_, POLLIN, 0},
+                               {stderr_, POLLIN, 0}}};
+    const int timeout = block ? static_cast<int>(std::chrono::milliseconds{hang_limit}.count()) : 0;
+    const int n = ::poll(fds.data(), fds.size(), timeout);
+    if (n < 0 && errno == EINTR) return true;
+    if (n == 0 && block) {
+      ADD_FAILURE() << "dlpool did nothing for " << hang_limit.count() << " s; stdout: " << out_ << "; stderr: " << err_;
+      return false;
+    }
+    if (fds[0].revents != 0) {
+      const auto written = ::write(stdin_, pending_input_.data(), pending_input_.size());
+      if (written > 0)
+        pending_input_.erase(0, static_cast<std::size_t>(written));
+      else if (written < 0 && errno != EAGAIN && errno != EINTR) {  // EPIPE: the child stopped reading
+        pending_input_.clear();
+        close_fd(stdin_);
+      }
+    }
+    read_into(fds[1], stdout_, out_);
+    read_into(fds[2], stderr_, err_);
+    if (input_done_ && pending_input_.empty() && stdin_ >= 0) close_fd(stdin_);
+    return true;
+  }
+
+  static void read_into(const pollfd& p, int& fd, std::string& sink) {
+    if (fd < 0 || p.revents == 0) return;
+    char buffer[65536];
+    const auto n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0)
+      sink.append(buffer, static_cast<std::size_t>(n));
+    else if (n == 0 || errno != EINTR)
+      close_fd(fd);
+  }
+
+  static void close_fd(int& fd) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+  void close_all() {
+    close_fd(stdin_);
+    close_fd(stdout_);
+    close_fd(stderr_);
+  }
+
+  pid_t pid_ = -1;
+  int stdin_ = -1, stdout_ = -1, stderr_ = -1;
+  std::string pending_input_, out_, err_;
+  bool input_done_ = false;
+};
+
+/// `dlpool ARGS... --plugin-path <test plugins>` with `input` on stdin, run to the end.
+Finished run(std::vector<std::string> args, std::string_view input = {}) {
+  args.push_back("--plugin-path");
+  args.push_back(DLPOOL_TEST_PLUGIN_DIR);
+  return Cli{args}.finish(input);
+}
+
+struct ErrorObject {
+  std::string type, message;
+};
+
+/// The {"error": {"type": ..., "message": ...}} in `line`, or nothing if it is not one.
+std::optional<ErrorObject> error_in(const std::string& line) {
+  rapidjson::Document doc;
+  doc.Parse(line.c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("error")) return std::nullopt;
+  const auto& e = doc["error"];
+  if (!e.IsObject() || !e.HasMember("type") || !e.HasMember("message") || !e["type"].IsString() ||
+      !e["message"].IsString())
+    return std::nullopt;
+  return ErrorObject{e["type"].GetString(), e["message"].GetString()};
+}
+
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+/// Every test checks it leaves no child of ours behind, running or zombie.
+class CliTest : public ::testing::Test {
+ protected:
+  void TearDown() override { EXPECT_EQ(dlpool::test::count_children(), 0); }
+};
+
+class Call : public CliTest {};
+class Map : public CliTest {};
+class Tasks : public CliTest {};
+class Usage : public CliTest {};
+
+TEST_F(Call, PrintsTheBareJsonResult) {
+  auto r = run({"call", "testkit", "repeat", R"(["ab", 3])"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "\"ababab\"\n");
+  r = run({"call", "testkit", "square", "[7]"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "49\n");
+}
+
+TEST_F(Call, ATaskErrorPrintsAnErrorObjectAndExitsOne) {
+  const auto r = run({"call", "testkit", "fail_if_negative", "[-1]"});
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_EQ(r.out_lines().size(), 1u) << r.out;
+  const auto error = error_in(r.out_lines()[0]);
+  ASSERT_TRUE(error) << r.out;
+  EXPECT_EQ(error->type, "RemoteError/std::invalid_argument");
+  EXPECT_EQ(error->message, "negative input -1");
+}
+
+TEST_F(Call, NamesAMissingPluginOrTask) {
+  auto r = run({"call", "nosuchplugin", "f", "[1]"});
+  EXPECT_EQ(r.exit_code, 1);
+  auto error = error_in(r.out);
+  ASSERT_TRUE(error) << r.out;
+  EXPECT_EQ(error->type, "PluginNotFound");
+  EXPECT_TRUE(contains(error->message, "plugin 'nosuchplugin' not found")) << error->message;
+
+  r = run({"call", "testkit", "nosuchtask", "[1]"});
+  EXPECT_EQ(r.exit_code, 1);
+  error = error_in(r.out);
+  ASSERT_TRUE(error) << r.out;
+  EXPECT_EQ(error->type, "TaskNotFound");
+  EXPECT_TRUE(contains(error->message, "no task 'nosuchtask'")) << error->message;
+}
+
+TEST_F(Call, RejectsArgumentsThatAreNotAJsonArray) {
+  for (const char* bad : {"[1", "", "{\"x\": 1}", "7"}) {
+    const auto r = run({"call", "testkit", "square", bad});
+    EXPECT_EQ(r.exit_code, 1) << bad;
+    const auto error = error_in(r.out);
+    ASSERT_TRUE(error) << bad << ": " << r.out;
+    EXPECT_EQ(error->type, "InvalidArguments") << bad;
+  }
+  // Valid JSON of the wrong types is the plugin's to reject.
+  const auto r = run({"call", "testkit", "square", R"(["seven"])"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto error = error_in(r.out);
+  ASSERT_TRUE(error) << r.out;
+  EXPECT_EQ(error->type, "EncodingError");
+}
+
+TEST_F(Map, ResultsComeInInputOrder) {
+  constexpr int n = 300;
+  std::string input;
+  for (int i = 0; i < n; ++i) input += "[" + std::to_string(i) + "]\n";
+  const auto r = run({"map", "testkit", "square", "-j", "2", "--chunksize", "3"}, input);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = r.out_lines();
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) EXPECT_EQ(lines[i], std::to_string(i * i)) << "line " << i + 1;
+  EXPECT_TRUE(contains(r.err, "dlpool: 300 items, 2 workers, ")) << r.err;
+  EXPECT_TRUE(contains(r.err, " s, 0 failed")) << r.err;
+}
+
+TEST_F(Map, TakesSeveralArgumentsPerLine) {
+  const auto r = run({"map", "testkit", "repeat", "-j", "2"}, "[\"ab\", 3]\n[\"x\", 0]\n[\"\\n\", 2]\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "\"ababab\"\n\"\"\n\"\\n\\n\"\n");
+}
+
+TEST_F(Map, AFailingLineGetsOneErrorLineAtItsPosition) {
+  const auto r = run({"map", "testkit", "fail_if_negative", "-j", "2"}, "[1]\n[2]\n[-3]\n[4]\n[5]\n");
+  EXPECT_EQ(r.exit_code, 1);
+  const auto lines = r.out_lines();
+  ASSERT_EQ(lines.size(), 5u) << r.out;
+  EXPECT_EQ(lines[0], "1");
+  EXPECT_EQ(lines[1], "2");
+  const auto error = error_in(lines[2]);
+  ASSERT_TRUE(error) << lines[2];
+  EXPECT_EQ(error->type, "RemoteError/std::invalid_argument");
+  EXPECT_EQ(error->message, "negative input -3");
+  EXPECT_EQ(lines[3], "4");
+  EXPECT_EQ(lines[4], "5");
+  EXPECT_TRUE(contains(r.err, "5 items")) << r.err;
+  EXPECT_TRUE(contains(r.err, "1 failed")) << r.err;
+}
+
+TEST_F(Map, MalformedLinesFailInPlaceWithoutSpoilingTheirChunk) {
+  // With chunks of 3, a malformed line sent to a worker would fail its neighbours too.
+  const auto r = run({"map", "testkit", "square", "-j", "2", "--chunksize", "3"},
+                        "[1]\n\n[x\n{\"a\": 1}\n[5]\n[6]");  // no newline at the very end
+  EXPECT_EQ(r.exit_code, 1);
+  const auto lines = r.out_lines();
+  ASSERT_EQ(lines.size(), 6u) << r.out;
+  EXPECT_EQ(lines[0], "1");
+  for (int i : {1, 2, 3}) {
+    const auto error = error_in(lines[i]);
+    ASSERT_TRUE(error) << lines[i];
+    EXPECT_EQ(error->type, "InvalidArguments");
+    EXPECT_TRUE(contains(error->message, "line " + std::to_string(i + 1) + ": ")) << error->message;
+  }
+  EXPECT_TRUE(contains(error_in(lines[1])->message, "empty line"));
+  EXPECT_TRUE(contains(error_in(lines[2])->message, "invalid JSON"));
+  EXPECT_TRUE(contains(error_in(lines[3])->message, "got an object"));
+  EXPECT_EQ(lines[4], "25");
+  EXPECT_EQ(lines[5], "36");
+  EXPECT_TRUE(contains(r.err, "6 items")) << r.err;
+  EXPECT_TRUE(contains(r.err, "3 failed")) << r.err;
+}
+
+TEST_F(Map, APluginsOutputGoesToStderrNeverToTheResults) {
+  const auto r = run({"map", "testkit", "chatty", "-j", "2"}, "[1]\n[2]\n[3]\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n2\n3\n");
+  EXPECT_TRUE(contains(r.err, "chatty stdout 2")) << r.err;
+  EXPECT_TRUE(contains(r.err, "chatty stderr 2")) << r.err;
+}
+
+TEST_F(Map, StreamsResultsBeforeTheInputEnds) {
+  Cli cli{{"map", "testkit", "square", "-j", "2", "--plugin-path", DLPOOL_TEST_PLUGIN_DIR}};
+  cli.write("[3]\n");
+  EXPECT_EQ(cli.read_line(), "9");
+  cli.write("[4]\n");
+  EXPECT_EQ(cli.read_line(), "16");
+  const auto r = cli.finish("[5]\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "25\n");
+  EXPECT_TRUE(contains(r.err, "3 items")) << r.err;
+}
+
+TEST_F(Map, EmptyInputPrintsNothing) {
+  const auto r = run({"map", "testkit", "square", "-j", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(contains(r.err, "dlpool: 0 items, 1 worker, ")) << r.err;
+}
+
+TEST_F(Map, AMissingPluginFailsEveryLine) {
+  const auto r = run({"map", "nosuchplugin", "f", "-j", "1"}, "[1]\n[2]\n");
+  EXPECT_EQ(r.exit_code, 1);
+  const auto lines = r.out_lines();
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  for (const auto& line : lines) {
+    const auto error = error_in(line);
+    ASSERT_TRUE(error) << line;
+    EXPECT_EQ(error->type, "PluginNotFound");
+  }
+}
+
+TEST_F(Tasks, ListsEachTaskWithItsSignature) {
+  const auto r = run({"tasks", "testkit"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "testkit 1.0.0")) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex{R"(\n  square +int\(int\)\n)"})) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex{R"(\n  repeat +std::string\(std::string, int\)\n)"})) << r.out;
+}
+
+TEST_F(Tasks, PrintsTheManifestAsJson) {
+  const auto r = run({"tasks", "testkit", "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  rapidjson::Document doc;
+  doc.Parse(r.out.c_str());
+  ASSERT_FALSE(doc.HasParseError()) << r.out;
+  ASSERT_TRUE(doc.IsObject()) << r.out;
+  EXPECT_STREQ(doc["plugin"].GetString(), "testkit");
+  EXPECT_STREQ(doc["version"].GetString(), "1.0.0");
+  EXPECT_TRUE(doc["abi"].IsUint());
+  bool found = false;
+  for (const auto& task : doc["tasks"].GetArray())
+    if (std::string_view{task["name"].GetString()} == "square") {
+      EXPECT_STREQ(task["signature"].GetString(), "int(int)");
+      found = true;
+    }
+  EXPECT_TRUE(found) << r.out;
+}
+
+TEST_F(Tasks, AMissingPluginIsAClearErrorOnStderr) {
+  const auto r = run({"tasks", "nosuchplugin"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(contains(r.err, "plugin 'nosuchplugin' not found")) << r.err;
+  EXPECT_TRUE(contains(r.err, DLPOOL_TEST_PLUGIN_DIR)) << r.err;  // says where it looked
+}
+
+TEST_F(Usage, MisuseExitsTwo) {
+  EXPECT_EQ(run({}).exit_code, 2);
+  EXPECT_EQ(run({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(run({"call", "testkit", "square"}).exit_code, 2);
+  const auto r = run({"map", "testkit", "square", "-j", "0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "--jobs")) << r.err;
+  EXPECT_EQ(run({"map", "testkit", "square", "--chunksize", "0"}).exit_code, 2);
+  EXPECT_EQ(run({"--help"}).exit_code, 0);
+}
+
+}  // namespace

@@ -1,0 +1,40 @@
+#pragma once
+// The subcommands of `dlpool`, each in its own file. A command returns the process exit status:
+// 0 success, 1 a failed call or item; it throws dlpool::UsageError for misuse (status 2) and
+// anything else for a failure reported as "dlpool: <what>" (status 1).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dlpool::cli {
+
+/// Options every subcommand takes.
+struct GlobalOptions {
+  /// --plugin-path, in order; searched before $DLPOOL_PLUGIN_PATH.
+  std::vector<std::string> plugin_path;
+};
+
+struct TasksOptions {
+  std::string plugin;
+  bool json = false;
+};
+
+struct CallOptions {
+  std::string plugin, task, arguments;
+};
+
+struct MapOptions {
+  std::string plugin, task;
+  std::optional<int> jobs;  // unset: one worker per hardware thread
+  int chunksize = 1;
+};
+
+/// `dlpool tasks PLUGIN [--json]`: the plugin's manifest, read by a worker.
+int run_tasks(const GlobalOptions& global, const TasksOptions& options);
+/// `dlpool call PLUGIN TASK JSON-ARGS`: one call; the result or an error object on stdout.
+int run_call(const GlobalOptions& global, const CallOptions& options);
+/// `dlpool map PLUGIN TASK [-j N] [--chunksize N]`: JSON argument lines in, result lines out.
+int run_map(const GlobalOptions& global, const MapOptions& options);
+
+}  // namespace dlpool::cli

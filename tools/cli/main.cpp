@@ -1,0 +1,88 @@
+// dlpool: runs plugin tasks from the shell. Exit status: 0 ok, 1 a failed call or item (or a
+// failure such as a missing plugin), 2 a usage error.
+//
+//   dlpool tasks PLUGIN [--json]
+//   dlpool call PLUGIN TASK JSON-ARGS
+//   dlpool map PLUGIN TASK [-j N] [--chunksize N]  < arguments.jsonl > results.jsonl
+//   (each with --plugin-path DIR, repeatable)
+
+#include "commands.hpp"
+
+#include <dlpool/errors.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+
+namespace {
+
+constexpr int usage_status = 2;
+
+/// A count option's check. CLI::PositiveNumber would accept 0 and word its range in doubles.
+std::string at_least_one(std::string& value) {
+  int n = 0;
+  if (!CLI::detail::lexical_cast(value, n) || n < 1) return "must be a whole number of at least 1, not '" + value + "'";
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dlpool::cli;
+
+  CLI::App app{"dlpool: run tasks exported by dlpool plugins in a pool of worker processes"};
+  app.require_subcommand(1);
+  // Lets --plugin-path come after the subcommand too, as in `dlpool call ... --plugin-path DIR`.
+  app.fallthrough();
+  GlobalOptions global;
+  app.add_option("--plugin-path", global.plugin_path,
+                 "directory searched for plugins before $DLPOOL_PLUGIN_PATH (repeatable)")
+      ->type_name("DIR")
+      ->allow_extra_args(false);
+
+  TasksOptions tasks;
+  auto* tasks_command = app.add_subcommand("tasks", "list a plugin's tasks and their signatures");
+  tasks_command->add_option("plugin", tasks.plugin, "plugin name, e.g. text")->required();
+  tasks_command->add_flag("--json", tasks.json, "print the manifest as JSON");
+
+  CallOptions call;
+  auto* call_command = app.add_subcommand("call", "call a task once and print its result as JSON");
+  call_command->add_option("plugin", call.plugin, "plugin name")->required();
+  call_command->add_option("task", call.task, "task name")->required();
+  call_command->add_option("arguments", call.arguments, "the arguments as a JSON array, e.g. '[\"ab\", 3]'")
+      ->required()
+      ->type_name("JSON-ARGS");
+
+  MapOptions map;
+  int jobs = 0;
+  auto* map_command = app.add_subcommand(
+      "map", "call a task for each line of stdin (a JSON array of arguments); one result line per input line");
+  map_command->add_option("plugin", map.plugin, "plugin name")->required();
+  map_command->add_option("task", map.task, "task name")->required();
+  auto* jobs_option =
+      map_command->add_option("-j,--jobs", jobs, "worker processes (default: hardware threads)")
+          ->check(CLI::Validator{at_least_one, ""});
+  map_command->add_option("--chunksize", map.chunksize, "items sent to a worker at a time")
+      ->capture_default_str()
+      ->check(CLI::Validator{at_least_one, ""});
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : usage_status;  // --help is a success
+  }
+  if (*jobs_option) map.jobs = jobs;
+
+  try {
+    if (*tasks_command) return run_tasks(global, tasks);
+    if (*call_command) return run_call(global, call);
+    return run_map(global, map);
+  } catch (const dlpool::UsageError& e) {
+    std::fprintf(stderr, "dlpool: %s\n", e.what());
+    return usage_status;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dlpool: %s\n", e.what());
+    return 1;
+  }
+}

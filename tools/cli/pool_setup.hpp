@@ -1,0 +1,23 @@
+#pragma once
+// Where the command line finds plugins and the worker, the same way the runtime does.
+
+#include "commands.hpp"
+
+#include <dlpool/pool.hpp>
+
+#include <string>
+
+namespace dlpool::cli {
+
+/// PoolOptions with the --plugin-path directories; the runtime adds $DLPOOL_PLUGIN_PATH.
+[[nodiscard]] PoolOptions pool_options(const GlobalOptions& global);
+
+/// The ':'-separated search path a worker gets: --plugin-path, then $DLPOOL_PLUGIN_PATH (the
+/// worker adds its own installed plugin dir).
+[[nodiscard]] std::string plugin_search_path(const GlobalOptions& global);
+
+/// $DLPOOL_WORKER, else the dlpool-worker beside this executable. Throws std::runtime_error
+/// naming what it tried when there is none.
+[[nodiscard]] std::string worker_executable();
+
+}  // namespace dlpool::cli
