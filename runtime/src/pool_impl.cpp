@@ -4,6 +4,7 @@
 #include "sys/io.hpp"
 
 #include <dlpool/wire/frame.hpp>
+#include <dlpool/wire/plugin_name.hpp>
 
 #include <cstdio>
 #include <thread>
@@ -17,20 +18,12 @@ int resolve_processes(const PoolOptions& options) {
   return *options.processes;
 }
 
-/// CPython's plugin-name rule, checked before anything reaches a worker.
-bool valid_plugin_name(std::string_view name) {
-  if (name.empty() || name.size() > 255 || name.find("..") != std::string_view::npos) return false;
-  for (const char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
-  return true;
-}
-
 }  // namespace
 
 PoolImpl::PoolImpl(PoolOptions options) : options_{std::move(options)}, processes_{resolve_processes(options_)} {
   if (options_.maxtasksperchild && *options_.maxtasksperchild < 1)
     throw UsageError{"maxtasksperchild must be a positive int or None"};
-  if (options_.initializer && !valid_plugin_name(options_.initializer->task().plugin))
+  if (options_.initializer && !wire::valid_plugin_name(options_.initializer->task().plugin))
     throw PluginNotFound{"invalid plugin name '" + options_.initializer->task().plugin + "'",
                          options_.initializer->task().plugin, options_.initializer->task().task};
   worker_argv_ = {worker_executable(options_.worker_path), "--plugin-path", plugin_search_path(options_.plugin_path),
@@ -57,7 +50,7 @@ PoolImpl::~PoolImpl() {
 }
 
 void PoolImpl::submit(Submission submission) {
-  if (!valid_plugin_name(submission.task.plugin))
+  if (!wire::valid_plugin_name(submission.task.plugin))
     throw PluginNotFound{"invalid plugin name '" + submission.task.plugin +
                              "': use letters, digits, '_', '.', '-' and no '..'",
                          submission.task.plugin, submission.task.task};

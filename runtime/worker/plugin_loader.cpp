@@ -1,18 +1,13 @@
 #include "plugin_loader.hpp"
 
+#include <dlpool/wire/plugin_name.hpp>
+
 #include <cstring>
 #include <filesystem>
 
 #include <dlfcn.h>
 
 namespace dlpool::worker {
-
-bool valid_plugin_name(std::string_view name) {
-  if (name.empty() || name.size() > 255 || name.find("..") != std::string_view::npos) return false;
-  for (const char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
-  return true;
-}
 
 const dlpool_task_info& LoadedPlugin::task(std::string_view name) const {
   if (const auto it = tasks.find(name); it != tasks.end()) return *it->second;
@@ -41,7 +36,7 @@ std::string PluginLoader::find(std::string_view name) const {
 
 const LoadedPlugin& PluginLoader::get(std::string_view name) {
   if (const auto it = loaded_.find(name); it != loaded_.end()) return *it->second;
-  if (!valid_plugin_name(name))
+  if (!wire::valid_plugin_name(name))
     throw RequestError{wire::ErrorKind::plugin_not_found, "invalid plugin name '" + std::string{name} + "'"};
 
   auto plugin = std::make_unique<LoadedPlugin>();

@@ -52,7 +52,4 @@ class PluginLoader {
   std::map<std::string, std::unique_ptr<LoadedPlugin>, std::less<>> loaded_;
 };
 
-/// The plugin-name rule shared with the host: [A-Za-z0-9_.-]+ without "..".
-bool valid_plugin_name(std::string_view name);
-
 }  // namespace dlpool::worker
