@@ -140,6 +140,26 @@ TEST_F(Pool_, ACallbackThatThrowsFailsItsOwnResultOnly) {
   pool.join();
 }
 
+TEST_F(Pool_, ImapOverAnEndlessInputEndsOnceAfterTerminate) {
+  Pool pool{options(1)};
+  int next = 0;
+  auto it = pool.imap(square, [&next]() -> std::optional<int> { return next++; }, 1);
+  EXPECT_EQ(it.next(), 0);
+  pool.terminate();
+  int values = 0, terminated = 0;
+  for (int round = 0; round < 1'000'000; ++round) {
+    try {
+      if (!it.next()) break;
+      ++values;
+    } catch (const PoolTerminated&) {
+      ++terminated;
+    }
+  }
+  EXPECT_EQ(terminated, 1);
+  EXPECT_EQ(it.next(), std::nullopt);
+  pool.join();
+}
+
 TEST_F(Pool_, RangeForOverImap) {
   Pool pool{options(2)};
   std::vector<int> out;

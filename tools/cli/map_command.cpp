@@ -63,7 +63,8 @@ int run_map(const GlobalOptions& global, const MapOptions& options) {
     if (!line) {
       // An outcome for an item that was never read: the pool stopped, and every further next()
       // would say the same. What is left of the input is not run.
-      std::fprintf(stderr, "dlpool: the pool stopped after %zu items: %s\n", items, failure_of(error).message.c_str());
+      const auto why = error ? failure_of(error).message : std::string{"a result for an item never read"};
+      std::fprintf(stderr, "dlpool: the pool stopped after %zu items: %s\n", items, why.c_str());
       stopped = true;
       break;
     }

@@ -148,7 +148,8 @@ struct IMapState {
 
 /// The iterator returned by imap / imap_unordered. next() returns the next result (in input
 /// order for imap, in completion order for imap_unordered), std::nullopt once every item has been
-/// delivered, or throws that item's error; iteration may go on after an error. Also usable in a
+/// delivered, or throws that item's error; iteration may go on after an error. If the pool is
+/// terminated, the first missing result throws PoolTerminated and the iteration ends. Also usable in a
 /// range-for, where an item's error is thrown from the dereference. Not thread-safe: one consumer.
 template <class T>
 class IMapIterator {
@@ -212,7 +213,11 @@ class IMapIterator {
     else if (!s.cv.wait_until(lock, *deadline, has_next))
       throw TimeoutError{"no imap result within the timeout"};
     if (s.length && s.delivered >= *s.length) return std::nullopt;
-    if (s.ordered ? !s.pending.contains(s.delivered) : s.arrived.empty()) std::rethrow_exception(s.aborted);
+    if (s.ordered ? !s.pending.contains(s.delivered) : s.arrived.empty()) {
+      // Terminated: report it once, at the first missing position, then end the iteration.
+      s.length = ++s.delivered;
+      std::rethrow_exception(s.aborted);
+    }
     typename detail::IMapState<T>::Outcome outcome;
     if (s.ordered) {
       auto it = s.pending.find(s.delivered);
