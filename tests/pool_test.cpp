@@ -4,6 +4,7 @@
 #include "testkit_types.hpp"
 
 #include <csignal>
+#include <fstream>
 #include <sys/wait.h>
 #include <future>
 #include <map>
@@ -58,6 +59,31 @@ TEST_F(Pool_, BadRequestsFailTheirOwnFutureAndThePoolKeepsServing) {
     EXPECT_EQ(e.remote_type(), "int");
   }
   EXPECT_EQ(pool.apply(square, 5), 25);
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, PluginsThatDoNotLoadSayWhyAndThePoolKeepsServing) {
+  Fifos dir;  // a plugin dir holding a file that is not a shared object at all
+  { std::ofstream{dir.path("libgarbage.so")} << "not an ELF file"; }
+  auto o = options(1);
+  o.plugin_path.push_back(dir.path(""));
+  Pool pool{o};
+  const auto message_of = [&](const std::string& plugin) -> std::string {
+    try {
+      pool.apply(Task<int(int)>{plugin, "call_missing"}, 1);
+    } catch (const PluginLoadError& e) {
+      return e.what();
+    }
+    return "no PluginLoadError";
+  };
+  EXPECT_NE(message_of("unresolved").find("undefined symbol: dlpool_test_symbol_that_does_not_exist"), std::string::npos)
+      << message_of("unresolved");
+  EXPECT_NE(message_of("garbage").find("libgarbage.so"), std::string::npos) << message_of("garbage");
+  EXPECT_NE(message_of("notaplugin").find("is not a dlpool plugin"), std::string::npos) << message_of("notaplugin");
+  EXPECT_NE(message_of("misnamed").find("declares itself as plugin 'somethingelse'"), std::string::npos)
+      << message_of("misnamed");
+  EXPECT_EQ(pool.apply(square, 4), 16);
   pool.close();
   pool.join();
 }
