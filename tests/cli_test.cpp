@@ -1,6 +1,6 @@
 // The `dlpool` command line, run as a child process with pipes on its stdin, stdout and stderr.
 
-#include "test_support.hpp"
+#include "support/process_census.hpp"
 
 // Cereal first: it configures rapidjson for the whole program (see tools/cli/rapidjson.hpp).
 #include <cereal/archives/json.hpp>
@@ -227,7 +227,7 @@ bool contains(const std::string& text, std::string_view part) { return text.find
 /// Every test checks it leaves no child of ours behind, running or zombie.
 class CliTest : public ::testing::Test {
  protected:
-  void TearDown() override { EXPECT_EQ(dlpool::test::count_children(), 0); }
+  void TearDown() override { EXPECT_TRUE(dlpool::test::child_pids().empty()); }
 };
 
 class Call : public CliTest {};

@@ -719,7 +719,8 @@ TEST_F(TaskRefs, PoolReleasesCallbacksAndInputsOnceDone) {
                                  {.callback = [token](const std::vector<int>&) {},
                                   .error_callback = [token](std::exception_ptr) {}});
     auto applied = pool.apply_async(fail_if_negative, {-1},
-                                    {.callback = [token](const int&) {}, .error_callback = [token](std::exception_ptr) {}});
+                                    {.callback = [token](const int&) {},
+                                     .error_callback = [token](std::exception_ptr) {}});
     auto generated = pool.imap(square, [token, i = 0]() mutable -> std::optional<int> {
       if (i == 10) return std::nullopt;
       return i++;
@@ -792,7 +793,7 @@ TEST_F(Errors, ErrorCallbackGetsTheErrorAndGetRethrowsIt) {
 
 // CPython: _TestPoolWorkerErrors.test_unpickleable_result
 // Adapted: a result that cannot be sent is one larger than the frame limit (repeat() makes 2 MiB
-// from a few bytes, the limit is 1 MiB). As CPython's MaybeEncodingError: the call fails with
+// from 1 KiB, the limit is 1 MiB). As CPython's MaybeEncodingError: the call fails with
 // EncodingError through get() and error_callback, 20 times over, and no worker is lost.
 TEST_F(Errors, UnencodableResultFailsOnlyThatCallAndKeepsWorkers) {
   auto o = options(2);
@@ -802,7 +803,8 @@ TEST_F(Errors, UnencodableResultFailsOnlyThatCallAndKeepsWorkers) {
   for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     std::exception_ptr scratchpad;
-    auto result = pool.apply_async(repeat, {"x", 2 << 20}, {.error_callback = [&](std::exception_ptr e) { scratchpad = e; }});
+    auto result = pool.apply_async(repeat, {std::string(1024, 'x'), 2048},
+                                   {.error_callback = [&](std::exception_ptr e) { scratchpad = e; }});
     ASSERT_TRUE(result.wait(patience));
     EXPECT_THROW((void)result.get(), dlpool::EncodingError);
     (void)exception_as<dlpool::EncodingError>(scratchpad);
@@ -856,7 +858,8 @@ TEST_F(WorkerLifetime, CloseBeforeTasksFinishDoesNotHang) {
   o.maxtasksperchild = 1;
   dlpool::Pool pool{o};
   std::vector<dlpool::AsyncResult<int>> results;
-  for (int j = 0; j < 6; ++j) results.push_back(pool.apply_async(wait_fifo, {gates[static_cast<std::size_t>(j)].path(), j * j}));
+  for (int j = 0; j < 6; ++j)
+    results.push_back(pool.apply_async(wait_fifo, {gates[static_cast<std::size_t>(j)].path(), j * j}));
   pool.close();
   for (auto& gate : gates) gate.release();
   pool.join();
@@ -949,7 +952,8 @@ TEST_F(Initializer, FailingInitializerFailsJobsInsteadOfHanging) {
   };
   const std::vector<Case> cases{
       {"missing task", dlpool::Initializer{dlpool::Task<void(std::string)>{"testkit", "no_such_task"}, "x"}, false},
-      {"missing plugin", dlpool::Initializer{dlpool::Task<void(std::string)>{"no_such_plugin", "remember"}, "x"}, false},
+      {"missing plugin", dlpool::Initializer{dlpool::Task<void(std::string)>{"no_such_plugin", "remember"}, "x"},
+       false},
       {"wrong signature", dlpool::Initializer{dlpool::Task<void(int)>{"testkit", "remember"}, 1}, false},
       {"throws", dlpool::Initializer{fail_if_negative, -1}, true},
   };

@@ -1,6 +1,6 @@
 // The Pool beyond CPython's own tests: typed values, error kinds, worker loss, callbacks.
 
-#include "test_support.hpp"
+#include "support/pool_fixture.hpp"
 #include "testkit_types.hpp"
 
 #include <csignal>
@@ -13,7 +13,6 @@ namespace {
 
 using namespace dlpool;
 using namespace std::chrono_literals;
-using test::Fifos;
 using test::options;
 
 class Pool_ : public test::PoolTest {};
@@ -64,10 +63,10 @@ TEST_F(Pool_, BadRequestsFailTheirOwnFutureAndThePoolKeepsServing) {
 }
 
 TEST_F(Pool_, PluginsThatDoNotLoadSayWhyAndThePoolKeepsServing) {
-  Fifos dir;  // a plugin dir holding a file that is not a shared object at all
-  { std::ofstream{dir.path("libgarbage.so")} << "not an ELF file"; }
+  test::TempDir dir;  // a plugin dir holding a file that is not a shared object at all
+  { std::ofstream{dir.path() / "libgarbage.so"} << "not an ELF file"; }
   auto o = options(1);
-  o.plugin_path.push_back(dir.path(""));
+  o.plugin_path.push_back(dir.path().string());
   Pool pool{o};
   const auto message_of = [&](const std::string& plugin) -> std::string {
     try {
@@ -114,12 +113,12 @@ TEST_F(Pool_, ATaskThatCrashesFailsOnlyItsChunkAndTheWorkerIsReplaced) {
 }
 
 TEST_F(Pool_, AWorkerKilledFromOutsideFailsOnlyWhatItHeld) {
-  Fifos fifos;
-  const auto gate = fifos.make("gate");
+  test::TempDir dir;
+  test::Fifo gate{dir.path() / "gate"};
   Pool pool{options(2)};
   const auto pids = pool.worker_pids();
   ASSERT_EQ(pids.size(), 2u);
-  auto blocked = pool.apply_async(wait_fifo, {gate, 1});
+  auto blocked = pool.apply_async(wait_fifo, {gate.path(), 1});
   // While one worker is blocked, only the other can answer: the blocked task is in the one that
   // did not.
   const int idle = pool.apply(Task<int()>{"testkit", "pid"});

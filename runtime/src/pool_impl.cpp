@@ -33,6 +33,7 @@ PoolImpl::PoolImpl(PoolOptions options) : options_{std::move(options)}, processe
     worker_argv_.push_back(std::to_string(*options_.maxtasksperchild));
   }
   result_wake_ = make_eventfd();
+  epoll_ = make_epoll();
   worker_wake_ = make_eventfd();
   // Eager start, as CPython: a worker that cannot be started fails the constructor, and the ones
   // already started are killed and reaped by their destructors.

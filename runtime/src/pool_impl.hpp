@@ -135,7 +135,7 @@ class PoolImpl {
   bool task_handler_done_ = false;
   bool stop_results_ = false;               // worker handler -> result handler: exit
 
-  int epoll_ = -1;        // result handler only
+  UniqueFd epoll_;        // result handler only (made by the constructor, which can throw)
   UniqueFd result_wake_;  // eventfd: new workers, workers to finalize, stop
   UniqueFd worker_wake_;  // eventfd: state change, a worker was erased
   std::jthread worker_thread_, task_thread_, result_thread_;

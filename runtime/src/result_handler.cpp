@@ -49,19 +49,13 @@ ParsedResult parse_result(std::string_view payload) {
 }  // namespace
 
 void PoolImpl::result_handler() {
-  UniqueFd epoll{::epoll_create1(EPOLL_CLOEXEC)};
-  if (!epoll) {
-    std::perror("dlpool: epoll_create1");
-    std::abort();  // the pool cannot work at all without it
-  }
   const auto watch = [&](int fd, std::uint64_t key) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = key;
-    ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &ev);
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
   };
   watch(result_wake_.get(), 0);  // worker ids start at 1
-  epoll_ = epoll.get();
 
   epoll_event events[32];
   for (;;) {
@@ -82,7 +76,7 @@ void PoolImpl::result_handler() {
     for (const auto& w : finalize) finalize_worker(w);
     if (stop) break;
 
-    const int n = ::epoll_wait(epoll.get(), events, std::size(events), -1);
+    const int n = ::epoll_wait(epoll_.get(), events, std::size(events), -1);
     for (int i = 0; i < n; ++i) {
       if (events[i].data.u64 == 0) {
         drain_eventfd(result_wake_.get());
@@ -96,7 +90,6 @@ void PoolImpl::result_handler() {
       if (worker && !worker->channel_lost) read_worker(worker);
     }
   }
-  epoll_ = -1;
 }
 
 FrameReader::Fill PoolImpl::read_worker(const std::shared_ptr<Worker>& worker) {
@@ -196,7 +189,7 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
   if (worker.channel_lost) return;
   worker.channel_lost = true;
   worker.protocol_error = std::move(why);
-  if (worker.registered && epoll_ >= 0) ::epoll_ctl(epoll_, EPOLL_CTL_DEL, worker.from_worker.get(), nullptr);
+  if (worker.registered) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, worker.from_worker.get(), nullptr);
   // A worker that closed its result pipe but lives on is of no use, and one that broke the
   // protocol cannot be trusted: either way it is killed, then reaped and finalized as any exit.
   // An idle worker reaching EOF is just exiting (retired, or the pool is closing).

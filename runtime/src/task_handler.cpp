@@ -49,6 +49,7 @@ void PoolImpl::task_handler() {
         std::size_t count = 0;
         std::exception_ptr input_error;
         try {
+          encoder.restart();
           count = source->next_chunk(frame, encoder);
         } catch (...) {
           input_error = std::current_exception();

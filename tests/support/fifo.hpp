@@ -82,7 +82,8 @@ class Fifo {
     const auto deadline = std::chrono::steady_clock::now() + bound;
     std::vector<std::string> lines;
     while (lines.size() < count) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       pollfd p{fd_, POLLIN, 0};
       const int ready = ::poll(&p, 1, static_cast<int>(left.count()));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -31,6 +32,12 @@ Pipe make_pipe() {
 UniqueFd make_eventfd() {
   UniqueFd fd{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
   if (!fd) throw_errno("eventfd");
+  return fd;
+}
+
+UniqueFd make_epoll() {
+  UniqueFd fd{::epoll_create1(EPOLL_CLOEXEC)};
+  if (!fd) throw_errno("epoll_create1");
   return fd;
 }
 

@@ -17,6 +17,7 @@ namespace dlpool::detail {
 /// pipe2(O_CLOEXEC): only the spawn file actions place a pipe end in a child.
 Pipe make_pipe();
 UniqueFd make_eventfd();
+UniqueFd make_epoll();
 
 /// Writes all of `bytes`; returns false if the reader is gone (EPIPE), throws on other errors.
 bool write_all(int fd, std::string_view bytes);

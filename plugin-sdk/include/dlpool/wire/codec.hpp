@@ -25,6 +25,7 @@
 #include <cereal/types/vector.hpp>
 
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <streambuf>
@@ -64,19 +65,26 @@ class ViewBuf final : public std::streambuf {
   [[nodiscard]] std::size_t unread() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
 };
 
-/// Appends Cereal binary encodings to a string. Reusable; not thread-safe.
+// Both codecs keep one Cereal archive per chunk rather than one per item: building an archive
+// costs more than encoding a small value. Cereal records some things once per archive (a class's
+// version), so each end of the pipe starts a fresh archive at the same place: restart() at the
+// start of every chunk, on both sides.
+
+/// Appends Cereal binary encodings to strings. Reusable; not thread-safe.
 class BinaryEncoder {
  public:
-  BinaryEncoder() : stream_{&buf_} {}
+  BinaryEncoder() : stream_{&buf_} { restart(); }
   BinaryEncoder(const BinaryEncoder&) = delete;
   BinaryEncoder& operator=(const BinaryEncoder&) = delete;
+
+  /// Starts a new archive: call at the start of each chunk.
+  void restart() { archive_.emplace(stream_); }
 
   template <class... T>
   void append(std::string& out, const T&... values) {
     if constexpr (sizeof...(T) > 0) {  // void results encode as nothing
       buf_.target(&out);
-      cereal::BinaryOutputArchive archive{stream_};
-      archive(values...);
+      (*archive_)(values...);
     }
   }
 
@@ -93,23 +101,26 @@ class BinaryEncoder {
  private:
   AppendBuf buf_;
   std::ostream stream_;
+  std::optional<cereal::BinaryOutputArchive> archive_;
 };
 
-/// Decodes Cereal binary from a byte view. Reusable; not thread-safe. Throws DecodeError when the
+/// Decodes Cereal binary from byte views. Reusable; not thread-safe. Throws DecodeError when the
 /// bytes are short, or when bytes are left over (the sender encoded other types than we expect).
 class BinaryDecoder {
  public:
-  BinaryDecoder() : stream_{&buf_} {}
+  BinaryDecoder() : stream_{&buf_} { restart(); }
   BinaryDecoder(const BinaryDecoder&) = delete;
   BinaryDecoder& operator=(const BinaryDecoder&) = delete;
+
+  /// Starts a new archive: call at the start of each chunk.
+  void restart() { archive_.emplace(stream_); }
 
   template <class... T>
   void decode(std::string_view bytes, T&... values) {
     buf_.view(bytes);
     stream_.clear();
     try {
-      cereal::BinaryInputArchive archive{stream_};
-      if constexpr (sizeof...(T) > 0) archive(values...);
+      if constexpr (sizeof...(T) > 0) (*archive_)(values...);
     } catch (const cereal::Exception& e) {
       throw DecodeError{e.what()};
     }
@@ -121,6 +132,7 @@ class BinaryDecoder {
  private:
   ViewBuf buf_;
   std::istream stream_;
+  std::optional<cereal::BinaryInputArchive> archive_;
 };
 
 /// A value as bare, compact JSON text: `49`, `"ab"`, `[1,2]`, `{"x":1}`.

@@ -43,8 +43,7 @@ struct CallCodec<Task<R(A...)>> {
   static void encode(std::string& out, wire::BinaryEncoder& encoder, const Item& item) {
     std::apply([&](const auto&... arg) { encoder.append_item(out, arg...); }, item);
   }
-  static Value decode(std::string_view bytes) {
-    thread_local wire::BinaryDecoder decoder;
+  static Value decode(wire::BinaryDecoder& decoder, std::string_view bytes) {
     Value value{};
     if constexpr (std::is_void_v<R>)
       decoder.decode(bytes);
@@ -62,7 +61,7 @@ struct CallCodec<JsonTask> {
   static constexpr wire::Codec codec = wire::Codec::json;
 
   static void encode(std::string& out, wire::BinaryEncoder&, const Item& json) { wire::put_string(out, json); }
-  static Value decode(std::string_view bytes) { return std::string{bytes}; }
+  static Value decode(wire::BinaryDecoder&, std::string_view bytes) { return std::string{bytes}; }
 };
 
 template <class T>
@@ -73,9 +72,11 @@ TaskRef task_ref(const T& task) {
 /// Decodes every item of a chunk, or throws EncodingError naming the item.
 template <class Codec, class Out>
 void decode_items(std::size_t first, std::span<const std::string_view> items, Out&& out) {
+  thread_local wire::BinaryDecoder decoder;  // the result handler's; one archive per chunk
+  decoder.restart();
   for (std::size_t i = 0; i < items.size(); ++i) {
     try {
-      out(first + i, Codec::decode(items[i]));
+      out(first + i, Codec::decode(decoder, items[i]));
     } catch (const wire::DecodeError& e) {
       throw EncodingError{"result of item " + std::to_string(first + i) + " does not decode: " + e.what()};
     }
