@@ -5,6 +5,11 @@
 #include <algorithm>
 
 namespace dlpool::detail {
+namespace {
+
+constexpr std::size_t retained_capacity = 1 << 20;
+
+}  // namespace
 
 FrameReader::Fill FrameReader::fill(int fd) {
   // Compact consumed bytes before reading more, so the buffer holds at most one partial frame
@@ -13,6 +18,8 @@ FrameReader::Fill FrameReader::fill(int fd) {
     buf_.erase(0, start_);
     start_ = 0;
   }
+  // One large result must not pin its buffer for the worker's lifetime.
+  if (buf_.empty() && buf_.capacity() > retained_capacity) std::string{}.swap(buf_);
   // One read per call: the caller polls level-triggered, and parsing between reads keeps the
   // buffer at one partial frame however fast a worker writes.
   const std::size_t want = std::max<std::size_t>(64 * 1024, pending_);

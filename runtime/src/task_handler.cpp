@@ -10,6 +10,11 @@
 #include <cstdio>
 
 namespace dlpool::detail {
+namespace {
+
+constexpr std::size_t retained_frame_capacity = 1 << 20;
+
+}  // namespace
 
 std::shared_ptr<Worker> PoolImpl::idle_worker() const {
   for (const auto& w : workers_)
@@ -92,6 +97,7 @@ void PoolImpl::task_handler() {
       // EPIPE means the worker died; the result handler fails the chunk when it finalizes it.
       write_all(worker->to_worker.get(), frame);
       worker.reset();
+      if (frame.capacity() > retained_frame_capacity) std::string{}.swap(frame);  // don't pin a huge one
       lock.lock();
     }
   } catch (const std::exception& e) {
