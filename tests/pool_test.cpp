@@ -5,9 +5,10 @@
 
 #include <csignal>
 #include <fstream>
-#include <sys/wait.h>
 #include <future>
 #include <map>
+
+#include <sys/wait.h>
 
 namespace {
 
@@ -183,6 +184,75 @@ TEST_F(Pool_, ImapOverAnEndlessInputEndsOnceAfterTerminate) {
   EXPECT_EQ(terminated, 1);
   EXPECT_EQ(it.next(), std::nullopt);
   pool.join();
+}
+
+TEST_F(Pool_, WorkersThatCannotStartFailTheWorkInsteadOfRespawningForever) {
+  auto o = options(2);
+  o.worker_path = "/bin/false";  // spawns fine, exits 1 before saying HELLO
+  Pool pool{o};
+  auto result = pool.apply_async(square, {3});
+  ASSERT_TRUE(result.wait(30s));
+  EXPECT_THROW(result.get(), WorkerStartError);
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, AnInitializerThatCrashesFailsTheWorkInsteadOfRespawningForever) {
+  ::setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
+  ::setenv("TSAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
+  auto o = options(2);
+  o.initializer.emplace(die, SIGSEGV);
+  Pool pool{o};
+  auto result = pool.apply_async(square, {3});
+  ASSERT_TRUE(result.wait(30s));
+  EXPECT_THROW(result.get(), InitializerError);
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, ArgumentsOverTheFrameLimitFailTheirCallAndSpareTheWorker) {
+  auto o = options(1);
+  o.max_frame_bytes = 4096;
+  Pool pool{o};
+  const int pid = pool.apply(Task<int()>{"testkit", "pid"});
+  EXPECT_THROW(pool.apply(Task<std::string(std::string)>{"testkit", "echo"}, std::string(10000, 'x')), EncodingError);
+  EXPECT_EQ(pool.apply(Task<int()>{"testkit", "pid"}), pid);
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, TerminateAfterCloseStopsWorkersThatDoNotExit) {
+  Pool pool{options(1)};
+  EXPECT_EQ(pool.apply(square, 2), 4);
+  const auto pids = pool.worker_pids();
+  ASSERT_EQ(pids.size(), 1u);
+  ::kill(pids[0], SIGSTOP);  // will never read the EOF that close() sends it
+  pool.close();
+  auto joined = std::async(std::launch::async, [&] { pool.join(); });
+  pool.terminate();
+  ASSERT_EQ(joined.wait_for(30s), std::future_status::ready);
+  joined.get();
+}
+
+TEST_F(Pool_, AHostThatIgnoresSigchldStillGetsWorkerLossRight) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  // SIGCHLD ignored: the kernel reaps workers itself, and waitpid() answers ECHILD.
+  EXPECT_EXIT(
+      {
+        std::signal(SIGCHLD, SIG_IGN);
+        Pool pool{options(1)};
+        bool ok = pool.apply(square, 3) == 9;
+        try {
+          pool.apply(die, SIGKILL);
+          ok = false;
+        } catch (const WorkerLostError&) {
+        }
+        ok = ok && pool.apply(square, 4) == 16;
+        pool.close();
+        pool.join();
+        std::_Exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 TEST_F(Pool_, RangeForOverImap) {

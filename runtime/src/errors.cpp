@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 
 namespace dlpool {
-namespace {
+namespace detail {
 
 std::string describe_exit(int status) {
   if (status < 0) return "was lost";
@@ -21,7 +21,7 @@ std::string describe_exit(int status) {
   return "stopped (status " + std::to_string(status) + ")";
 }
 
-}  // namespace
+}  // namespace detail
 
 RemoteError::RemoteError(std::string remote_type, std::string remote_message, std::string plugin, std::string task,
                          int pid)
@@ -35,7 +35,7 @@ RemoteError::RemoteError(std::string remote_type, std::string remote_message, st
 
 WorkerLostError::WorkerLostError(int pid, int wait_status, std::string plugin, std::string task, std::uint64_t job,
                                  std::uint32_t chunk)
-    : Error{"worker " + std::to_string(pid) + " " + describe_exit(wait_status) + " while running " + plugin + "." +
+    : Error{"worker " + std::to_string(pid) + " " + detail::describe_exit(wait_status) + " while running " + plugin + "." +
             task + " (job " + std::to_string(job) + ", chunk " + std::to_string(chunk) + ")"},
       pid_{pid},
       wait_status_{wait_status},

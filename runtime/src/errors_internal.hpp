@@ -4,9 +4,13 @@
 #include <dlpool/wire/frame.hpp>
 
 #include <exception>
+#include <string>
 #include <string_view>
 
 namespace dlpool::detail {
+
+/// "was killed by SIGKILL", "exited with status 3", "was lost" (-1: status unknown).
+std::string describe_exit(int wait_status);
 
 /// The exception for an error record a worker sent back, by its kind.
 std::exception_ptr remote_error(wire::ErrorKind kind, std::string_view type, std::string_view message,

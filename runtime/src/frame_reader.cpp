@@ -3,6 +3,7 @@
 #include "sys/io.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace dlpool::detail {
 namespace {
@@ -12,36 +13,40 @@ constexpr std::size_t retained_capacity = 1 << 20;
 }  // namespace
 
 FrameReader::Fill FrameReader::fill(int fd) {
-  // Compact consumed bytes before reading more, so the buffer holds at most one partial frame
-  // plus one read's worth.
-  if (start_ > 0) {
-    buf_.erase(0, start_);
-    start_ = 0;
+  constexpr std::size_t read_size = 64 * 1024;  // a pipe's default capacity
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+    // One large result must not pin its buffer for the worker's lifetime.
+    if (buf_.size() > retained_capacity) std::string{}.swap(buf_);
+  } else if (begin_ > 0) {
+    // Keep the partial frame at the front, so the room after it is contiguous.
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
   }
-  // One large result must not pin its buffer for the worker's lifetime.
-  if (buf_.empty() && buf_.capacity() > retained_capacity) std::string{}.swap(buf_);
+  // Room for the rest of a frame whose header we have seen, allocated (and zeroed) once, not on
+  // every read: growing per read would be quadratic in the frame's size.
+  if (const auto want = std::max(read_size, pending_); buf_.size() - end_ < want) buf_.resize(end_ + want);
   // One read per call: the caller polls level-triggered, and parsing between reads keeps the
   // buffer at one partial frame however fast a worker writes.
-  const std::size_t want = std::max<std::size_t>(64 * 1024, pending_);
-  const auto old = buf_.size();
-  buf_.resize(old + want);
-  const long n = read_some(fd, buf_.data() + old, want);
-  buf_.resize(old + static_cast<std::size_t>(n > 0 ? n : 0));
+  const long n = read_some(fd, buf_.data() + end_, buf_.size() - end_);
   if (n == 0) return Fill::eof;
-  return n < 0 ? Fill::drained : Fill::data;
+  if (n < 0) return Fill::drained;
+  end_ += static_cast<std::size_t>(n);
+  return Fill::data;
 }
 
 bool FrameReader::next(wire::FrameHeader& header, std::string_view& payload) {
-  const std::size_t available = buf_.size() - start_;
+  const std::size_t available = end_ - begin_;
   if (available < wire::header_size) return false;
-  header = wire::decode_header(buf_.data() + start_, max_payload_);
+  header = wire::decode_header(buf_.data() + begin_, max_payload_);
   if (available < wire::header_size + header.length) {
-    pending_ = wire::header_size + header.length - available;  // read the rest in one go
+    pending_ = wire::header_size + header.length - available;
     return false;
   }
   pending_ = 0;
-  payload = {buf_.data() + start_ + wire::header_size, header.length};
-  start_ += wire::header_size + header.length;
+  payload = {buf_.data() + begin_ + wire::header_size, header.length};
+  begin_ += wire::header_size + header.length;
   return true;
 }
 

@@ -24,12 +24,13 @@ class FrameReader {
   bool next(wire::FrameHeader& header, std::string_view& payload);
 
   /// Bytes of an incomplete frame left over (a worker died mid-write).
-  [[nodiscard]] std::size_t partial() const noexcept { return buf_.size() - start_; }
+  [[nodiscard]] std::size_t partial() const noexcept { return end_ - begin_; }
 
  private:
   std::uint32_t max_payload_;
-  std::string buf_;
-  std::size_t start_ = 0;    // first unconsumed byte
+  std::string buf_;          // storage; bytes [begin_, end_) are read and not yet consumed
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
   std::size_t pending_ = 0;  // bytes still missing from the buffered partial frame
 };
 

@@ -12,6 +12,9 @@
 namespace dlpool::detail {
 namespace {
 
+// Below this even a HELLO or a plugin's error message may not fit.
+constexpr std::uint32_t min_frame_bytes = 4096;
+
 int resolve_processes(const PoolOptions& options) {
   if (!options.processes) return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   if (*options.processes < 1) throw UsageError{"Number of processes must be at least 1"};
@@ -23,6 +26,8 @@ int resolve_processes(const PoolOptions& options) {
 PoolImpl::PoolImpl(PoolOptions options) : options_{std::move(options)}, processes_{resolve_processes(options_)} {
   if (options_.maxtasksperchild && *options_.maxtasksperchild < 1)
     throw UsageError{"maxtasksperchild must be a positive int or None"};
+  if (options_.max_frame_bytes < min_frame_bytes)
+    throw UsageError{"max_frame_bytes must be at least " + std::to_string(min_frame_bytes)};
   if (options_.initializer && !wire::valid_plugin_name(options_.initializer->task().plugin))
     throw PluginNotFound{"invalid plugin name '" + options_.initializer->task().plugin + "'",
                          options_.initializer->task().plugin, options_.initializer->task().task};
@@ -115,12 +120,40 @@ std::vector<int> PoolImpl::worker_pids() const {
 
 void PoolImpl::maybe_complete(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& lock) {
   if (record->completed || !record->input_ended || record->chunks_done != record->chunks_made) return;
+  if (std::this_thread::get_id() != result_thread_.get_id()) {
+    // Callbacks run on the result handler, as CPython's do: hand the completion over.
+    to_complete_.push_back(record);
+    signal_eventfd(result_wake_.get());
+    return;
+  }
   record->completed = true;
   cache_.erase(record->id);
   if (cache_.empty()) signal_eventfd(worker_wake_.get());  // close() may be waiting for this
   lock.unlock();
-  record->job->complete();
+  try {
+    record->job->complete();
+  } catch (...) {  // e.g. bad_alloc building the result: the caller still gets an answer
+    record->job->abort(std::current_exception());
+  }
   lock.lock();
+}
+
+void PoolImpl::report_chunk(const InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items) {
+  auto& job = *chunk.record->job;
+  try {
+    if (error)
+      job.chunk_failed(chunk.first, chunk.count, std::move(error));
+    else
+      job.chunk_done(chunk.first, items);
+  } catch (...) {  // the job could not take it (allocation): it still counts as reported
+    try {
+      job.chunk_failed(chunk.first, chunk.count, std::current_exception());
+    } catch (...) {
+    }
+  }
+  std::unique_lock lock{mutex_};
+  ++chunk.record->chunks_done;
+  maybe_complete(chunk.record, lock);
 }
 
 std::shared_ptr<Worker> PoolImpl::find_worker(std::uint64_t id) const {

@@ -113,6 +113,7 @@ class PoolImpl {
 
   // shared
   void maybe_complete(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& lock);
+  void report_chunk(const InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items = {});
   std::shared_ptr<Worker> find_worker(std::uint64_t id) const;
 
   const PoolOptions options_;
@@ -130,6 +131,9 @@ class PoolImpl {
   std::unordered_map<std::uint64_t, std::shared_ptr<JobRecord>> cache_;
   std::vector<std::shared_ptr<Worker>> workers_;
   std::vector<std::uint64_t> to_finalize_;  // reaped by the worker handler, for the result handler
+  std::vector<std::shared_ptr<JobRecord>> to_complete_;  // input ended on the task handler: the
+                                                        // result handler completes (callbacks run there)
+  int unready_deaths_ = 0;  // consecutive workers that died before becoming ready
   bool current_job_ = false;                // the task handler is working through a submission
   bool stop_tasks_ = false;                 // worker handler -> task handler: exit
   bool task_handler_done_ = false;

@@ -62,7 +62,7 @@ void PoolImpl::result_handler() {
     std::vector<std::shared_ptr<Worker>> finalize;
     bool stop;
     {
-      std::lock_guard lock{mutex_};
+      std::unique_lock lock{mutex_};
       for (const auto& w : workers_)
         if (!w->registered && !w->channel_lost) {
           watch(w->from_worker.get(), w->id);
@@ -71,6 +71,7 @@ void PoolImpl::result_handler() {
       for (const auto id : to_finalize_)
         if (auto w = find_worker(id)) finalize.push_back(std::move(w));
       to_finalize_.clear();
+      for (const auto& record : std::exchange(to_complete_, {})) maybe_complete(record, lock);
       stop = stop_results_;
     }
     for (const auto& w : finalize) finalize_worker(w);
@@ -121,6 +122,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       std::lock_guard lock{mutex_};
       if (!options_.initializer) {
         worker.ready = true;
+        unready_deaths_ = 0;
         task_cv_.notify_one();
       }
       return true;
@@ -131,9 +133,15 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     }
     const auto result = parse_result(payload);
     if (header.job == 0) {  // the initializer's answer
-      std::lock_guard lock{mutex_};
+      std::unique_lock lock{mutex_};
+      if (!options_.initializer || !worker.init_sent || worker.ready) {
+        lock.unlock();
+        lose_channel(worker, "answered an initializer it was not running");
+        return false;
+      }
       if (result.ok) {
         worker.ready = true;
+        unready_deaths_ = 0;
       } else if (!broken_) {
         const auto& init = options_.initializer->task();
         broken_ = std::make_exception_ptr(InitializerError{
@@ -167,16 +175,11 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     }
     task_cv_.notify_one();  // this worker is idle again
 
-    auto& job = *chunk.record->job;
-    if (result.ok)
-      job.chunk_done(chunk.first, result.items);
-    else
-      job.chunk_failed(chunk.first, chunk.count,
-                       remote_error(result.kind, result.type, result.message, chunk.record->task,
-                                    chunk.first + result.item, worker.process.pid()));
-    std::unique_lock lock{mutex_};
-    ++chunk.record->chunks_done;
-    maybe_complete(chunk.record, lock);
+    report_chunk(chunk,
+                 result.ok ? nullptr
+                           : remote_error(result.kind, result.type, result.message, chunk.record->task,
+                                          chunk.first + result.item, worker.process.pid()),
+                 result.items);
     return true;
   } catch (const wire::DecodeError& e) {
     lose_channel(worker, std::string{"sent a malformed result: "} + e.what());
@@ -210,6 +213,21 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   std::erase(workers_, worker);
   signal_eventfd(worker_wake_.get());  // replace it
   task_cv_.notify_all();
+  if (!worker->ready && state_ != State::terminate && !broken_ && ++unready_deaths_ >= std::max(3, processes_)) {
+    // Workers that die before they can take work would be respawned forever: stop, and fail the
+    // work with the reason instead.
+    const auto why = "worker " + std::to_string(worker->process.pid()) + " " +
+                     (worker->protocol_error.empty() ? describe_exit(worker->wait_status.value_or(-1))
+                                                     : worker->protocol_error) +
+                     " before it was ready (" + std::to_string(unready_deaths_) + " workers in a row)";
+    if (options_.initializer) {
+      const auto& init = options_.initializer->task();
+      broken_ = std::make_exception_ptr(
+          InitializerError{"initializer " + init.plugin + "." + init.task + " never completed: " + why, init.plugin, init.task});
+    } else {
+      broken_ = std::make_exception_ptr(WorkerStartError{"dlpool workers cannot start: " + why});
+    }
+  }
   if (state_ == State::terminate) return;  // pending jobs fail with PoolTerminated instead
   for (auto& chunk : lost) {
     const auto& task = chunk.record->task;
@@ -223,10 +241,8 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
       error = std::make_exception_ptr(WorkerLostError{worker->process.pid(), worker->wait_status.value_or(-1),
                                                       task.plugin, task.task, chunk.record->id, chunk.chunk});
     lock.unlock();
-    chunk.record->job->chunk_failed(chunk.first, chunk.count, error);
+    report_chunk(chunk, error);
     lock.lock();
-    ++chunk.record->chunks_done;
-    maybe_complete(chunk.record, lock);
   }
 }
 

@@ -29,13 +29,14 @@ void PoolImpl::task_handler() {
   std::shared_ptr<JobRecord> record;  // the submission being chunked
   std::unique_ptr<ChunkSource> source;
   std::optional<InFlight> encoded;  // the chunk in `frame`, waiting for an idle worker
+  std::exception_ptr unsendable;    // why `encoded` cannot be sent, if it cannot
 
   std::unique_lock lock{mutex_};
   try {
     for (;;) {
       task_cv_.wait(lock, [&] {
         if (stop_tasks_ || state_ == State::terminate) return true;
-        if (encoded) return broken_ || idle_worker() != nullptr;
+        if (encoded) return unsendable || broken_ || idle_worker() != nullptr;
         return record || !queue_.empty();
       });
       if (stop_tasks_ || state_ == State::terminate) break;
@@ -61,7 +62,10 @@ void PoolImpl::task_handler() {
         }
         if (count == 0) {
           // The input is over: the job learns its length first, then may complete.
-          record->job->input_ended(record->items_made, input_error);
+          try {
+            record->job->input_ended(record->items_made, input_error);
+          } catch (...) {
+          }
           lock.lock();
           record->input_ended = true;
           maybe_complete(record, lock);
@@ -72,20 +76,24 @@ void PoolImpl::task_handler() {
         const auto n = static_cast<std::uint32_t>(count);
         std::memcpy(frame.data() + count_at, &n, sizeof n);
         wire::finish_frame(frame);
+        if (const auto size = frame.size() - wire::header_size; size > options_.max_frame_bytes)
+          unsendable = std::make_exception_ptr(EncodingError{
+              "the arguments of chunk " + std::to_string(record->chunks_made) + " of " + record->task.plugin + "." +
+              record->task.task + " take " + std::to_string(size) + " bytes, over the frame limit of " +
+              std::to_string(options_.max_frame_bytes)});
         lock.lock();
         encoded = InFlight{record, record->chunks_made++, record->items_made, count};
         record->items_made += count;
         continue;
       }
 
-      if (broken_) {  // the initializer failed: fail the chunk here rather than respawn forever
+      // A chunk that cannot be sent, or a pool whose workers cannot start, fails here rather than
+      // waiting forever (CPython: a task that cannot be sent fails its job slot).
+      if (const auto error = unsendable ? std::exchange(unsendable, nullptr) : broken_) {
         const auto chunk = *std::exchange(encoded, std::nullopt);
-        const auto error = broken_;
         lock.unlock();
-        chunk.record->job->chunk_failed(chunk.first, chunk.count, error);
+        report_chunk(chunk, error);
         lock.lock();
-        ++chunk.record->chunks_done;
-        maybe_complete(chunk.record, lock);
         continue;
       }
 

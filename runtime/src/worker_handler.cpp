@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <optional>
 
 #include <poll.h>
 
@@ -126,32 +128,43 @@ void PoolImpl::worker_handler() {
 }
 
 void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
+  using clock = std::chrono::steady_clock;
   stop_tasks_ = true;
   task_cv_.notify_all();
-  done_cv_.wait(lock, [&] { return task_handler_done_; });
-
-  const bool terminating = state_ == State::terminate;
-  if (terminating) {
-    for (const auto& w : workers_) w->process.kill(SIGTERM);
-  } else {
-    // Nothing is in flight: EOF on its task pipe is a worker's sentinel to exit.
-    for (const auto& w : workers_) w->to_worker.reset();
-  }
-  const auto deadline = std::chrono::steady_clock::now() + terminate_grace;
+  // Terminating: SIGTERM now, SIGKILL once the grace period is over. Re-checked on every pass,
+  // because terminate() may come while a close() is waiting for workers that do not exit.
+  std::optional<clock::time_point> deadline;
   bool killed = false;
-  while (!workers_.empty()) {
-    int timeout = -1;
-    if (terminating && !killed) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        for (const auto& w : workers_) w->process.kill(SIGKILL);
-        killed = true;
-      } else {
-        timeout = static_cast<int>(left.count()) + 1;
-      }
+  const auto escalate = [&] {
+    if (state_ == State::terminate && !deadline) {
+      for (const auto& w : workers_) w->process.kill(SIGTERM);
+      deadline = clock::now() + terminate_grace;
     }
-    poll_exits(lock, timeout);
+    if (deadline && !killed && clock::now() >= *deadline) {
+      for (const auto& w : workers_) w->process.kill(SIGKILL);
+      killed = true;
+    }
+  };
+  const auto wait_ms = [&] {
+    if (!deadline || killed) return -1;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock::now());
+    return static_cast<int>(std::max<std::int64_t>(left.count(), 0)) + 1;
+  };
+
+  // The task handler may be blocked writing to a worker that does not read: signalling the
+  // workers first turns that write into an EPIPE.
+  for (escalate(); !task_handler_done_; escalate()) {
+    const auto woken = [&] { return task_handler_done_ || (state_ == State::terminate && !deadline); };
+    if (const int ms = wait_ms(); ms < 0)
+      done_cv_.wait(lock, woken);
+    else
+      done_cv_.wait_for(lock, std::chrono::milliseconds{ms}, woken);
   }
+  // Closing: nothing is in flight, and EOF on its task pipe is a worker's sentinel to exit.
+  if (state_ != State::terminate)
+    for (const auto& w : workers_) w->to_worker.reset();
+  for (escalate(); !workers_.empty(); escalate()) poll_exits(lock, wait_ms());
+
   fail_everything_pending(lock, std::make_exception_ptr(PoolTerminated{"the pool was terminated"}));
   stop_results_ = true;
   signal_eventfd(result_wake_.get());

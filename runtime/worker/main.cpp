@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include <sys/prctl.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace {
@@ -66,10 +66,12 @@ int main(int argc, char** argv) {
       app.add_option("--describe", describe, "print plugin NAME's manifest as JSON on stdout, then exit");
   CLI11_PARSE(app, argc, argv);
 
-  // Die with the host, even while a task runs: nobody would read our results.
-  const pid_t parent = ::getppid();
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) return 0;
+  // A process a plugin starts must not inherit the protocol pipes: holding the task pipe open
+  // would keep a write from the host blocking after this worker died, instead of failing.
+  ::fcntl(tasks_fd, F_SETFD, FD_CLOEXEC);
+  ::fcntl(results_fd, F_SETFD, FD_CLOEXEC);
+  // The host gone: the next read sees EOF, the next write EPIPE, and the worker exits. (Not
+  // PR_SET_PDEATHSIG: it follows the host *thread* that spawned us, not the host process.)
   std::signal(SIGPIPE, SIG_IGN);
 
   auto search_path = split_path(plugin_path);

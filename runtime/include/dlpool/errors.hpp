@@ -67,6 +67,13 @@ class WorkerLostError : public Error {
   std::uint32_t chunk_;
 };
 
+/// Workers keep dying before they are ready (the worker executable cannot run, or crashes while
+/// starting): rather than respawn them forever, the pool fails its work with this.
+class WorkerStartError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// The pool was terminated before this work completed.
 class PoolTerminated : public Error {
  public:

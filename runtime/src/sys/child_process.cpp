@@ -44,10 +44,25 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const std
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
+  // A worker starts with default signal handling and nothing blocked, whatever the host did to
+  // its own threads: otherwise a host that blocks SIGTERM would make terminate() wait out its
+  // whole grace period.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
   pid_t pid = 0;
   // glibc's posix_spawn reports a failed exec as its return value (it uses CLONE_VFORK), so a
   // missing worker executable is an error here, not a child that dies later.
-  if (const int rc = ::posix_spawn(&pid, args[0], &file.actions, nullptr, args.data(), environ); rc != 0) {
+  const int rc = ::posix_spawn(&pid, args[0], &file.actions, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
     errno = rc;
     throw_errno("posix_spawn", argv[0]);
   }
@@ -71,19 +86,22 @@ ChildProcess::~ChildProcess() {
 }
 
 void ChildProcess::kill(int signal) const noexcept {
-  if (pid_ > 0 && !reaped_) ::kill(pid_, signal);
+  // Through the pidfd: if something else in the host reaped our child, its pid may already name
+  // another process, but the pidfd still names ours (and the call just fails).
+  if (pid_ > 0 && !reaped_) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), signal, nullptr, 0);
 }
 
-std::optional<int> ChildProcess::try_reap() {
+std::optional<int> ChildProcess::try_reap() noexcept {
   if (reaped_) return std::nullopt;
   int status = 0;
   pid_t r;
   do r = ::waitpid(pid_, &status, WNOHANG);
   while (r < 0 && errno == EINTR);
   if (r == 0) return std::nullopt;
-  if (r < 0) throw_errno("waitpid");
   reaped_ = true;
-  return status;
+  // ECHILD: the host application reaped it (SIGCHLD ignored, or its own waitpid(-1)); it has
+  // exited, with a status nobody can know any more.
+  return r < 0 ? -1 : status;
 }
 
 int ChildProcess::reap() {

@@ -27,8 +27,9 @@ class ChildProcess {
   [[nodiscard]] int pidfd() const noexcept { return pidfd_.get(); }
   /// Sends `signal` unless the child was already reaped (its pid may then belong to another).
   void kill(int signal) const noexcept;
-  /// Reaps the child if it has exited: its waitpid() status, or nothing while it runs.
-  std::optional<int> try_reap();
+  /// Reaps the child if it has exited: its waitpid() status (-1 if someone else reaped it), or
+  /// nothing while it runs. Never throws.
+  std::optional<int> try_reap() noexcept;
   /// Blocks until the child exits, and reaps it.
   int reap();
   [[nodiscard]] bool reaped() const noexcept { return reaped_; }
