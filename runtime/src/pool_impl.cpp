@@ -101,6 +101,9 @@ void PoolImpl::join() {
     std::lock_guard lock{mutex_};
     if (state_ == State::run) throw UsageError{"Pool is still running"};
   }
+  const auto self = std::this_thread::get_id();
+  if (self == result_thread_.get_id() || self == task_thread_.get_id() || self == worker_thread_.get_id())
+    throw UsageError{"join() from a pool callback would wait for its own thread"};
   std::lock_guard lock{join_mutex_};
   if (joined_) return;
   // The worker handler ends the other two, so it is joined first.

@@ -150,8 +150,8 @@ class Pool {
   /// Fails pending work with PoolTerminated and stops the workers (SIGTERM, then SIGKILL after a
   /// grace period). Returns without waiting for the handler threads: call join().
   void terminate();
-  /// Waits for the handler threads and reaps every worker. Throws UsageError while running:
-  /// call close() or terminate() first.
+  /// Waits for the handler threads and reaps every worker. Throws UsageError while running
+  /// (call close() or terminate() first) and when called from a callback.
   void join();
 
   /// The configured worker count.
