@@ -33,7 +33,6 @@ std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id) {
 }
 
 void PoolImpl::send_initializer(Worker& worker) {
-  worker.init_sent = true;
   if (!options_.initializer) return;
   const auto& init = *options_.initializer;
   std::string frame;
@@ -51,8 +50,19 @@ void PoolImpl::send_initializer(Worker& worker) {
 }
 
 void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
+  // The workers the constructor started get their INIT here, outside the lock: a large one
+  // blocks until the worker reads it.
+  std::vector<std::shared_ptr<Worker>> uninitialized;
   for (auto& w : workers_)
-    if (!w->init_sent) send_initializer(*w);
+    if (!w->init_sent) {
+      w->init_sent = true;
+      uninitialized.push_back(w);
+    }
+  if (!uninitialized.empty()) {
+    lock.unlock();
+    for (const auto& w : uninitialized) send_initializer(*w);
+    lock.lock();
+  }
   while (!broken_ && state_ != State::terminate && workers_.size() < static_cast<std::size_t>(processes_)) {
     const auto id = next_worker_++;
     lock.unlock();
@@ -60,6 +70,7 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
     std::exception_ptr failed;
     try {
       worker = spawn_worker(id);
+      worker->init_sent = true;  // nobody else knows this worker yet
       send_initializer(*worker);
     } catch (...) {
       failed = std::current_exception();
