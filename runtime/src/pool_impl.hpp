@@ -2,10 +2,12 @@
 // The untyped core of Pool: CPython's three handler threads over per-worker pipes.
 //
 // Threads and what they touch (everything shared is guarded by mutex_):
-//  - task handler (task_handler.cpp): pops submissions, encodes chunks (outside the lock, the
-//    source and frame_ are its own), hands each to an idle worker and writes the frame.
+//  - task handler (task_handler.cpp): pops submissions, encodes chunks (outside the lock: the
+//    current source and its frame buffer are its own), hands each to an idle worker and writes
+//    the frame.
 //  - result handler (result_handler.cpp): owns the epoll set and every worker's FrameReader;
-//    routes results to jobs, runs callbacks, and finalizes workers that exited: their lost chunk
+//    routes results to jobs, completes jobs and so runs every callback (other threads hand it
+//    completions through to_complete_), and finalizes workers that exited: their lost chunk
 //    fails with WorkerLostError and the slot is erased.
 //  - worker handler (worker_handler.cpp): owns spawning and reaping: replaces workers, notices
 //    exits through pidfds, and runs the close and terminate sequences.
