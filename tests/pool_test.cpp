@@ -19,6 +19,14 @@ using test::options;
 class Pool_ : public test::PoolTest {};
 
 const Task<int(int)> square{"testkit", "square"};
+
+/// Under a sanitizer a worker would turn SIGSEGV/SIGABRT into an exit(1) report: let the workers
+/// of the next pool die by the signal itself, which is what the calling test is about. (Call
+/// before any pool thread runs: setenv is not thread-safe.)
+void let_workers_die_by_signal() {
+  ::setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
+  ::setenv("TSAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
+}
 const Task<int(int)> die{"testkit", "die"};
 const Task<int(std::string, int)> wait_fifo{"testkit", "wait_fifo"};
 
@@ -89,10 +97,7 @@ TEST_F(Pool_, PluginsThatDoNotLoadSayWhyAndThePoolKeepsServing) {
 }
 
 TEST_F(Pool_, ATaskThatCrashesFailsOnlyItsChunkAndTheWorkerIsReplaced) {
-  // Under a sanitizer the worker would turn the signal into an exit(1) report: let it die by the
-  // signal itself, which is what this test is about. (Set before any pool thread runs.)
-  ::setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
-  ::setenv("TSAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
+  let_workers_die_by_signal();
   Pool pool{options(2)};
   for (const int sig : {SIGSEGV, SIGABRT, 0}) {
     try {
@@ -198,8 +203,7 @@ TEST_F(Pool_, WorkersThatCannotStartFailTheWorkInsteadOfRespawningForever) {
 }
 
 TEST_F(Pool_, AnInitializerThatCrashesFailsTheWorkInsteadOfRespawningForever) {
-  ::setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
-  ::setenv("TSAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
+  let_workers_die_by_signal();
   auto o = options(2);
   o.initializer.emplace(die, SIGSEGV);
   Pool pool{o};
