@@ -20,13 +20,7 @@ class Pool_ : public test::PoolTest {};
 
 const Task<int(int)> square{"testkit", "square"};
 
-/// Under a sanitizer a worker would turn SIGSEGV/SIGABRT into an exit(1) report: let the workers
-/// of the next pool die by the signal itself, which is what the calling test is about. (Call
-/// before any pool thread runs: setenv is not thread-safe.)
-void let_workers_die_by_signal() {
-  ::setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
-  ::setenv("TSAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
-}
+using test::let_workers_die_by_signal;
 const Task<int(int)> die{"testkit", "die"};
 const Task<int(std::string, int)> wait_fifo{"testkit", "wait_fifo"};
 

@@ -42,6 +42,16 @@ WorkerLostError::WorkerLostError(int pid, int wait_status, std::string plugin, s
       job_{job},
       chunk_{chunk} {}
 
+TaskTimeout::TaskTimeout(int pid, std::chrono::milliseconds limit, std::string plugin, std::string task,
+                         std::uint64_t job, std::uint32_t chunk)
+    : Error{plugin + "." + task + " ran past its timeout of " + std::to_string(limit.count()) + " ms in worker " +
+            std::to_string(pid) + ", which was stopped (job " + std::to_string(job) + ", chunk " +
+            std::to_string(chunk) + ")"},
+      pid_{pid},
+      limit_{limit},
+      job_{job},
+      chunk_{chunk} {}
+
 PluginError::PluginError(const std::string& message, std::string plugin, std::string task)
     : Error{message}, plugin_{std::move(plugin)}, task_{std::move(task)} {}
 

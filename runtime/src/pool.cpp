@@ -8,7 +8,9 @@ Pool::Pool(PoolOptions options) : impl_{std::make_unique<detail::PoolImpl>(std::
 
 Pool::~Pool() = default;  // PoolImpl's destructor terminates and joins a pool not yet joined
 
-void Pool::submit(detail::Submission submission) { impl_->submit(std::move(submission)); }
+std::shared_ptr<detail::JobControl> Pool::submit(detail::Submission submission) {
+  return impl_->submit(std::move(submission));
+}
 
 std::size_t Pool::default_chunksize(std::size_t items) const noexcept {
   // CPython: chunksize, extra = divmod(len, 4 * len(self._pool)); if extra: chunksize += 1

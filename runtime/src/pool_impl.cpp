@@ -6,6 +6,8 @@
 #include <dlpool/wire/frame.hpp>
 #include <dlpool/wire/plugin_name.hpp>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <thread>
 
@@ -21,13 +23,58 @@ int resolve_processes(const PoolOptions& options) {
   return *options.processes;
 }
 
+std::size_t resolve_imap_window(const PoolOptions& options, int processes) {
+  if (!options.imap_window) return 4 * static_cast<std::size_t>(processes);
+  if (*options.imap_window < 1) throw UsageError{"imap_window must be at least 1"};
+  return static_cast<std::size_t>(*options.imap_window);
+}
+
+/// A result handle's way back to its job (see JobControl).
+class JobHandle final : public JobControl {
+ public:
+  JobHandle(std::shared_ptr<PoolLink> link, std::weak_ptr<JobRecord> record)
+      : link_{std::move(link)}, record_{std::move(record)} {}
+
+  bool cancel(bool kill) override {
+    const auto record = record_.lock();
+    if (!record) return false;  // completed, and forgotten by the pool
+    std::lock_guard lock{link_->mutex};
+    return link_->pool && link_->pool->cancel(record, kill);
+  }
+
+  void consumed(std::size_t items) override {
+    const auto record = record_.lock();
+    if (!record) return;
+    // Pairs with the task handler's park: it sets `parked` then re-reads `consumed`, we store
+    // `consumed` then read `parked` (both seq_cst), so one of us always sees the other.
+    record->consumed.store(items);
+    if (!record->parked.load()) return;
+    std::lock_guard lock{link_->mutex};
+    if (link_->pool) link_->pool->resume(record);
+  }
+
+ private:
+  std::shared_ptr<PoolLink> link_;
+  std::weak_ptr<JobRecord> record_;
+};
+
 }  // namespace
 
-PoolImpl::PoolImpl(PoolOptions options) : options_{std::move(options)}, processes_{resolve_processes(options_)} {
+std::exception_ptr cancelled_error(const JobRecord& record) {
+  return std::make_exception_ptr(
+      Cancelled{"job " + std::to_string(record.id) + " (" + record.task.plugin + "." + record.task.task + ") was cancelled"});
+}
+
+PoolImpl::PoolImpl(PoolOptions options)
+    : options_{std::move(options)},
+      processes_{resolve_processes(options_)},
+      imap_window_{resolve_imap_window(options_, processes_)} {
   if (options_.maxtasksperchild && *options_.maxtasksperchild < 1)
     throw UsageError{"maxtasksperchild must be a positive int or None"};
   if (options_.max_frame_bytes < min_frame_bytes)
     throw UsageError{"max_frame_bytes must be at least " + std::to_string(min_frame_bytes)};
+  if (options_.task_timeout && options_.task_timeout->count() <= 0) throw UsageError{"task_timeout must be positive"};
+  if (options_.kill_grace.count() < 0) throw UsageError{"kill_grace must not be negative"};
   if (options_.initializer && !wire::valid_plugin_name(options_.initializer->task().plugin))
     throw PluginNotFound{"invalid plugin name '" + options_.initializer->task().plugin + "'",
                          options_.initializer->task().plugin, options_.initializer->task().task};
@@ -46,16 +93,21 @@ PoolImpl::PoolImpl(PoolOptions options) : options_{std::move(options)}, processe
   result_thread_ = std::jthread{[this] { result_handler(); }};
   task_thread_ = std::jthread{[this] { task_handler(); }};
   worker_thread_ = std::jthread{[this] { worker_handler(); }};
+  link_->pool = this;
 }
 
 PoolImpl::~PoolImpl() {
+  {
+    std::lock_guard lock{link_->mutex};  // waits out a cancel() in progress
+    link_->pool = nullptr;
+  }
   if (!joined_) {
     terminate();
     join();
   }
 }
 
-void PoolImpl::submit(Submission submission) {
+std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   if (!wire::valid_plugin_name(submission.task.plugin))
     throw PluginNotFound{"invalid plugin name '" + submission.task.plugin +
                              "': use letters, digits, '_', '.', '-' and no '..'",
@@ -65,14 +117,67 @@ void PoolImpl::submit(Submission submission) {
   wire::put_string(record->preamble, submission.task.plugin);
   wire::put_string(record->preamble, submission.task.task);
   wire::put_string(record->preamble, submission.task.signature);
+  if (submission.task.timeout && submission.task.timeout->count() <= 0)
+    throw UsageError{"the timeout of " + submission.task.plugin + "." + submission.task.task + " must be positive"};
+  record->timeout = submission.task.timeout ? submission.task.timeout : options_.task_timeout;
+  if (submission.imap_chunksize) {
+    record->chunksize = *submission.imap_chunksize;
+    record->window_items = imap_window_ * record->chunksize;
+  }
   record->task = std::move(submission.task);
   record->job = std::move(submission.job);
+  auto control = std::make_shared<JobHandle>(link_, record);
   {
     std::lock_guard lock{mutex_};
     if (state_ != State::run) throw UsageError{"Pool not running"};
     record->id = next_job_++;
     cache_.emplace(record->id, record);
     queue_.emplace_back(std::move(record), std::move(submission.source));
+  }
+  task_cv_.notify_one();
+  return control;
+}
+
+bool PoolImpl::cancel(const std::shared_ptr<JobRecord>& record, bool kill) {
+  std::unique_ptr<ChunkSource> dropped;  // the caller's input: destroyed outside the lock
+  {
+    std::unique_lock lock{mutex_};
+    // Terminating: the job fails with PoolTerminated instead.
+    if (record->completed || state_ == State::terminate) return false;
+    if (!record->cancelled) {
+      record->cancelled = true;
+      // Queued or held back for its consumer: drop its input here. The task handler drops the
+      // input of the job it is working on itself.
+      const auto is_record = [&](const Queued& q) { return q.first == record; };
+      if (auto it = std::ranges::find_if(queue_, is_record); it != queue_.end()) {
+        dropped = std::move(it->second);
+        queue_.erase(it);
+        record->input_ended = true;
+      } else if (auto parked = std::ranges::find_if(parked_, is_record); parked != parked_.end()) {
+        dropped = std::move(parked->second);
+        parked_.erase(parked);
+        record->input_ended = true;
+      }
+      task_cv_.notify_all();
+    }
+    if (kill)
+      for (const auto& w : workers_)
+        if (std::ranges::any_of(w->in_flight, [&](const InFlight& c) { return c.record == record; }))
+          stop_worker(*w, Worker::Stop::cancel);
+    maybe_complete(record, lock);
+  }
+  return true;
+}
+
+void PoolImpl::resume(const std::shared_ptr<JobRecord>& record) {
+  {
+    std::lock_guard lock{mutex_};
+    auto it = std::ranges::find_if(parked_, [&](const Queued& q) { return q.first == record; });
+    if (it == parked_.end() || window_full(*record)) return;
+    record->parked = false;
+    // It was submitted before whatever is queued now: it goes first.
+    queue_.push_front(std::move(*it));
+    parked_.erase(it);
   }
   task_cv_.notify_one();
 }
@@ -134,24 +239,39 @@ void PoolImpl::maybe_complete(const std::shared_ptr<JobRecord>& record, std::uni
   if (cache_.empty()) signal_eventfd(worker_wake_.get());  // close() may be waiting for this
   lock.unlock();
   try {
-    record->job->complete();
+    if (record->cancelled)
+      record->job->abort(cancelled_error(*record));
+    else
+      record->job->complete();
   } catch (...) {  // e.g. bad_alloc building the result: the caller still gets an answer
     record->job->abort(std::current_exception());
   }
   lock.lock();
 }
 
+void PoolImpl::stop_worker(Worker& worker, Worker::Stop why) {
+  if (worker.stop != Worker::Stop::no || worker.wait_status) return;
+  worker.stop = why;
+  worker.retiring = true;  // no more work for it
+  worker.process.kill(SIGTERM);
+  worker.kill_at = Clock::now() + options_.kill_grace;
+  signal_eventfd(worker_wake_.get());  // the worker handler sends SIGKILL when it is due
+}
+
 void PoolImpl::report_chunk(const InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items) {
   auto& job = *chunk.record->job;
-  try {
-    if (error)
-      job.chunk_failed(chunk.first, chunk.count, std::move(error));
-    else
-      job.chunk_done(chunk.first, items);
-  } catch (...) {  // the job could not take it (allocation): it still counts as reported
+  // A cancelled job ends with Cancelled as a whole: what its chunks did no longer matters.
+  if (!chunk.record->cancelled) {
     try {
-      job.chunk_failed(chunk.first, chunk.count, std::current_exception());
-    } catch (...) {
+      if (error)
+        job.chunk_failed(chunk.first, chunk.count, std::move(error));
+      else
+        job.chunk_done(chunk.first, items);
+    } catch (...) {  // the job could not take it (allocation): it still counts as reported
+      try {
+        job.chunk_failed(chunk.first, chunk.count, std::current_exception());
+      } catch (...) {
+      }
     }
   }
   std::unique_lock lock{mutex_};

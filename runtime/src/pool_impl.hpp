@@ -10,7 +10,9 @@
 //    completions through to_complete_), and finalizes workers that exited: their lost chunk
 //    fails with WorkerLostError and the slot is erased.
 //  - worker handler (worker_handler.cpp): owns spawning and reaping: replaces workers, notices
-//    exits through pidfds, and runs the close and terminate sequences.
+//    exits through pidfds, enforces task deadlines and the SIGTERM -> SIGKILL grace period of
+//    workers being stopped (timeout, cancel), and runs the close and terminate sequences.
+// Result handles reach the pool through PoolLink (cancel, imap consumption), from any thread.
 // A Worker is shared_ptr-owned so that the task handler can finish a write to a worker that the
 // result handler has just erased: its fds close only when the last user lets go.
 
@@ -21,6 +23,8 @@
 #include "sys/child_process.hpp"
 #include "sys/unique_fd.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -35,6 +39,8 @@
 
 namespace dlpool::detail {
 
+using Clock = std::chrono::steady_clock;
+
 /// A submission's bookkeeping in the cache (job id -> JobRecord).
 struct JobRecord {
   std::uint64_t id = 0;
@@ -44,9 +50,19 @@ struct JobRecord {
   std::uint32_t chunks_made = 0;  // encoded by the task handler
   std::uint32_t chunks_done = 0;  // reported (success or failure)
   std::size_t items_made = 0;
+  std::optional<std::chrono::milliseconds> timeout;  // per item: the call's, else the pool's
+  // imap: input is pulled only while items_made + chunksize <= consumed + window_items.
+  std::size_t chunksize = 0;
+  std::size_t window_items = 0;  // 0: unbounded
+  std::atomic<std::size_t> consumed{0};  // written by the consumer without the pool lock
+  std::atomic<bool> parked{false};       // in PoolImpl::parked_, waiting for the consumer
   bool input_ended = false;
+  std::atomic<bool> cancelled{false};  // written under the pool lock; report_chunk reads it without
   bool completed = false;
 };
+
+/// The error a cancelled job's results fail with.
+std::exception_ptr cancelled_error(const JobRecord& record);
 
 /// A chunk a worker holds.
 struct InFlight {
@@ -54,9 +70,13 @@ struct InFlight {
   std::uint32_t chunk = 0;
   std::size_t first = 0;
   std::size_t count = 0;
+  std::optional<Clock::time_point> deadline;  // when its worker is stopped for a timeout
 };
 
 struct Worker {
+  /// Why the pool is stopping this worker, which decides how its chunk fails.
+  enum class Stop { no, timeout, cancel, terminate };
+
   Worker(std::uint64_t id, ChildProcess process, UniqueFd to_worker, UniqueFd from_worker, std::uint32_t max_frame)
       : id{id}, process{std::move(process)}, to_worker{std::move(to_worker)}, from_worker{std::move(from_worker)},
         reader{max_frame} {}
@@ -71,10 +91,20 @@ struct Worker {
   bool ready = false;          // HELLO seen and, with an initializer, INIT succeeded
   bool retiring = false;       // sent its maxtasksperchild-th chunk: no more work
   bool channel_lost = false;   // EOF or protocol error on its result pipe
+  bool killed_by_host = false;  // SIGKILL for breaking the protocol or leaving it
+  Stop stop = Stop::no;        // SIGTERM sent (stop_worker)...
+  std::optional<Clock::time_point> kill_at;  // ...and SIGKILL due then
   std::optional<int> wait_status;  // set once reaped
   std::string protocol_error;      // why the host ended this worker, if it did
   std::deque<InFlight> in_flight;  // at most one today: sent and not yet answered
   unsigned chunks_sent = 0;
+};
+
+/// What result handles reach the pool through; the pool detaches itself when destroyed, so a
+/// handle that outlives it does nothing.
+struct PoolLink {
+  std::mutex mutex;
+  class PoolImpl* pool = nullptr;
 };
 
 class PoolImpl {
@@ -82,7 +112,11 @@ class PoolImpl {
   explicit PoolImpl(PoolOptions options);
   ~PoolImpl();
 
-  void submit(Submission submission);
+  std::shared_ptr<JobControl> submit(Submission submission);
+  // JobControl, through PoolLink
+  bool cancel(const std::shared_ptr<JobRecord>& record, bool kill);
+  void resume(const std::shared_ptr<JobRecord>& record);
+
   void close();
   void terminate();
   void join();
@@ -99,12 +133,14 @@ class PoolImpl {
   void poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms);
   void maintain_pool(std::unique_lock<std::mutex>& lock);
   void shut_down_workers(std::unique_lock<std::mutex>& lock);
+  int enforce_deadlines();
   void fail_everything_pending(std::unique_lock<std::mutex>& lock, std::exception_ptr error);
 
   // task_handler.cpp
   void task_handler();
   [[nodiscard]] bool task_handler_has_work() const;
   std::shared_ptr<Worker> idle_worker() const;
+  [[nodiscard]] bool window_full(const JobRecord& record) const;
 
   // result_handler.cpp
   void result_handler();
@@ -117,9 +153,11 @@ class PoolImpl {
   void maybe_complete(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& lock);
   void report_chunk(const InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items = {});
   std::shared_ptr<Worker> find_worker(std::uint64_t id) const;
+  void stop_worker(Worker& worker, Worker::Stop why);
 
   const PoolOptions options_;
   const int processes_;
+  const std::size_t imap_window_;  // chunks
   std::vector<std::string> worker_argv_;
 
   mutable std::mutex mutex_;
@@ -129,14 +167,16 @@ class PoolImpl {
   std::exception_ptr broken_;  // the initializer failed: every job fails with this
   std::uint64_t next_job_ = 1;  // 0 is the initializer
   std::uint64_t next_worker_ = 1;
-  std::deque<std::pair<std::shared_ptr<JobRecord>, std::unique_ptr<ChunkSource>>> queue_;
+  using Queued = std::pair<std::shared_ptr<JobRecord>, std::unique_ptr<ChunkSource>>;
+  std::deque<Queued> queue_;
+  std::vector<Queued> parked_;  // imap jobs whose window is full, until their consumer catches up
   std::unordered_map<std::uint64_t, std::shared_ptr<JobRecord>> cache_;
   std::vector<std::shared_ptr<Worker>> workers_;
   std::vector<std::uint64_t> to_finalize_;  // reaped by the worker handler, for the result handler
   std::vector<std::shared_ptr<JobRecord>> to_complete_;  // input ended on the task handler: the
                                                         // result handler completes (callbacks run there)
   int unready_deaths_ = 0;  // consecutive workers that died before becoming ready
-  bool current_job_ = false;                // the task handler is working through a submission
+  Clock::time_point next_deadline_ = Clock::time_point::max();  // the worker handler wakes then
   bool stop_tasks_ = false;                 // worker handler -> task handler: exit
   bool task_handler_done_ = false;
   bool stop_results_ = false;               // worker handler -> result handler: exit
@@ -147,6 +187,7 @@ class PoolImpl {
   std::jthread worker_thread_, task_thread_, result_thread_;
   bool joined_ = false;
   std::mutex join_mutex_;
+  std::shared_ptr<PoolLink> link_ = std::make_shared<PoolLink>();
 };
 
 }  // namespace dlpool::detail

@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include <sys/epoll.h>
+#include <sys/wait.h>
 
 namespace dlpool::detail {
 namespace {
@@ -198,7 +199,10 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
   // An idle worker reaching EOF is just exiting (retired, or the pool is closing).
   const bool expected_exit = worker.in_flight.empty() && worker.protocol_error.empty() &&
                              (worker.retiring || state_ != State::run || worker.wait_status);
-  if (!expected_exit) worker.process.kill(SIGKILL);
+  if (!expected_exit) {
+    worker.process.kill(SIGKILL);
+    worker.killed_by_host = true;
+  }
 }
 
 void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
@@ -213,7 +217,12 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   std::erase(workers_, worker);
   signal_eventfd(worker_wake_.get());  // replace it
   task_cv_.notify_all();
-  if (!worker->ready && state_ != State::terminate && !broken_ && ++unready_deaths_ >= std::max(3, processes_)) {
+  // A SIGKILL from outside (an operator, the OOM killer) says nothing about whether workers can
+  // start.
+  const bool killed_from_outside = worker->wait_status && WIFSIGNALED(*worker->wait_status) &&
+                                   WTERMSIG(*worker->wait_status) == SIGKILL && !worker->killed_by_host;
+  if (!worker->ready && !killed_from_outside && state_ != State::terminate && !broken_ &&
+      ++unready_deaths_ >= std::max(3, processes_)) {
     // Workers that die before they can take work would be respawned forever: stop, and fail the
     // work with the reason instead.
     const auto why = "worker " + std::to_string(worker->process.pid()) + " " +
@@ -231,15 +240,22 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   if (state_ == State::terminate) return;  // pending jobs fail with PoolTerminated instead
   for (auto& chunk : lost) {
     const auto& task = chunk.record->task;
+    const int pid = worker->process.pid();
     std::exception_ptr error;
-    if (!worker->protocol_error.empty())
-      error = std::make_exception_ptr(ProtocolError{"worker " + std::to_string(worker->process.pid()) + " " +
-                                                    worker->protocol_error + " (running " + task.plugin + "." +
-                                                    task.task + ", job " + std::to_string(chunk.record->id) +
-                                                    ", chunk " + std::to_string(chunk.chunk) + ")"});
+    if (worker->stop == Worker::Stop::timeout)
+      error = std::make_exception_ptr(TaskTimeout{pid, chunk.record->timeout.value_or(std::chrono::milliseconds{0}) *
+                                                           static_cast<std::int64_t>(chunk.count),
+                                                  task.plugin, task.task, chunk.record->id, chunk.chunk});
+    else if (worker->stop == Worker::Stop::cancel)
+      error = cancelled_error(*chunk.record);
+    else if (!worker->protocol_error.empty())
+      error = std::make_exception_ptr(ProtocolError{"worker " + std::to_string(pid) + " " + worker->protocol_error +
+                                                    " (running " + task.plugin + "." + task.task + ", job " +
+                                                    std::to_string(chunk.record->id) + ", chunk " +
+                                                    std::to_string(chunk.chunk) + ")"});
     else
-      error = std::make_exception_ptr(WorkerLostError{worker->process.pid(), worker->wait_status.value_or(-1),
-                                                      task.plugin, task.task, chunk.record->id, chunk.chunk});
+      error = std::make_exception_ptr(WorkerLostError{pid, worker->wait_status.value_or(-1), task.plugin, task.task,
+                                                      chunk.record->id, chunk.chunk});
     lock.unlock();
     report_chunk(chunk, error);
     lock.lock();

@@ -14,7 +14,20 @@ namespace {
 
 constexpr std::size_t retained_frame_capacity = 1 << 20;
 
+/// When a chunk of `items` items, each allowed `per_item`, must be done by; saturates rather than
+/// overflow for absurd limits.
+Clock::time_point deadline_after(std::chrono::milliseconds per_item, std::size_t items) {
+  const auto now = Clock::now();
+  const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now);
+  if (items != 0 && per_item > room / static_cast<std::int64_t>(items)) return Clock::time_point::max();
+  return now + per_item * static_cast<std::int64_t>(items);
+}
+
 }  // namespace
+
+bool PoolImpl::window_full(const JobRecord& record) const {
+  return record.items_made + record.chunksize > record.consumed.load() + record.window_items;
+}
 
 std::shared_ptr<Worker> PoolImpl::idle_worker() const {
   for (const auto& w : workers_)
@@ -36,7 +49,7 @@ void PoolImpl::task_handler() {
     for (;;) {
       task_cv_.wait(lock, [&] {
         if (stop_tasks_ || state_ == State::terminate) return true;
-        if (encoded) return unsendable || broken_ || idle_worker() != nullptr;
+        if (encoded) return unsendable || broken_ || encoded->record->cancelled || idle_worker() != nullptr;
         return record || !queue_.empty();
       });
       if (stop_tasks_ || state_ == State::terminate) break;
@@ -46,6 +59,24 @@ void PoolImpl::task_handler() {
           record = std::move(queue_.front().first);
           source = std::move(queue_.front().second);
           queue_.pop_front();
+        }
+        if (record->cancelled) {  // no more input; it completes once its chunks are in
+          record->input_ended = true;
+          maybe_complete(record, lock);
+          record.reset();
+          lock.unlock();
+          source.reset();  // the caller's generator: not destroyed under the pool lock
+          lock.lock();
+          continue;
+        }
+        if (record->window_items != 0 && window_full(*record)) {
+          // Publish `parked` before the second look at `consumed` (see JobHandle::consumed).
+          record->parked = true;
+          if (window_full(*record)) {
+            parked_.emplace_back(std::move(record), std::move(source));
+            continue;
+          }
+          record->parked = false;
         }
         lock.unlock();
         wire::begin_frame(frame, wire::FrameKind::task, record->id, record->chunks_made);
@@ -82,13 +113,14 @@ void PoolImpl::task_handler() {
               record->task.task + " take " + std::to_string(size) + " bytes, over the frame limit of " +
               std::to_string(options_.max_frame_bytes)});
         lock.lock();
-        encoded = InFlight{record, record->chunks_made++, record->items_made, count};
+        encoded = InFlight{record, record->chunks_made++, record->items_made, count, std::nullopt};
         record->items_made += count;
         continue;
       }
 
       // A chunk that cannot be sent, or a pool whose workers cannot start, fails here rather than
       // waiting forever (CPython: a task that cannot be sent fails its job slot).
+      if (encoded->record->cancelled && !unsendable) unsendable = cancelled_error(*encoded->record);
       if (const auto error = unsendable ? std::exchange(unsendable, nullptr) : broken_) {
         const auto chunk = *std::exchange(encoded, std::nullopt);
         lock.unlock();
@@ -98,7 +130,11 @@ void PoolImpl::task_handler() {
       }
 
       auto worker = idle_worker();
-      worker->in_flight.push_back(*std::exchange(encoded, std::nullopt));
+      auto& chunk = worker->in_flight.emplace_back(*std::exchange(encoded, std::nullopt));
+      if (chunk.record->timeout) {
+        chunk.deadline = deadline_after(*chunk.record->timeout, chunk.count);
+        if (*chunk.deadline < next_deadline_) signal_eventfd(worker_wake_.get());  // sooner than it planned
+      }
       if (options_.maxtasksperchild && ++worker->chunks_sent >= static_cast<unsigned>(*options_.maxtasksperchild))
         worker->retiring = true;
       lock.unlock();

@@ -7,8 +7,10 @@
 
 #include "sys/io.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <limits>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -18,8 +20,12 @@
 namespace dlpool::detail {
 namespace {
 
-// How long terminate() lets workers handle SIGTERM before it sends SIGKILL.
-constexpr auto terminate_grace = std::chrono::seconds{2};
+/// Milliseconds from now until `t` for poll(), rounded up; -1 (forever) for time_point::max().
+int poll_timeout(Clock::time_point t) {
+  if (t == Clock::time_point::max()) return -1;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(t - Clock::now()).count();
+  return static_cast<int>(std::clamp<std::int64_t>(left, 0, std::numeric_limits<int>::max()));
+}
 
 }  // namespace
 
@@ -127,7 +133,7 @@ void PoolImpl::worker_handler() {
     // CPython: loop while running, or while closed with work outstanding.
     while (state_ == State::run || (state_ == State::close && !cache_.empty())) {
       maintain_pool(lock);
-      poll_exits(lock, -1);
+      poll_exits(lock, enforce_deadlines());
     }
     shut_down_workers(lock);
   } catch (const std::exception& e) {
@@ -138,35 +144,51 @@ void PoolImpl::worker_handler() {
   }
 }
 
+int PoolImpl::enforce_deadlines() {
+  const auto now = Clock::now();
+  auto next = Clock::time_point::max();
+  for (const auto& w : workers_) {
+    if (w->wait_status) continue;
+    if (const auto& chunk = w->in_flight; w->stop == Worker::Stop::no && !chunk.empty() && chunk.front().deadline) {
+      if (*chunk.front().deadline <= now)
+        stop_worker(*w, Worker::Stop::timeout);
+      else
+        next = std::min(next, *chunk.front().deadline);
+    }
+    if (w->kill_at) {
+      if (*w->kill_at <= now) {
+        w->process.kill(SIGKILL);
+        w->kill_at.reset();
+      } else {
+        next = std::min(next, *w->kill_at);
+      }
+    }
+  }
+  next_deadline_ = next;
+  return poll_timeout(next);
+}
+
 void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
-  using clock = std::chrono::steady_clock;
   stop_tasks_ = true;
   task_cv_.notify_all();
-  // Terminating: SIGTERM now, SIGKILL once the grace period is over. Re-checked on every pass,
-  // because terminate() may come while a close() is waiting for workers that do not exit.
-  std::optional<clock::time_point> deadline;
-  bool killed = false;
+  // Terminating: every worker is stopped (SIGTERM now, SIGKILL once the grace period is over).
+  // Re-checked on every pass, because terminate() may come while a close() is waiting for workers
+  // that do not exit.
   const auto escalate = [&] {
-    if (state_ == State::terminate && !deadline) {
-      for (const auto& w : workers_) w->process.kill(SIGTERM);
-      deadline = clock::now() + terminate_grace;
-    }
-    if (deadline && !killed && clock::now() >= *deadline) {
-      for (const auto& w : workers_) w->process.kill(SIGKILL);
-      killed = true;
-    }
-  };
-  const auto wait_ms = [&] {
-    if (!deadline || killed) return -1;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock::now());
-    return static_cast<int>(std::max<std::int64_t>(left.count(), 0)) + 1;
+    if (state_ == State::terminate)
+      for (const auto& w : workers_) stop_worker(*w, Worker::Stop::terminate);
+    return enforce_deadlines();
   };
 
   // The task handler may be blocked writing to a worker that does not read: signalling the
   // workers first turns that write into an EPIPE.
-  for (escalate(); !task_handler_done_; escalate()) {
-    const auto woken = [&] { return task_handler_done_ || (state_ == State::terminate && !deadline); };
-    if (const int ms = wait_ms(); ms < 0)
+  for (int ms = escalate(); !task_handler_done_; ms = escalate()) {
+    const auto woken = [&] {
+      return task_handler_done_ || (state_ == State::terminate && std::ranges::any_of(workers_, [](const auto& w) {
+                                      return w->stop == Worker::Stop::no && !w->wait_status;
+                                    }));
+    };
+    if (ms < 0)
       done_cv_.wait(lock, woken);
     else
       done_cv_.wait_for(lock, std::chrono::milliseconds{ms}, woken);
@@ -174,7 +196,7 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   // Closing: nothing is in flight, and EOF on its task pipe is a worker's sentinel to exit.
   if (state_ != State::terminate)
     for (const auto& w : workers_) w->to_worker.reset();
-  for (escalate(); !workers_.empty(); escalate()) poll_exits(lock, wait_ms());
+  for (int ms = escalate(); !workers_.empty(); ms = escalate()) poll_exits(lock, ms);
 
   fail_everything_pending(lock, std::make_exception_ptr(PoolTerminated{"the pool was terminated"}));
   stop_results_ = true;
@@ -189,8 +211,13 @@ void PoolImpl::fail_everything_pending(std::unique_lock<std::mutex>& lock, std::
       pending.push_back(record);
     }
   cache_.clear();
+  auto inputs = std::move(queue_);  // callers' generators: destroyed outside the lock
+  auto held_back = std::move(parked_);
   queue_.clear();
+  parked_.clear();
   lock.unlock();
+  inputs.clear();
+  held_back.clear();
   for (const auto& record : pending) record->job->abort(error);
   lock.lock();
 }

@@ -159,22 +159,9 @@ inline std::vector<int> sorted(std::vector<int> v) {
   return v;
 }
 
+/// Leaks (children, fds) are checked after every test by support/leak_check.cpp.
 class PoolTest : public ::testing::Test {
  protected:
-  void SetUp() override { fds_before_ = test::open_fd_count(); }
-
-  void TearDown() override {
-    dir_.reset();
-    const auto children = test::child_pids();
-    EXPECT_TRUE(children.empty()) << children.size() << " child process(es) outlived the test, first pid "
-                                  << children.front();
-    for (const int pid : children) {  // our own leftovers only: keep them out of the next test
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    EXPECT_EQ(test::open_fd_count(), fds_before_) << "an fd leaked";
-  }
-
   /// A path in the test's own temp dir, made on first use (death-test children never make one).
   std::string path(const std::string& name) {
     if (!dir_) dir_.emplace();
@@ -184,7 +171,6 @@ class PoolTest : public ::testing::Test {
 
  private:
   std::optional<test::TempDir> dir_;
-  std::size_t fds_before_ = 0;
 };
 
 // One fixture per area, so that test names read as behaviours.

@@ -78,6 +78,32 @@ int die(int sig) {
 }
 DLPOOL_TASK(die)
 
+/// Reports its pid on `started`, then never returns; with `ignore_sigterm` only SIGKILL ends it.
+/// What timeouts, cancel and terminate are tested against.
+int hang(std::string started, bool ignore_sigterm) {
+  if (ignore_sigterm) std::signal(SIGTERM, SIG_IGN);
+  { std::ofstream{started, std::ios::app} << ::getpid() << '\n'; }
+  for (;;) ::pause();
+}
+DLPOOL_TASK(hang)
+
+/// x * x, except that item `at` ends its worker `how`: "segv", "abort", "exit" (status 0),
+/// "sigkill", or "close_pipes" (closes the worker's task and result pipes, then returns).
+int lethal(int x, int at, std::string how) {
+  if (x == at) {
+    if (how == "segv") std::raise(SIGSEGV);
+    if (how == "abort") std::abort();
+    if (how == "exit") std::exit(0);
+    if (how == "sigkill") std::raise(SIGKILL);
+    if (how == "close_pipes") {
+      ::close(3);
+      ::close(4);
+    }
+  }
+  return x * x;
+}
+DLPOOL_TASK(lethal)
+
 /// Remembers a value for the life of the worker: the initializer's target.
 std::string& remembered() {
   static std::string value;

@@ -1,13 +1,15 @@
 #pragma once
-// The fixture every pool test derives from: options pointing at the test plugins, and the leak
-// check each test ends with (no child process, no file descriptor left behind).
+// What pool tests share: options pointing at the test plugins. (Every test binary also checks,
+// after each test, that no child process and no file descriptor was left behind:
+// support/leak_check.cpp.)
 
 #include "support/fifo.hpp"
-#include "support/process_census.hpp"
 
 #include <dlpool/pool.hpp>
 
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 namespace dlpool::test {
 
@@ -18,19 +20,14 @@ inline PoolOptions options(int processes = 2) {
   return o;
 }
 
-class PoolTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    fds_ = open_fd_count();
-    children_ = child_pids().size();
-  }
-  void TearDown() override {
-    EXPECT_EQ(child_pids().size(), children_) << "a child process was left behind";
-    EXPECT_EQ(open_fd_count(), fds_) << "a file descriptor was leaked";
-  }
+/// Under a sanitizer a worker would turn SIGSEGV/SIGABRT into an exit(1) report: let the workers
+/// of the next pool die by the signal itself, which is what the calling test is about. (Call
+/// before any pool thread runs: setenv is not thread-safe.)
+inline void let_workers_die_by_signal() {
+  ::setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
+  ::setenv("TSAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
+}
 
- private:
-  std::size_t fds_ = 0, children_ = 0;
-};
+class PoolTest : public ::testing::Test {};
 
 }  // namespace dlpool::test

@@ -3,6 +3,7 @@
 // that fails) are std::system_error. Messages name the thing and the cause, e.g.
 // "worker 4121 killed by SIGKILL while running text.word_count (job 7, chunk 3)".
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -65,6 +66,32 @@ class WorkerLostError : public Error {
   int pid_, wait_status_;
   std::uint64_t job_;
   std::uint32_t chunk_;
+};
+
+/// A chunk ran past its task timeout (PoolOptions::task_timeout or Task::with_timeout, times the
+/// chunk's item count): its worker was stopped (SIGTERM, then SIGKILL after the grace period) and
+/// replaced. Every item of the chunk fails with this.
+class TaskTimeout : public Error {
+ public:
+  TaskTimeout(int pid, std::chrono::milliseconds limit, std::string plugin, std::string task, std::uint64_t job,
+              std::uint32_t chunk);
+  [[nodiscard]] int pid() const noexcept { return pid_; }
+  /// The time the chunk was allowed.
+  [[nodiscard]] std::chrono::milliseconds limit() const noexcept { return limit_; }
+  [[nodiscard]] std::uint64_t job() const noexcept { return job_; }
+  [[nodiscard]] std::uint32_t chunk() const noexcept { return chunk_; }
+
+ private:
+  int pid_;
+  std::chrono::milliseconds limit_;
+  std::uint64_t job_;
+  std::uint32_t chunk_;
+};
+
+/// The call was cancelled (AsyncResult::cancel, IMapIterator::cancel) before it completed.
+class Cancelled : public Error {
+ public:
+  using Error::Error;
 };
 
 /// Workers keep dying before they are ready (the worker executable cannot run, or crashes while

@@ -16,6 +16,7 @@
 #include <dlpool/result.hpp>
 #include <dlpool/task.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <memory>
@@ -61,6 +62,15 @@ struct PoolOptions {
   std::string worker_path;
   /// Largest frame payload either side accepts.
   std::uint32_t max_frame_bytes = wire::default_max_frame;
+  /// Time limit per item for every task (Task::with_timeout overrides it): a chunk of n items
+  /// running longer than n * task_timeout fails with TaskTimeout and its worker is replaced.
+  /// Unset means none.
+  std::optional<std::chrono::milliseconds> task_timeout;
+  /// How long a worker being stopped (terminate, a timeout, a cancel) has between SIGTERM and
+  /// SIGKILL.
+  std::chrono::milliseconds kill_grace{1000};
+  /// Chunks an imap may pull ahead of its consumer; unset means 4 per worker. < 1 is refused.
+  std::optional<int> imap_window;
 };
 
 /// A pool of worker processes running plugin tasks. Every member is thread-safe. Results are
@@ -92,8 +102,8 @@ class Pool {
     auto state = std::make_shared<detail::ResultState<typename Codec::Result>>();
     std::vector<typename Codec::Item> items;
     items.push_back(std::move(args));
-    submit({detail::task_ref(task), std::make_shared<detail::ApplyJob<Codec>>(state, std::move(callbacks)),
-            std::make_unique<detail::VectorSource<Codec>>(std::move(items), 1)});
+    state->control = submit({detail::task_ref(task), std::make_shared<detail::ApplyJob<Codec>>(state, std::move(callbacks)),
+                             std::make_unique<detail::VectorSource<Codec>>(std::move(items), 1), std::nullopt});
     return AsyncResult<typename Codec::Result>{std::move(state)};
   }
 
@@ -131,7 +141,9 @@ class Pool {
 
   /// Lazily maps `items` (a range, copied now, or a generator: a callable returning
   /// std::optional<argument>, std::nullopt at the end, read on the task-handler thread).
-  /// Results come in input order. Throws UsageError for chunksize < 1 or a pool not running.
+  /// Results come in input order. The input is pulled at most PoolOptions::imap_window chunks
+  /// ahead of the consumer; while an imap waits for its consumer, later calls go ahead of it.
+  /// Throws UsageError for chunksize < 1 or a pool not running.
   template <class T, class Input>
   [[nodiscard]] IMapIterator<typename detail::CallCodec<T>::Value> imap(const T& task, Input&& items,
                                                                         std::ptrdiff_t chunksize = 1) {
@@ -160,7 +172,7 @@ class Pool {
   [[nodiscard]] std::vector<int> worker_pids() const;
 
  private:
-  void submit(detail::Submission submission);
+  std::shared_ptr<detail::JobControl> submit(detail::Submission submission);
   std::size_t default_chunksize(std::size_t items) const noexcept;
   static std::size_t checked_chunksize(std::ptrdiff_t chunksize);
 
@@ -184,8 +196,8 @@ class Pool {
     const auto n = items.size();
     const auto size = chunksize ? checked_chunksize(*chunksize) : default_chunksize(n);
     auto state = std::make_shared<detail::ResultState<V>>();
-    submit({detail::task_ref(task), std::make_shared<detail::MapJob<Codec>>(n, state, std::move(callbacks)),
-            std::make_unique<detail::VectorSource<Codec>>(std::move(items), size)});
+    state->control = submit({detail::task_ref(task), std::make_shared<detail::MapJob<Codec>>(n, state, std::move(callbacks)),
+                             std::make_unique<detail::VectorSource<Codec>>(std::move(items), size), std::nullopt});
     return AsyncResult<V>{std::move(state)};
   }
 
@@ -211,7 +223,8 @@ class Pool {
     } else {
       source = std::make_unique<detail::VectorSource<Codec>>(single_items<T>(std::forward<Input>(input)), size);
     }
-    submit({detail::task_ref(task), std::make_shared<detail::IMapJob<Codec>>(state), std::move(source)});
+    state->control =
+        submit({detail::task_ref(task), std::make_shared<detail::IMapJob<Codec>>(state), std::move(source), size});
     return IMapIterator<typename Codec::Value>{std::move(state)};
   }
 

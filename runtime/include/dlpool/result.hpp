@@ -20,6 +20,18 @@ namespace dlpool {
 
 namespace detail {
 
+/// The pool's side of a result handle: what lets a caller stop its job or, for imap, pace it.
+/// Implemented by the pool; safe to use after the pool is gone (then it does nothing).
+class JobControl {
+ public:
+  virtual ~JobControl() = default;
+  /// Stops the job unless it has completed; `kill` also stops the workers running its chunks.
+  /// Returns whether the job will end with Cancelled.
+  virtual bool cancel(bool kill) = 0;
+  /// imap: the consumer has taken `items` results, so more input may be pulled.
+  virtual void consumed(std::size_t items) = 0;
+};
+
 /// Storage for a value that may be void.
 template <class T>
 using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
@@ -31,6 +43,7 @@ struct ResultState {
   bool ready = false;
   std::optional<Stored<T>> value;
   std::exception_ptr error;
+  std::shared_ptr<JobControl> control;  // set once by the pool before the handle exists
 
   void set(std::optional<Stored<T>> v, std::exception_ptr e) {
     {
@@ -86,6 +99,12 @@ class AsyncResult {
     return state_->ready;
   }
 
+  /// Stops the call if it has not completed: queued work is dropped, and the workers running its
+  /// chunks are stopped (SIGTERM, then SIGKILL after the grace period) and replaced. The result
+  /// then fails with Cancelled (callbacks: error_callback). Returns false if the call had already
+  /// completed, or the pool is gone.
+  bool cancel() const { return state_->control && state_->control->cancel(true); }
+
   /// Whether the call completed without error; throws UsageError if it is not ready yet.
   [[nodiscard]] bool successful() const {
     std::lock_guard lock{state_->mutex};
@@ -116,7 +135,8 @@ struct IMapState {
   std::deque<Outcome> arrived;             // unordered: in arrival order
   std::size_t delivered = 0;
   std::optional<std::size_t> length;  // known once the input has ended
-  std::exception_ptr aborted;         // the pool was terminated: what is missing fails with this
+  std::exception_ptr aborted;         // terminated or cancelled: what is missing fails with this
+  std::shared_ptr<JobControl> control;  // set once by the pool before the iterator exists
 
   void put(std::size_t index, Outcome outcome) {
     {
@@ -151,10 +171,29 @@ struct IMapState {
 /// delivered, or throws that item's error; iteration may go on after an error. If the pool is
 /// terminated, the first missing result throws PoolTerminated and the iteration ends. Also usable in a
 /// range-for, where an item's error is thrown from the dereference. Not thread-safe: one consumer.
+///
+/// The pool pulls the input only PoolOptions::imap_window chunks ahead of what has been consumed.
+/// Destroying the iterator before the end abandons the rest: no more input is pulled, chunks
+/// already running finish and their results are dropped.
 template <class T>
 class IMapIterator {
  public:
   explicit IMapIterator(std::shared_ptr<detail::IMapState<T>> state) : state_{std::move(state)} {}
+  IMapIterator(IMapIterator&&) noexcept = default;
+  IMapIterator& operator=(IMapIterator&& other) noexcept {
+    if (this != &other) {
+      abandon();
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+  ~IMapIterator() { abandon(); }
+
+  /// Stops the call: no more input is pulled, queued chunks are dropped and the workers running
+  /// its chunks are stopped and replaced. Results already delivered to the iterator can still be
+  /// read; then next() throws Cancelled once and the iteration ends. Returns false if every result
+  /// had already arrived.
+  bool cancel() { return state_ && state_->control && state_->control->cancel(true); }
 
   /// Blocks for the next result.
   std::optional<T> next() { return next_until(std::nullopt); }
@@ -227,9 +266,18 @@ class IMapIterator {
       outcome = std::move(s.arrived.front());
       s.arrived.pop_front();
     }
-    ++s.delivered;
+    const auto delivered = ++s.delivered;
+    lock.unlock();
+    if (s.control) s.control->consumed(delivered);  // cheap unless the input is held back
     if (auto* error = std::get_if<std::exception_ptr>(&outcome)) std::rethrow_exception(*error);
     return std::move(std::get<T>(outcome));
+  }
+
+  void abandon() noexcept {
+    try {
+      if (state_ && state_->control) state_->control->cancel(false);
+    } catch (...) {  // only allocation can fail here; the job then runs to its end unread
+    }
   }
 
   std::shared_ptr<detail::IMapState<T>> state_;

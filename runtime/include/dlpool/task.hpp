@@ -3,10 +3,33 @@
 
 #include <dlpool/wire/signature.hpp>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 
 namespace dlpool {
+
+namespace detail {
+
+/// What every task handle names: the plugin, the task, its signature, and an optional time limit.
+class TaskHandle {
+ public:
+  [[nodiscard]] const std::string& plugin() const noexcept { return plugin_; }
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] const std::string& signature() const noexcept { return signature_; }
+  /// The per-item time limit set by with_timeout(), if any.
+  [[nodiscard]] const std::optional<std::chrono::milliseconds>& timeout() const noexcept { return timeout_; }
+
+ protected:
+  TaskHandle(std::string plugin, std::string name, std::string signature)
+      : plugin_{std::move(plugin)}, name_{std::move(name)}, signature_{std::move(signature)} {}
+
+  std::string plugin_, name_, signature_;
+  std::optional<std::chrono::milliseconds> timeout_;
+};
+
+}  // namespace detail
 
 template <class Signature>
 class Task;
@@ -15,36 +38,38 @@ class Task;
 /// signature is checked by the worker before any argument is decoded: a mismatch fails the call
 /// with SignatureMismatch. Cheap to copy; thread-safe to share.
 template <class R, class... Args>
-class Task<R(Args...)> {
+class Task<R(Args...)> : public detail::TaskHandle {
  public:
   using Result = R;
 
   Task(std::string plugin, std::string name)
-      : plugin_{std::move(plugin)}, name_{std::move(name)}, signature_{wire::signature<R, std::remove_cvref_t<Args>...>()} {}
+      : TaskHandle{std::move(plugin), std::move(name), wire::signature<R, std::remove_cvref_t<Args>...>()} {}
 
-  [[nodiscard]] const std::string& plugin() const noexcept { return plugin_; }
-  [[nodiscard]] const std::string& name() const noexcept { return name_; }
-  [[nodiscard]] const std::string& signature() const noexcept { return signature_; }
-
- private:
-  std::string plugin_, name_, signature_;
+  /// This task with a time limit per item, overriding PoolOptions::task_timeout: a chunk of n
+  /// items that runs longer than n * limit fails with TaskTimeout, and its worker is stopped and
+  /// replaced.
+  [[nodiscard]] Task with_timeout(std::chrono::milliseconds limit) const {
+    Task limited = *this;
+    limited.timeout_ = limit;
+    return limited;
+  }
 };
 
 /// A task called with JSON text: arguments as a JSON array (`["ab", 3]`), the result as JSON text
 /// (`"ababab"`). What the `dlpool` command line uses; no signature is checked, the plugin decodes
 /// the JSON against its own parameter types and reports a mismatch as EncodingError.
-class JsonTask {
+class JsonTask : public detail::TaskHandle {
  public:
   using Result = std::string;
 
-  JsonTask(std::string plugin, std::string name) : plugin_{std::move(plugin)}, name_{std::move(name)} {}
+  JsonTask(std::string plugin, std::string name) : TaskHandle{std::move(plugin), std::move(name), {}} {}
 
-  [[nodiscard]] const std::string& plugin() const noexcept { return plugin_; }
-  [[nodiscard]] const std::string& name() const noexcept { return name_; }
-  [[nodiscard]] const std::string& signature() const noexcept { return signature_; }
-
- private:
-  std::string plugin_, name_, signature_;
+  /// As Task::with_timeout.
+  [[nodiscard]] JsonTask with_timeout(std::chrono::milliseconds limit) const {
+    JsonTask limited = *this;
+    limited.timeout_ = limit;
+    return limited;
+  }
 };
 
 }  // namespace dlpool

@@ -6,9 +6,11 @@
 #include <dlpool/wire/codec.hpp>
 #include <dlpool/wire/frame.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -52,6 +54,7 @@ class ChunkSource {
 struct TaskRef {
   std::string plugin, task, signature;
   wire::Codec codec = wire::Codec::binary;
+  std::optional<std::chrono::milliseconds> timeout;  // per item; unset: the pool's default
 };
 
 /// One call handed to the pool.
@@ -59,6 +62,8 @@ struct Submission {
   TaskRef task;
   std::shared_ptr<Job> job;
   std::unique_ptr<ChunkSource> source;
+  /// imap: the chunk size, and so the input is pulled within PoolOptions::imap_window.
+  std::optional<std::size_t> imap_chunksize;
 };
 
 }  // namespace dlpool::detail

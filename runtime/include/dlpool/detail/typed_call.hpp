@@ -66,7 +66,7 @@ struct CallCodec<JsonTask> {
 
 template <class T>
 TaskRef task_ref(const T& task) {
-  return {task.plugin(), task.name(), task.signature(), CallCodec<T>::codec};
+  return {task.plugin(), task.name(), task.signature(), CallCodec<T>::codec, task.timeout()};
 }
 
 /// Decodes every item of a chunk, or throws EncodingError naming the item.
