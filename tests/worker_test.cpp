@@ -5,13 +5,16 @@
 
 #include <dlpool/wire/codec.hpp>
 #include <dlpool/wire/frame.hpp>
+#include <dlpool/wire/plugin_report.hpp>
 
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 namespace {
@@ -41,8 +44,16 @@ class WorkerProcess {
   void send(std::string_view frame) { ASSERT_TRUE(detail::write_all(to_.get(), frame)); }
   void close_input() { to_.reset(); }
 
-  /// The next frame, or nothing at EOF.
+  /// The next frame, or nothing at EOF. `plugin` reports are set aside in plugins().
   std::optional<Reply> receive() {
+    for (;;) {
+      auto r = receive_any();
+      if (!r || r->header.kind != wire::FrameKind::plugin) return r;
+      plugins_.push_back(wire::PluginReport::decode(r->payload));
+    }
+  }
+
+  std::optional<Reply> receive_any() {
     char raw[wire::header_size];
     if (!detail::read_exact(from_.get(), raw, sizeof raw)) return std::nullopt;
     Reply r{wire::decode_header(raw, wire::default_max_frame), {}};
@@ -51,12 +62,15 @@ class WorkerProcess {
     return r;
   }
 
+  [[nodiscard]] const std::vector<wire::PluginReport>& plugins() const { return plugins_; }
+
   int wait() { return process_->reap(); }
   ChildProcess& process() { return *process_; }
 
  private:
   std::optional<ChildProcess> process_;
   detail::UniqueFd to_, from_;
+  std::vector<wire::PluginReport> plugins_;
 };
 
 std::string task_frame(std::string_view plugin, std::string_view task, std::string_view signature,
@@ -114,6 +128,64 @@ TEST(Worker, SaysHelloThenRunsAChunkAndExitsAtEof) {
   worker.close_input();
   const int status = worker.wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/// `sha256sum FILE`'s digest: an implementation independent of the worker's.
+std::string sha256sum(const std::string& path) {
+  std::string digest(64, '\0');
+  FILE* out = ::popen(("sha256sum '" + path + "'").c_str(), "r");
+  if (out == nullptr || std::fread(digest.data(), 1, digest.size(), out) != digest.size()) digest.clear();
+  if (out != nullptr) ::pclose(out);
+  return digest;
+}
+
+TEST(Worker, ReportsEachPluginFileItLoadsBeforeTheFirstResult) {
+  WorkerProcess worker;
+  expect_hello(worker);
+  worker.send(task_frame("testkit", "square", "int(int)", {2}));
+  worker.send(task_frame("testkit", "square", "int(int)", {3}));
+  const auto report = worker.receive_any();
+  ASSERT_TRUE(report);
+  ASSERT_EQ(report->header.kind, wire::FrameKind::plugin) << "the report comes before the result";
+  const auto plugin = wire::PluginReport::decode(report->payload);
+  const std::string path = DLPOOL_TEST_PLUGIN_DIR "/libtestkit.so";
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(plugin.name, "testkit");
+  EXPECT_EQ(plugin.path, path);
+  EXPECT_EQ(plugin.version, "1.0.0");
+  EXPECT_EQ(plugin.inode, static_cast<std::uint64_t>(st.st_ino));
+  EXPECT_EQ(plugin.sha256, sha256sum(path));
+  ASSERT_EQ(worker.receive_any()->header.kind, wire::FrameKind::result);
+  ASSERT_EQ(worker.receive_any()->header.kind, wire::FrameKind::result) << "reported once only";
+  worker.close_input();
+  worker.wait();
+}
+
+TEST(Worker, LoadsAPluginOnRequestAndSaysWhyWhenItCannot) {
+  WorkerProcess worker;
+  expect_hello(worker);
+  const auto load = [](std::string_view name, std::uint32_t index) {
+    std::string frame;
+    wire::begin_frame(frame, wire::FrameKind::load, 0, index);
+    wire::put_string(frame, name);
+    wire::finish_frame(frame);
+    return frame;
+  };
+  worker.send(load("testkit", 0) + load("unresolved", 1) + load("nosuch", 2));
+  const auto loaded = worker.receive_any();
+  ASSERT_EQ(loaded->header.kind, wire::FrameKind::plugin);
+  EXPECT_EQ(wire::PluginReport::decode(loaded->payload).name, "testkit");
+  const auto unresolved = worker.receive_any();
+  ASSERT_EQ(unresolved->header.kind, wire::FrameKind::result);
+  EXPECT_EQ(unresolved->header.index, 1u);
+  const auto [kind, message] = error_of(*unresolved);
+  EXPECT_EQ(kind, wire::ErrorKind::plugin_load_failed);
+  EXPECT_NE(message.find("undefined symbol"), std::string::npos) << message;
+  const auto missing = worker.receive_any();
+  EXPECT_EQ(error_of(*missing).first, wire::ErrorKind::plugin_not_found);
+  worker.close_input();
+  EXPECT_EQ(worker.wait(), 0);
 }
 
 TEST(Worker, ReportsRequestErrorsAndKeepsServing) {

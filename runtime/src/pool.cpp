@@ -28,5 +28,7 @@ void Pool::terminate() { impl_->terminate(); }
 void Pool::join() { impl_->join(); }
 int Pool::processes() const noexcept { return impl_->processes(); }
 std::vector<int> Pool::worker_pids() const { return impl_->worker_pids(); }
+void Pool::restart() { impl_->restart(); }
+std::vector<WorkerInfo> Pool::workers() const { return impl_->workers(); }
 
 }  // namespace dlpool

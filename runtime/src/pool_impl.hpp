@@ -18,6 +18,7 @@
 
 #include <dlpool/detail/job.hpp>
 #include <dlpool/pool.hpp>
+#include <dlpool/wire/plugin_report.hpp>
 
 #include "frame_reader.hpp"
 #include "sys/child_process.hpp"
@@ -75,7 +76,7 @@ struct InFlight {
 
 struct Worker {
   /// Why the pool is stopping this worker, which decides how its chunk fails.
-  enum class Stop { no, timeout, cancel, terminate };
+  enum class Stop { no, timeout, cancel, terminate, lost /* its result pipe closed */ };
 
   Worker(std::uint64_t id, ChildProcess process, UniqueFd to_worker, UniqueFd from_worker, std::uint32_t max_frame)
       : id{id}, process{std::move(process)}, to_worker{std::move(to_worker)}, from_worker{std::move(from_worker)},
@@ -91,13 +92,15 @@ struct Worker {
   bool ready = false;          // HELLO seen and, with an initializer, INIT succeeded
   bool retiring = false;       // sent its maxtasksperchild-th chunk: no more work
   bool channel_lost = false;   // EOF or protocol error on its result pipe
-  bool killed_by_host = false;  // SIGKILL for breaking the protocol or leaving it
   Stop stop = Stop::no;        // SIGTERM sent (stop_worker)...
   std::optional<Clock::time_point> kill_at;  // ...and SIGKILL due then
   std::optional<int> wait_status;  // set once reaped
   std::string protocol_error;      // why the host ended this worker, if it did
   std::deque<InFlight> in_flight;  // at most one today: sent and not yet answered
   unsigned chunks_sent = 0;
+  unsigned generation = 0;        // see PoolImpl::restart
+  std::uint64_t items_done = 0, items_failed = 0;
+  std::vector<wire::PluginReport> plugins;  // as it reported loading them
 };
 
 /// What result handles reach the pool through; the pool detaches itself when destroyed, so a
@@ -122,6 +125,8 @@ class PoolImpl {
   void join();
   [[nodiscard]] int processes() const noexcept { return processes_; }
   [[nodiscard]] std::vector<int> worker_pids() const;
+  void restart();
+  [[nodiscard]] std::vector<WorkerInfo> workers() const;
 
  private:
   enum class State { run, close, terminate };
@@ -135,6 +140,9 @@ class PoolImpl {
   void shut_down_workers(std::unique_lock<std::mutex>& lock);
   int enforce_deadlines();
   void fail_everything_pending(std::unique_lock<std::mutex>& lock, std::exception_ptr error);
+
+  // restart.cpp
+  void probe(const std::vector<std::string>& plugins);
 
   // task_handler.cpp
   void task_handler();
@@ -177,6 +185,8 @@ class PoolImpl {
                                                         // result handler completes (callbacks run there)
   int unready_deaths_ = 0;  // consecutive workers that died before becoming ready
   Clock::time_point next_deadline_ = Clock::time_point::max();  // the worker handler wakes then
+  unsigned generation_ = 0;  // of the workers spawned now; older ones are retiring (restart)
+  std::mutex restart_mutex_;  // one restart at a time
   bool stop_tasks_ = false;                 // worker handler -> task handler: exit
   bool task_handler_done_ = false;
   bool stop_results_ = false;               // worker handler -> result handler: exit

@@ -6,6 +6,7 @@
 #include "pool_impl.hpp"
 
 #include "errors_internal.hpp"
+#include "result_payload.hpp"
 #include "sys/io.hpp"
 
 #include <csignal>
@@ -15,39 +16,6 @@
 #include <sys/wait.h>
 
 namespace dlpool::detail {
-namespace {
-
-struct ParsedResult {
-  bool ok = true;
-  std::vector<std::string_view> items;
-  wire::ErrorKind kind{};
-  std::uint32_t item = 0;
-  std::string_view type, message;
-};
-
-ParsedResult parse_result(std::string_view payload) {
-  wire::ByteReader in{payload};
-  ParsedResult r;
-  const auto status = in.get<std::uint8_t>("result status");
-  if (status == static_cast<std::uint8_t>(wire::Status::ok)) {
-    const auto count = in.get<std::uint32_t>("result count");
-    if (count > in.remaining() / sizeof(std::uint32_t)) throw wire::DecodeError{"result count exceeds the payload"};
-    r.items.reserve(count);
-    for (std::uint32_t i = 0; i < count; ++i) r.items.push_back(in.get_string("result item"));
-  } else if (status == static_cast<std::uint8_t>(wire::Status::error)) {
-    r.ok = false;
-    r.kind = static_cast<wire::ErrorKind>(in.get<std::uint8_t>("error kind"));
-    r.item = in.get<std::uint32_t>("error item");
-    r.type = in.get_string("error type");
-    r.message = in.get_string("error message");
-  } else {
-    throw wire::DecodeError{"unknown result status " + std::to_string(status)};
-  }
-  if (in.remaining() != 0) throw wire::DecodeError{"trailing bytes after the result"};
-  return r;
-}
-
-}  // namespace
 
 void PoolImpl::result_handler() {
   const auto watch = [&](int fd, std::uint64_t key) {
@@ -128,6 +96,12 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       }
       return true;
     }
+    if (header.kind == wire::FrameKind::plugin) {
+      auto report = wire::PluginReport::decode(payload);
+      std::lock_guard lock{mutex_};
+      worker.plugins.push_back(std::move(report));
+      return true;
+    }
     if (header.kind != wire::FrameKind::result) {
       lose_channel(worker, "sent a frame of kind " + std::to_string(static_cast<int>(header.kind)));
       return false;
@@ -168,6 +142,9 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       } else {
         chunk = std::move(worker.in_flight.front());
         worker.in_flight.pop_front();
+        (result.ok ? worker.items_done : worker.items_failed) += chunk.count;
+        // An old generation's worker that has finished its work is told to exit (restart).
+        if (worker.generation != generation_ && worker.in_flight.empty()) signal_eventfd(worker_wake_.get());
       }
     }
     if (!violation.empty()) {
@@ -194,15 +171,18 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
   worker.channel_lost = true;
   worker.protocol_error = std::move(why);
   if (worker.registered) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, worker.from_worker.get(), nullptr);
-  // A worker that closed its result pipe but lives on is of no use, and one that broke the
-  // protocol cannot be trusted: either way it is killed, then reaped and finalized as any exit.
-  // An idle worker reaching EOF is just exiting (retired, or the pool is closing).
+  // An idle worker reaching EOF is just exiting (retired, or the pool is closing). One that broke
+  // the protocol cannot be trusted: it is killed now. Otherwise the EOF is most likely a death
+  // under way (a crash, a SIGKILL from outside), but a worker that closed its result pipe and
+  // lives on is of no use either: it is stopped (SIGTERM, SIGKILL after the grace period), which
+  // does nothing to one already dead and keeps its own cause of death in its wait status.
+  // Either way it is then reaped and finalized as any exit.
   const bool expected_exit = worker.in_flight.empty() && worker.protocol_error.empty() &&
                              (worker.retiring || state_ != State::run || worker.wait_status);
-  if (!expected_exit) {
+  if (!worker.protocol_error.empty())
     worker.process.kill(SIGKILL);
-    worker.killed_by_host = true;
-  }
+  else if (!expected_exit)
+    stop_worker(worker, Worker::Stop::lost);
 }
 
 void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
@@ -217,11 +197,15 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   std::erase(workers_, worker);
   signal_eventfd(worker_wake_.get());  // replace it
   task_cv_.notify_all();
+  done_cv_.notify_all();  // restart() may be waiting for the old generation to go
   // A SIGKILL from outside (an operator, the OOM killer) says nothing about whether workers can
-  // start.
+  // start. (The host's own SIGKILLs come with a protocol error, or end a grace period that only
+  // running work or a closed pipe starts.)
   const bool killed_from_outside = worker->wait_status && WIFSIGNALED(*worker->wait_status) &&
-                                   WTERMSIG(*worker->wait_status) == SIGKILL && !worker->killed_by_host;
-  if (!worker->ready && !killed_from_outside && state_ != State::terminate && !broken_ &&
+                                   WTERMSIG(*worker->wait_status) == SIGKILL && worker->protocol_error.empty();
+  // Nor does an old generation's worker told to exit before it was ready (restart).
+  if (!worker->ready && !killed_from_outside && worker->generation == generation_ && state_ != State::terminate &&
+      !broken_ &&
       ++unready_deaths_ >= std::max(3, processes_)) {
     // Workers that die before they can take work would be respawned forever: stop, and fail the
     // work with the reason instead.

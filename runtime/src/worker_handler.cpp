@@ -69,13 +69,23 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
     for (const auto& w : uninitialized) send_initializer(*w);
     lock.lock();
   }
-  while (!broken_ && state_ != State::terminate && workers_.size() < static_cast<std::size_t>(processes_)) {
+  // Restart: an old worker with nothing in flight gets EOF, its sentinel to exit. (Safe to close
+  // here: it is retiring, so the task handler will not write to it, and its last chunk was
+  // answered, so no write to it is still under way.)
+  for (auto& w : workers_)
+    if (w->generation != generation_ && w->in_flight.empty() && w->to_worker) w->to_worker.reset();
+  const auto current = [&] {
+    return static_cast<std::size_t>(std::ranges::count_if(workers_, [&](const auto& w) { return w->generation == generation_; }));
+  };
+  while (!broken_ && state_ != State::terminate && current() < static_cast<std::size_t>(processes_)) {
     const auto id = next_worker_++;
+    const auto generation = generation_;
     lock.unlock();
     std::shared_ptr<Worker> worker;
     std::exception_ptr failed;
     try {
       worker = spawn_worker(id);
+      worker->generation = generation;
       worker->init_sent = true;  // nobody else knows this worker yet
       send_initializer(*worker);
     } catch (...) {

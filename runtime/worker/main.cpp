@@ -10,6 +10,7 @@
 
 #include "sys/io.hpp"
 
+#include <dlpool/wire/bytes.hpp>
 #include <dlpool/wire/frame.hpp>
 
 #include <CLI/CLI.hpp>
@@ -51,6 +52,37 @@ void send(const std::string& frame) {
   if (!dlpool::detail::write_all(results_fd, frame)) std::exit(0);
 }
 
+void append_report(std::string& out, const dlpool::worker::LoadedPlugin& plugin) {
+  const auto start = dlpool::wire::append_frame(out, dlpool::wire::FrameKind::plugin);
+  plugin.report.encode(out);
+  dlpool::wire::finish_frame(out, start);
+}
+
+/// Sends `answer`, preceded by a `plugin` frame for each plugin loaded to produce it: the host
+/// learns which file a worker runs before any result that file computed. One write for all.
+void send_answer(dlpool::worker::PluginLoader& loader, const std::string& answer, std::string& scratch) {
+  const auto fresh = loader.take_fresh();
+  if (fresh.empty()) return send(answer);
+  scratch.clear();
+  for (const auto* plugin : fresh) append_report(scratch, *plugin);
+  scratch += answer;
+  send(scratch);
+}
+
+/// A probe's request: load `name` now. Answered with its report, or an error result.
+void load_plugin(dlpool::worker::PluginLoader& loader, const dlpool::wire::FrameHeader& header,
+                 std::string_view payload, std::string& out) {
+  out.clear();
+  try {
+    dlpool::wire::ByteReader in{payload};
+    const auto name = in.get_string("plugin name");
+    append_report(out, loader.get(name));
+    loader.take_fresh();  // reported just now
+  } catch (const dlpool::worker::RequestError& e) {
+    dlpool::worker::error_answer(header, e, out);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,7 +119,7 @@ int main(int argc, char** argv) {
   dlpool::wire::finish_frame(frame);
   send(frame);
 
-  std::string payload;
+  std::string payload, scratch;
   unsigned long tasks_done = 0;
   try {
     for (;;) {
@@ -100,17 +132,20 @@ int main(int argc, char** argv) {
       switch (header.kind) {
         case dlpool::wire::FrameKind::stop:
           return 0;
-        case dlpool::wire::FrameKind::init:
-          if (!runner.run(header, payload, frame)) {
-            send(frame);
-            return 3;  // a worker whose initializer failed must not take work
-          }
-          send(frame);
+        case dlpool::wire::FrameKind::init: {
+          const bool ok = runner.run(header, payload, frame);
+          send_answer(loader, frame, scratch);
+          if (!ok) return 3;  // a worker whose initializer failed must not take work
           break;
+        }
         case dlpool::wire::FrameKind::task:
           runner.run(header, payload, frame);
-          send(frame);
+          send_answer(loader, frame, scratch);
           if (max_tasks != 0 && ++tasks_done >= max_tasks) return 0;
+          break;
+        case dlpool::wire::FrameKind::load:
+          load_plugin(loader, header, payload, frame);
+          send(frame);
           break;
         default:
           throw dlpool::wire::DecodeError{"unexpected frame kind " + std::to_string(static_cast<int>(header.kind))};

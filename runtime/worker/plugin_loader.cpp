@@ -2,10 +2,14 @@
 
 #include <dlpool/wire/plugin_name.hpp>
 
+#include "file_identity.hpp"
+
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 
 #include <dlfcn.h>
+#include <sys/stat.h>
 
 namespace dlpool::worker {
 
@@ -44,10 +48,29 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
   const auto failed = [&](const std::string& why) {
     return RequestError{wire::ErrorKind::plugin_load_failed, "plugin '" + std::string{name} + "' (" + plugin->path + ") " + why};
   };
+  // What the host is told (inode, SHA-256) must be what runs. The file is identified through a
+  // descriptor opened before dlopen, and its path checked again after: a rename() in between
+  // (a hot swap under way) makes us identify the file the path now names, which is the one
+  // dlopen found unless the path flipped twice within this window. (Loading through
+  // /proc/self/fd/N would be exact, but gives the plugin a path that a debugger cannot follow,
+  // and the dynamic linker matches loaded objects by that name, so a reused fd number aliases.)
+  FileIdentity identity;
+  try {
+    identity = identify_path(plugin->path);
+  } catch (const std::system_error& e) {
+    throw failed(std::string{"cannot be read: "} + e.what());
+  }
   // rtld_now: an unresolved symbol fails here, with dlopen's message, not in the middle of a task.
   // rtld_local: plugins cannot interpose on each other.
   std::error_code ec;
   plugin->library.load(plugin->path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  if (!ec) {
+    struct stat now {};
+    if (::stat(plugin->path.c_str(), &now) == 0 && static_cast<std::uint64_t>(now.st_ino) != identity.inode) try {
+        identity = identify_path(plugin->path);
+      } catch (const std::system_error&) {  // gone again: keep what was read before
+      }
+  }
   if (ec) {
     const char* why = ::dlerror();  // Boost.DLL leaves dlopen's own message in place on failure
     throw failed(std::string{"failed to load: "} + (why ? why : ec.message()));
@@ -61,8 +84,11 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
   if (std::strcmp(manifest->plugin, std::string{name}.c_str()) != 0)
     throw failed(std::string{"declares itself as plugin '"} + manifest->plugin + "'");
   plugin->manifest = manifest;
+  plugin->report = {std::string{name}, plugin->path, manifest->version, identity.inode, std::move(identity.sha256)};
   for (std::size_t i = 0; i < manifest->task_count; ++i) plugin->tasks.emplace(manifest->tasks[i].name, &manifest->tasks[i]);
-  return *loaded_.emplace(std::string{name}, std::move(plugin)).first->second;
+  const auto& loaded = *loaded_.emplace(std::string{name}, std::move(plugin)).first->second;
+  fresh_.push_back(&loaded);
+  return loaded;
 }
 
 }  // namespace dlpool::worker

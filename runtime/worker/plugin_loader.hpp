@@ -2,6 +2,7 @@
 
 #include <dlpool/wire/abi.hpp>
 #include <dlpool/wire/frame.hpp>
+#include <dlpool/wire/plugin_report.hpp>
 
 #include <boost/dll/shared_library.hpp>
 
@@ -10,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace dlpool::worker {
@@ -28,6 +30,7 @@ struct LoadedPlugin {
   boost::dll::shared_library library;
   std::string path;
   const dlpool_manifest* manifest = nullptr;
+  wire::PluginReport report;  // name, path, version, inode and SHA-256 of the bytes loaded
   std::map<std::string, const dlpool_task_info*, std::less<>> tasks;
 
   /// The task, or RequestError(task_not_found) listing what the plugin does export.
@@ -45,11 +48,15 @@ class PluginLoader {
   /// message, no manifest, another SDK ABI, a name that does not match the file).
   const LoadedPlugin& get(std::string_view name);
 
+  /// Plugins loaded since the last call, for the worker to report to the host.
+  std::vector<const LoadedPlugin*> take_fresh() { return std::exchange(fresh_, {}); }
+
  private:
   std::string find(std::string_view name) const;
 
   std::vector<std::string> search_path_;
   std::map<std::string, std::unique_ptr<LoadedPlugin>, std::less<>> loaded_;
+  std::vector<const LoadedPlugin*> fresh_;
 };
 
 }  // namespace dlpool::worker

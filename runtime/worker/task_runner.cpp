@@ -35,6 +35,14 @@ void error_frame(const wire::FrameHeader& header, wire::ErrorKind kind, std::str
 
 }  // namespace
 
+void error_answer(const wire::FrameHeader& header, const RequestError& error, std::string& out) {
+  std::string record;
+  wire::put(record, std::uint32_t{0});
+  wire::put_string(record, "dlpool::RequestError");
+  wire::put_string(record, error.what());
+  error_frame(header, error.kind(), record, out);
+}
+
 void TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec, std::string_view items, std::string& out) {
   dlpool_sink sink{&out, &append_to};
   if (codec == wire::Codec::binary) {
@@ -102,11 +110,7 @@ bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, 
   } catch (const TaskFailed& failed) {
     error_frame(header, failed.kind, failed.record, out);
   } catch (const RequestError& e) {
-    std::string record;
-    wire::put(record, std::uint32_t{0});
-    wire::put_string(record, "dlpool::RequestError");
-    wire::put_string(record, e.what());
-    error_frame(header, e.kind(), record, out);
+    error_answer(header, e, out);
   } catch (const wire::DecodeError& e) {
     std::string record;
     wire::put(record, std::uint32_t{0});

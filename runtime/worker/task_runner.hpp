@@ -9,6 +9,9 @@
 
 namespace dlpool::worker {
 
+/// The RESULT frame that answers `header`'s request with `error` (item 0).
+void error_answer(const wire::FrameHeader& header, const RequestError& error, std::string& out);
+
 /// Runs one INIT or TASK frame and builds the RESULT frame that answers it.
 class TaskRunner {
  public:

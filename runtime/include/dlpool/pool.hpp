@@ -73,6 +73,23 @@ struct PoolOptions {
   std::optional<int> imap_window;
 };
 
+/// A plugin file as a worker loaded it (see Pool::workers).
+struct PluginFile {
+  std::string name, path, version;
+  std::uint64_t inode = 0;
+  std::string sha256;  // of the bytes loaded, lowercase hex
+};
+
+/// One live worker (see Pool::workers).
+struct WorkerInfo {
+  int pid = 0;
+  unsigned generation = 0;  // 0 for the first workers; each Pool::restart() starts the next
+  std::uint64_t tasks_done = 0;  // items it answered
+  std::uint64_t failures = 0;    // items that failed in it (the task threw, or could not run)
+  std::uint64_t rss_bytes = 0;   // resident memory now; 0 if it could not be read
+  std::vector<PluginFile> plugins;  // in the order it loaded them
+};
+
 /// A pool of worker processes running plugin tasks. Every member is thread-safe. Results are
 /// delivered, and callbacks run, on the pool's result-handler thread.
 ///
@@ -165,6 +182,19 @@ class Pool {
   /// Waits for the handler threads and reaps every worker. Throws UsageError while running
   /// (call close() or terminate() first) and when called from a callback.
   void join();
+
+  /// Rolls the workers onto the plugin files now on disk (hot swap: install a new version by
+  /// rename(), then restart). A probe worker first loads every plugin the workers have loaded;
+  /// if it cannot, the old workers keep serving and this throws that PluginError (or
+  /// WorkerStartError if the probe died). Otherwise each old worker finishes the chunk it holds
+  /// and exits, while a new generation takes its place: queued and running work is never lost,
+  /// and at most two generations are ever alive. Returns once the old generation is gone.
+  /// Concurrent calls run one after the other. Throws UsageError if the pool is not running.
+  void restart();
+
+  /// Every live worker: pid, generation, items done and failed, RSS, and the plugin files it
+  /// loaded.
+  [[nodiscard]] std::vector<WorkerInfo> workers() const;
 
   /// The configured worker count.
   [[nodiscard]] int processes() const noexcept;

@@ -103,4 +103,26 @@ void block_sigpipe_in_this_thread() noexcept {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+SigpipeGuard::SigpipeGuard() noexcept {
+  sigset_t pending, pipe, old;
+  sigpending(&pending);
+  was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, &old);
+  was_blocked_ = sigismember(&old, SIGPIPE) == 1;
+}
+
+SigpipeGuard::~SigpipeGuard() {
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  if (!was_pending_) {
+    const timespec now{0, 0};
+    while (sigtimedwait(&pipe, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+  if (!was_blocked_) pthread_sigmask(SIG_UNBLOCK, &pipe, nullptr);
+}
+
 }  // namespace dlpool::detail

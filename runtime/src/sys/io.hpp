@@ -40,4 +40,19 @@ void drain_eventfd(int fd) noexcept;
 /// rather than a process-killing signal, without touching the host's signal dispositions.
 void block_sigpipe_in_this_thread() noexcept;
 
+/// Keeps SIGPIPE from the calling thread (a caller's thread, whose mask must be left as found)
+/// while it writes to a pipe whose reader may be gone: the write fails with EPIPE instead, and the
+/// SIGPIPE it raised is discarded before the mask is restored.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() noexcept;
+  ~SigpipeGuard();
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  bool was_pending_ = false;
+  bool was_blocked_ = false;
+};
+
 }  // namespace dlpool::detail

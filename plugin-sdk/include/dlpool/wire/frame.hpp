@@ -9,23 +9,28 @@
 //   task    u8 codec, str plugin, str task, str signature, items            host -> worker
 //   result  u8 status; ok: items; error: u8 kind, u32 item, str type, str message   worker -> host
 //   stop    empty: finish and exit                                          host -> worker
+//   load    str plugin: load it now (a probe); answered by `plugin` or an error result
+//                                                                          host -> worker
+//   plugin  str name, str path, str version, u64 inode, str sha256 (hex): a plugin file the
+//           worker has just loaded, sent before the answer that needed it    worker -> host
 // where items = u32 count, then count x (u32 size, bytes).
 // `job` and `index` (chunk number) are echoed by the result so the host can check the pairing.
 
 #include <dlpool/wire/bytes.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace dlpool::wire {
 
-inline constexpr std::uint32_t protocol_version = 1;
+inline constexpr std::uint32_t protocol_version = 2;
 inline constexpr std::size_t header_size = 20;
 /// Default bound on one frame's payload; both sides check it before allocating.
 inline constexpr std::uint32_t default_max_frame = 256u << 20;
 
-enum class FrameKind : std::uint16_t { hello = 1, init = 2, task = 3, result = 4, stop = 5 };
+enum class FrameKind : std::uint16_t { hello = 1, init = 2, task = 3, result = 4, stop = 5, load = 6, plugin = 7 };
 
 enum class Codec : std::uint8_t { binary = 0, json = 1 };
 
@@ -51,20 +56,28 @@ struct FrameHeader {
   std::uint32_t index = 0;
 };
 
-/// Starts a frame in `out` (which it clears); finish_frame() patches the length once the payload
-/// has been appended. Building in place means a payload is never copied into a frame.
-inline void begin_frame(std::string& out, FrameKind kind, std::uint64_t job = 0, std::uint32_t index = 0) {
-  out.clear();
+/// Starts a frame at the end of `out` and returns where it starts; finish_frame() patches the
+/// length once the payload has been appended. Building in place means a payload is never copied
+/// into a frame, and several frames can share one buffer (one write).
+inline std::size_t append_frame(std::string& out, FrameKind kind, std::uint64_t job = 0, std::uint32_t index = 0) {
+  const auto start = out.size();
   put(out, std::uint32_t{0});
   put(out, static_cast<std::uint16_t>(kind));
   put(out, std::uint16_t{0});
   put(out, job);
   put(out, index);
+  return start;
 }
 
-inline void finish_frame(std::string& out) {
-  const auto length = static_cast<std::uint32_t>(out.size() - header_size);
-  std::memcpy(out.data(), &length, sizeof length);
+/// As append_frame, into an emptied `out`.
+inline void begin_frame(std::string& out, FrameKind kind, std::uint64_t job = 0, std::uint32_t index = 0) {
+  out.clear();
+  append_frame(out, kind, job, index);
+}
+
+inline void finish_frame(std::string& out, std::size_t start = 0) {
+  const auto length = static_cast<std::uint32_t>(out.size() - start - header_size);
+  std::memcpy(out.data() + start, &length, sizeof length);
 }
 
 /// Decodes the fixed header. Throws DecodeError for an unknown kind or an over-long payload,
@@ -77,7 +90,7 @@ inline FrameHeader decode_header(const char* raw, std::uint32_t max_payload) {
   h.flags = in.get<std::uint16_t>("frame flags");
   h.job = in.get<std::uint64_t>("frame job");
   h.index = in.get<std::uint32_t>("frame index");
-  if (kind < static_cast<std::uint16_t>(FrameKind::hello) || kind > static_cast<std::uint16_t>(FrameKind::stop))
+  if (kind < static_cast<std::uint16_t>(FrameKind::hello) || kind > static_cast<std::uint16_t>(FrameKind::plugin))
     throw DecodeError{"unknown frame kind " + std::to_string(kind)};
   h.kind = static_cast<FrameKind>(kind);
   if (h.length > max_payload)

@@ -1,0 +1,29 @@
+#include "result_payload.hpp"
+
+#include <string>
+
+namespace dlpool::detail {
+
+ParsedResult parse_result(std::string_view payload) {
+  wire::ByteReader in{payload};
+  ParsedResult r;
+  const auto status = in.get<std::uint8_t>("result status");
+  if (status == static_cast<std::uint8_t>(wire::Status::ok)) {
+    const auto count = in.get<std::uint32_t>("result count");
+    if (count > in.remaining() / sizeof(std::uint32_t)) throw wire::DecodeError{"result count exceeds the payload"};
+    r.items.reserve(count);
+    for (std::uint32_t i = 0; i < count; ++i) r.items.push_back(in.get_string("result item"));
+  } else if (status == static_cast<std::uint8_t>(wire::Status::error)) {
+    r.ok = false;
+    r.kind = static_cast<wire::ErrorKind>(in.get<std::uint8_t>("error kind"));
+    r.item = in.get<std::uint32_t>("error item");
+    r.type = in.get_string("error type");
+    r.message = in.get_string("error message");
+  } else {
+    throw wire::DecodeError{"unknown result status " + std::to_string(status)};
+  }
+  if (in.remaining() != 0) throw wire::DecodeError{"trailing bytes after the result"};
+  return r;
+}
+
+}  // namespace dlpool::detail
