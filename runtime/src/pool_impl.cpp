@@ -127,14 +127,38 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   record->task = std::move(submission.task);
   record->job = std::move(submission.job);
   auto control = std::make_shared<JobHandle>(link_, record);
+  if (submission.direct) {
+    // Encoded on the caller's thread, so that an idle worker can be given it from here.
+    thread_local wire::BinaryEncoder encoder;
+    std::exception_ptr input_error;
+    record->first_chunk = encode_chunk(*record, *submission.source, encoder, input_error);
+    if (input_error) std::rethrow_exception(input_error);
+  }
+  DirectSend direct;
   {
     std::lock_guard lock{mutex_};
     if (state_ != State::run) throw UsageError{"Pool not running"};
     record->id = next_job_++;
     cache_.emplace(record->id, record);
-    queue_.emplace_back(std::move(record), std::move(submission.source));
+    record->stats = &task_stats_[record->task.plugin + '.' + record->task.task];
+    if (record->first_chunk) {
+      std::memcpy(record->first_chunk->frame.data() + wire::job_offset, &record->id, sizeof record->id);
+      direct = send_directly(record);
+    }
+    if (!direct.worker) queue_.emplace_back(std::move(record), std::move(submission.source));
   }
-  task_cv_.notify_one();
+  if (!direct.worker) {
+    task_cv_.notify_one();
+    return control;
+  }
+  // Outside the lock, and safe: the worker cannot be closed while it holds a chunk, the frame is
+  // small and an idle worker's pipe empty, so the caller does not block.
+  {
+    const SigpipeGuard guard;  // a dead worker's EPIPE: the result handler settles the chunk
+    write_all(direct.worker->to_worker.get(), *direct.frame);
+  }
+  std::lock_guard lock{mutex_};
+  written(*direct.worker);
   return control;
 }
 
@@ -160,10 +184,11 @@ bool PoolImpl::cancel(const std::shared_ptr<JobRecord>& record, bool kill) {
       }
       task_cv_.notify_all();
     }
+    // Only a worker running one of its chunks is stopped; chunks of it queued behind another
+    // job's are answered in turn, and dropped.
     if (kill)
       for (const auto& w : workers_)
-        if (std::ranges::any_of(w->in_flight, [&](const InFlight& c) { return c.record == record; }))
-          stop_worker(*w, Worker::Stop::cancel);
+        if (!w->in_flight.empty() && w->in_flight.front().record == record) stop_worker(*w, Worker::Stop::cancel);
     maybe_complete(record, lock);
   }
   return true;

@@ -42,6 +42,19 @@ namespace dlpool::detail {
 
 using Clock = std::chrono::steady_clock;
 
+/// How long a task's chunks take, learnt from the results: decides whether chunks of it may wait
+/// in a worker's pipe behind another (pipelining pays only for short chunks).
+struct TaskStats {
+  std::int64_t average_ns = -1;  // -1: no chunk of it has completed yet
+  void add(std::int64_t ns) { average_ns = average_ns < 0 ? ns : (average_ns * 7 + ns) / 8; }
+};
+
+/// A chunk encoded as a complete TASK frame.
+struct EncodedChunk {
+  std::string frame;
+  std::size_t count = 0;
+};
+
 /// A submission's bookkeeping in the cache (job id -> JobRecord).
 struct JobRecord {
   std::uint64_t id = 0;
@@ -52,6 +65,8 @@ struct JobRecord {
   std::uint32_t chunks_done = 0;  // reported (success or failure)
   std::size_t items_made = 0;
   std::optional<std::chrono::milliseconds> timeout;  // per item: the call's, else the pool's
+  TaskStats* stats = nullptr;  // this task's, in PoolImpl::task_stats_ (guarded by the pool lock)
+  std::optional<EncodedChunk> first_chunk;  // apply_async: encoded by the caller, not yet sent
   // imap: input is pulled only while items_made + chunksize <= consumed + window_items.
   std::size_t chunksize = 0;
   std::size_t window_items = 0;  // 0: unbounded
@@ -71,6 +86,8 @@ struct InFlight {
   std::uint32_t chunk = 0;
   std::size_t first = 0;
   std::size_t count = 0;
+  std::shared_ptr<const std::string> frame;   // kept to send again if its worker dies before starting it
+  Clock::time_point started{};                 // when it reached the front of its worker's queue
   std::optional<Clock::time_point> deadline;  // when its worker is stopped for a timeout
 };
 
@@ -96,7 +113,10 @@ struct Worker {
   std::optional<Clock::time_point> kill_at;  // ...and SIGKILL due then
   std::optional<int> wait_status;  // set once reaped
   std::string protocol_error;      // why the host ended this worker, if it did
-  std::deque<InFlight> in_flight;  // at most one today: sent and not yet answered
+  std::deque<InFlight> in_flight;  // sent, not yet answered; the front one is running
+  // A thread writes a frame to it outside the pool lock: nobody else may write until it is done,
+  // or frames longer than PIPE_BUF could interleave, or reach the worker out of in_flight's order.
+  bool writing = false;
   unsigned chunks_sent = 0;
   unsigned generation = 0;        // see PoolImpl::restart
   std::uint64_t items_done = 0, items_failed = 0;
@@ -146,9 +166,19 @@ class PoolImpl {
 
   // task_handler.cpp
   void task_handler();
-  [[nodiscard]] bool task_handler_has_work() const;
-  std::shared_ptr<Worker> idle_worker() const;
   [[nodiscard]] bool window_full(const JobRecord& record) const;
+  std::optional<EncodedChunk> encode_chunk(JobRecord& record, ChunkSource& source, wire::BinaryEncoder& encoder,
+                                           std::exception_ptr& input_error) const;
+  std::exception_ptr unsendable(const InFlight& chunk) const;
+  std::shared_ptr<Worker> worker_for(const JobRecord& record) const;
+  void assign(Worker& worker, InFlight chunk);
+  void start_chunk(InFlight& chunk);
+  struct DirectSend {
+    std::shared_ptr<Worker> worker;
+    std::shared_ptr<const std::string> frame;
+  };
+  DirectSend send_directly(const std::shared_ptr<JobRecord>& record);
+  void written(Worker& worker);
 
   // result_handler.cpp
   void result_handler();
@@ -178,6 +208,9 @@ class PoolImpl {
   using Queued = std::pair<std::shared_ptr<JobRecord>, std::unique_ptr<ChunkSource>>;
   std::deque<Queued> queue_;
   std::vector<Queued> parked_;  // imap jobs whose window is full, until their consumer catches up
+  std::deque<InFlight> retry_;  // chunks to send again: their worker died before starting them
+  bool task_handler_busy_ = false;  // it holds a submission or a chunk: nothing may overtake it
+  std::unordered_map<std::string, TaskStats> task_stats_;  // by "plugin.task"
   std::unordered_map<std::uint64_t, std::shared_ptr<JobRecord>> cache_;
   std::vector<std::shared_ptr<Worker>> workers_;
   std::vector<std::uint64_t> to_finalize_;  // reaped by the worker handler, for the result handler

@@ -142,6 +142,8 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       } else {
         chunk = std::move(worker.in_flight.front());
         worker.in_flight.pop_front();
+        chunk.record->stats->add(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - chunk.started).count());
+        if (!worker.in_flight.empty()) start_chunk(worker.in_flight.front());
         (result.ok ? worker.items_done : worker.items_failed) += chunk.count;
         // An old generation's worker that has finished its work is told to exit (restart).
         if (worker.generation != generation_ && worker.in_flight.empty()) signal_eventfd(worker_wake_.get());
@@ -222,6 +224,13 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
     }
   }
   if (state_ == State::terminate) return;  // pending jobs fail with PoolTerminated instead
+  // Only the front chunk was running; those queued behind it never started: they are sent again,
+  // ahead of anything not yet sent.
+  if (lost.size() > 1) {
+    retry_.insert(retry_.begin(), std::make_move_iterator(lost.begin() + 1), std::make_move_iterator(lost.end()));
+    lost.resize(1);
+    task_cv_.notify_all();
+  }
   for (auto& chunk : lost) {
     const auto& task = chunk.record->task;
     const int pid = worker->process.pid();

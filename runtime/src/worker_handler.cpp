@@ -71,9 +71,9 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
   }
   // Restart: an old worker with nothing in flight gets EOF, its sentinel to exit. (Safe to close
   // here: it is retiring, so the task handler will not write to it, and its last chunk was
-  // answered, so no write to it is still under way.)
+  // answered and its writer done with it.)
   for (auto& w : workers_)
-    if (w->generation != generation_ && w->in_flight.empty() && w->to_worker) w->to_worker.reset();
+    if (w->generation != generation_ && w->in_flight.empty() && !w->writing && w->to_worker) w->to_worker.reset();
   const auto current = [&] {
     return static_cast<std::size_t>(std::ranges::count_if(workers_, [&](const auto& w) { return w->generation == generation_; }));
   };
@@ -225,6 +225,7 @@ void PoolImpl::fail_everything_pending(std::unique_lock<std::mutex>& lock, std::
   auto held_back = std::move(parked_);
   queue_.clear();
   parked_.clear();
+  retry_.clear();
   lock.unlock();
   inputs.clear();
   held_back.clear();

@@ -120,7 +120,7 @@ class Pool {
     std::vector<typename Codec::Item> items;
     items.push_back(std::move(args));
     state->control = submit({detail::task_ref(task), std::make_shared<detail::ApplyJob<Codec>>(state, std::move(callbacks)),
-                             std::make_unique<detail::VectorSource<Codec>>(std::move(items), 1), std::nullopt});
+                             std::make_unique<detail::VectorSource<Codec>>(std::move(items), 1), std::nullopt, true});
     return AsyncResult<typename Codec::Result>{std::move(state)};
   }
 
@@ -227,7 +227,8 @@ class Pool {
     const auto size = chunksize ? checked_chunksize(*chunksize) : default_chunksize(n);
     auto state = std::make_shared<detail::ResultState<V>>();
     state->control = submit({detail::task_ref(task), std::make_shared<detail::MapJob<Codec>>(n, state, std::move(callbacks)),
-                             std::make_unique<detail::VectorSource<Codec>>(std::move(items), size), std::nullopt});
+                             std::make_unique<detail::VectorSource<Codec>>(std::move(items), size), std::nullopt,
+                             false});
     return AsyncResult<V>{std::move(state)};
   }
 
@@ -254,7 +255,7 @@ class Pool {
       source = std::make_unique<detail::VectorSource<Codec>>(single_items<T>(std::forward<Input>(input)), size);
     }
     state->control =
-        submit({detail::task_ref(task), std::make_shared<detail::IMapJob<Codec>>(state), std::move(source), size});
+        submit({detail::task_ref(task), std::make_shared<detail::IMapJob<Codec>>(state), std::move(source), size, false});
     return IMapIterator<typename Codec::Value>{std::move(state)};
   }
 

@@ -27,6 +27,7 @@ namespace dlpool::wire {
 
 inline constexpr std::uint32_t protocol_version = 2;
 inline constexpr std::size_t header_size = 20;
+inline constexpr std::size_t job_offset = 8;  // of the header's u64 job field
 /// Default bound on one frame's payload; both sides check it before allocating.
 inline constexpr std::uint32_t default_max_frame = 256u << 20;
 

@@ -64,6 +64,8 @@ struct Submission {
   std::unique_ptr<ChunkSource> source;
   /// imap: the chunk size, and so the input is pulled within PoolOptions::imap_window.
   std::optional<std::size_t> imap_chunksize;
+  /// apply_async: one small item, which the caller's thread may hand straight to an idle worker.
+  bool direct = false;
 };
 
 }  // namespace dlpool::detail
