@@ -122,6 +122,29 @@ INSTANTIATE_TEST_SUITE_P(EveryForm, WorkerLoss,
                                            Death{"sigkill", SIGKILL}, Death{"close_pipes", -1}),
                          [](const auto& info) { return std::string{info.param.how}; });
 
+TEST_F(Reliability, ChunksQueuedBehindALostOneRunAgainInsteadOfFailing) {
+  test::let_workers_die_by_signal();
+  Pool pool{options(1)};
+  // Teach the pool that lethal's chunks are short, so that it queues them in the worker's pipe
+  // behind the running one (pipelining): those never started when the worker died.
+  std::vector<std::tuple<int, int, std::string>> args;
+  for (int x = 0; x < 200; ++x) args.emplace_back(x, -1, "segv");
+  EXPECT_EQ(pool.starmap(lethal, args, 1).size(), args.size());
+  for (int round = 0; round < 3; ++round) {
+    for (auto& [x, at, how] : args) at = 100;
+    auto it = pool.imap(lethal, args, 1);
+    for (int x = 0; x < 200; ++x) {
+      if (x == 100) {
+        EXPECT_THROW(it.next(), WorkerLostError);
+      } else {
+        EXPECT_EQ(it.next(), x * x) << "item " << x << ", round " << round;
+      }
+    }
+  }
+  pool.close();
+  pool.join();
+}
+
 TEST_F(Reliability, AWorkerKilledFromOutsideFailsTheTaskItRan) {
   Pool pool{options(1)};
   auto running = pool.apply_async(hang, {started_path(), false});
