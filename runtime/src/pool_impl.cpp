@@ -1,5 +1,6 @@
 #include "pool_impl.hpp"
 
+#include "log/log.hpp"
 #include "paths.hpp"
 #include "sys/io.hpp"
 
@@ -89,6 +90,7 @@ PoolImpl::PoolImpl(PoolOptions options)
   worker_wake_ = make_eventfd();
   // Eager start, as CPython: a worker that cannot be started fails the constructor, and the ones
   // already started are killed and reaped by their destructors.
+  log(LogLevel::debug, "pool of {} worker(s), running {}", processes_, worker_argv_.front());
   for (int i = 0; i < processes_; ++i) workers_.push_back(spawn_worker(next_worker_++));
   result_thread_ = std::jthread{[this] { result_handler(); }};
   task_thread_ = std::jthread{[this] { task_handler(); }};
@@ -278,6 +280,9 @@ void PoolImpl::stop_worker(Worker& worker, Worker::Stop why) {
   if (worker.stop != Worker::Stop::no || worker.wait_status) return;
   worker.stop = why;
   worker.retiring = true;  // no more work for it
+  static constexpr const char* reasons[] = {"", "its task timed out", "its task was cancelled", "the pool terminates",
+                                            "its result pipe closed"};
+  log(LogLevel::info, "stopping worker {}: {}", worker.process.pid(), reasons[static_cast<int>(why)]);
   worker.process.kill(SIGTERM);
   worker.kill_at = Clock::now() + options_.kill_grace;
   signal_eventfd(worker_wake_.get());  // the worker handler sends SIGKILL when it is due

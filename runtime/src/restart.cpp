@@ -4,6 +4,7 @@
 #include "pool_impl.hpp"
 
 #include "errors_internal.hpp"
+#include "log/log.hpp"
 #include "result_payload.hpp"
 #include "sys/io.hpp"
 
@@ -49,6 +50,8 @@ void PoolImpl::restart() {
   // The old generation takes no more work; the worker handler lets each exit once idle and starts
   // the new one meanwhile.
   ++generation_;
+  log(LogLevel::info, "restart: the probe loaded {} plugin(s); rolling the workers to generation {}", plugins.size(),
+      generation_);
   for (const auto& w : workers_)
     if (w->generation != generation_) w->retiring = true;
   signal_eventfd(worker_wake_.get());

@@ -6,6 +6,7 @@
 #include "pool_impl.hpp"
 
 #include "errors_internal.hpp"
+#include "log/log.hpp"
 #include "result_payload.hpp"
 #include "sys/io.hpp"
 
@@ -172,6 +173,7 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
   if (worker.channel_lost) return;
   worker.channel_lost = true;
   worker.protocol_error = std::move(why);
+  if (!worker.protocol_error.empty()) log(LogLevel::warn, "worker {} {}: ending it", worker.process.pid(), worker.protocol_error);
   if (worker.registered) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, worker.from_worker.get(), nullptr);
   // An idle worker reaching EOF is just exiting (retired, or the pool is closing). One that broke
   // the protocol cannot be trusted: it is killed now. Otherwise the EOF is most likely a death
@@ -196,6 +198,13 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   std::unique_lock lock{mutex_};
   auto lost = std::move(worker->in_flight);
   worker->in_flight.clear();
+  const auto ended = worker->protocol_error.empty() ? describe_exit(worker->wait_status.value_or(-1)) : worker->protocol_error;
+  if (lost.empty())
+    log(LogLevel::debug, "worker {} {}", worker->process.pid(), ended);
+  else
+    log(LogLevel::info, "worker {} {} running {}.{} (job {}, chunk {}); {} chunk(s) behind it to send again",
+        worker->process.pid(), ended, lost.front().record->task.plugin, lost.front().record->task.task,
+        lost.front().record->id, lost.front().chunk, lost.size() - 1);
   std::erase(workers_, worker);
   signal_eventfd(worker_wake_.get());  // replace it
   task_cv_.notify_all();
@@ -211,10 +220,8 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
       ++unready_deaths_ >= std::max(3, processes_)) {
     // Workers that die before they can take work would be respawned forever: stop, and fail the
     // work with the reason instead.
-    const auto why = "worker " + std::to_string(worker->process.pid()) + " " +
-                     (worker->protocol_error.empty() ? describe_exit(worker->wait_status.value_or(-1))
-                                                     : worker->protocol_error) +
-                     " before it was ready (" + std::to_string(unready_deaths_) + " workers in a row)";
+    const auto why = "worker " + std::to_string(worker->process.pid()) + " " + ended + " before it was ready (" +
+                     std::to_string(unready_deaths_) + " workers in a row)";
     if (options_.initializer) {
       const auto& init = options_.initializer->task();
       broken_ = std::make_exception_ptr(

@@ -9,9 +9,8 @@
 
 #include "pool_impl.hpp"
 
+#include "log/log.hpp"
 #include "sys/io.hpp"
-
-#include <cstdio>
 
 namespace dlpool::detail {
 namespace {
@@ -237,7 +236,7 @@ void PoolImpl::task_handler() {
       written(*worker);
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "dlpool: task handler failed: %s; terminating the pool\n", e.what());
+    log(LogLevel::critical, "task handler failed: {}; terminating the pool", e.what());
     if (!lock.owns_lock()) lock.lock();
     state_ = State::terminate;
     signal_eventfd(worker_wake_.get());

@@ -5,6 +5,7 @@
 
 #include "pool_impl.hpp"
 
+#include "log/log.hpp"
 #include "sys/io.hpp"
 
 #include <algorithm>
@@ -34,6 +35,7 @@ std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id) {
   Pipe results = make_pipe();
   ChildProcess process = ChildProcess::spawn(worker_argv_, {tasks.read.get(), results.write.get()});
   set_nonblocking(results.read.get());
+  log(LogLevel::debug, "worker {} started", process.pid());
   return std::make_shared<Worker>(id, std::move(process), std::move(tasks.write), std::move(results.read),
                                   options_.max_frame_bytes);
 }
@@ -101,7 +103,7 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
       try {
         std::rethrow_exception(failed);
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "dlpool: cannot start a replacement worker: %s\n", e.what());
+        log(LogLevel::error, "cannot start a replacement worker: {}", e.what());
       }
       return;
     }
@@ -147,7 +149,7 @@ void PoolImpl::worker_handler() {
     }
     shut_down_workers(lock);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "dlpool: worker handler failed: %s\n", e.what());
+    log(LogLevel::critical, "worker handler failed: {}; terminating the pool", e.what());
     if (!lock.owns_lock()) lock.lock();
     state_ = State::terminate;
     shut_down_workers(lock);

@@ -7,6 +7,7 @@
 #include "describe.hpp"
 #include "plugin_loader.hpp"
 #include "task_runner.hpp"
+#include "log/log.hpp"
 
 #include "sys/io.hpp"
 
@@ -16,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -97,6 +99,7 @@ int main(int argc, char** argv) {
   const auto* describe_option =
       app.add_option("--describe", describe, "print plugin NAME's manifest as JSON on stdout, then exit");
   CLI11_PARSE(app, argc, argv);
+  dlpool::detail::configure_log(std::getenv("DLPOOL_LOG"), "dlpool-worker");
 
   // A process a plugin starts must not inherit the protocol pipes: holding the task pipe open
   // would keep a write from the host blocking after this worker died, instead of failing.

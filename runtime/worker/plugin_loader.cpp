@@ -1,8 +1,9 @@
 #include "plugin_loader.hpp"
 
-#include <dlpool/wire/plugin_name.hpp>
-
 #include "file_identity.hpp"
+#include "log/log.hpp"
+
+#include <dlpool/wire/plugin_name.hpp>
 
 #include <cstring>
 #include <filesystem>
@@ -88,6 +89,8 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
   for (std::size_t i = 0; i < manifest->task_count; ++i) plugin->tasks.emplace(manifest->tasks[i].name, &manifest->tasks[i]);
   const auto& loaded = *loaded_.emplace(std::string{name}, std::move(plugin)).first->second;
   fresh_.push_back(&loaded);
+  detail::log(detail::LogLevel::debug, "loaded plugin {} {} from {} (inode {}, sha256 {})", loaded.report.name, loaded.report.version,
+      loaded.report.path, loaded.report.inode, loaded.report.sha256);
   return loaded;
 }
 

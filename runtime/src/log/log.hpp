@@ -1,0 +1,35 @@
+#pragma once
+// Diagnostics for operators, quiet by default: DLPOOL_LOG sets the level (off, critical, error,
+// warn, info, debug, trace; default warn, which a healthy pool never reaches). Host and workers
+// read it alike; lines go to stderr through spdlog, tagged with the program and its pid.
+//
+// Only this header's few declarations reach the files that log: spdlog stays in log.cpp, and a
+// message is formatted only when its level is on.
+
+#include <fmt/format.h>
+
+#include <string_view>
+#include <utility>
+
+namespace dlpool::detail {
+
+enum class LogLevel { trace, debug, info, warn, error, critical, off };
+
+/// Configures the log from a DLPOOL_LOG value (nullptr or "": the default). An unknown value
+/// keeps the default and says so on stderr, naming it. Called on first use with
+/// getenv("DLPOOL_LOG"); `program` names the lines' source ("dlpool", "dlpool-worker").
+void configure_log(const char* setting, std::string_view program = "dlpool");
+
+[[nodiscard]] bool log_enabled(LogLevel level) noexcept;
+void log_line(LogLevel level, std::string_view message) noexcept;
+
+template <class... Args>
+void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) noexcept {
+  if (!log_enabled(level)) return;
+  try {
+    log_line(level, fmt::format(format, std::forward<Args>(args)...));
+  } catch (...) {  // a diagnostic never fails the operation it describes
+  }
+}
+
+}  // namespace dlpool::detail
