@@ -10,6 +10,7 @@
 
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -55,6 +56,27 @@ TEST(BinaryCodec, RoundTripsValueTypes) {
   EXPECT_EQ(round_trip(std::tuple<int, std::string>{7, "x"}), (std::tuple<int, std::string>{7, "x"}));
   EXPECT_EQ(round_trip(testkit::Point{3, -4}), (testkit::Point{3, -4}));
   EXPECT_EQ(round_trip(std::optional<int>{}), std::optional<int>{});
+}
+
+TEST(BinaryCodec, CopiesNumbersAsTheSameBytesCerealWrites) {
+  // The codecs copy numbers themselves (raw_bytes); the wire must stay Cereal's.
+  std::ostringstream os;
+  {
+    cereal::BinaryOutputArchive archive{os};
+    archive(std::int32_t{-7}, 2.5, std::uint64_t{1} << 40, 'c', true);
+  }
+  wire::BinaryEncoder encoder;
+  std::string bytes;
+  encoder.append(bytes, std::int32_t{-7}, 2.5, std::uint64_t{1} << 40, 'c', true);
+  EXPECT_EQ(bytes, os.str());
+
+  wire::BinaryDecoder decoder;
+  std::int32_t i = 0;
+  double d = 0;
+  std::uint64_t u = 0;
+  decoder.decode(std::string_view{bytes}.substr(0, 4 + 8 + 8), i, d, u);
+  EXPECT_EQ(std::tuple(i, d, u), std::tuple(-7, 2.5, std::uint64_t{1} << 40));
+  EXPECT_THROW(decoder.decode(std::string_view{bytes}.substr(0, 3), i), wire::DecodeError);
 }
 
 TEST(BinaryCodec, RejectsShortInput) {

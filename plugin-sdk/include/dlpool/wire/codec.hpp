@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 namespace dlpool::wire {
@@ -65,6 +66,12 @@ class ViewBuf final : public std::streambuf {
   [[nodiscard]] std::size_t unread() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
 };
 
+/// Numbers are encoded by Cereal's binary archive as their raw bytes, with no tag: the codecs
+/// copy those themselves (the same bytes), which spares a stream call per value for the tiny
+/// items of a map. bool is left to Cereal, which reads it as it wrote it.
+template <class... T>
+inline constexpr bool raw_bytes = ((std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) && ...);
+
 // Both codecs keep one Cereal archive per chunk rather than one per item: building an archive
 // costs more than encoding a small value. Cereal records some things once per archive (a class's
 // version), so each end of the pipe starts a fresh archive at the same place: restart() at the
@@ -82,7 +89,9 @@ class BinaryEncoder {
 
   template <class... T>
   void append(std::string& out, const T&... values) {
-    if constexpr (sizeof...(T) > 0) {  // void results encode as nothing
+    if constexpr (raw_bytes<T...>) {  // void results encode as nothing
+      (out.append(reinterpret_cast<const char*>(&values), sizeof(T)), ...);
+    } else {
       buf_.target(&out);
       (*archive_)(values...);
     }
@@ -117,6 +126,14 @@ class BinaryDecoder {
 
   template <class... T>
   void decode(std::string_view bytes, T&... values) {
+    if constexpr (raw_bytes<T...>) {
+      if (bytes.size() != (sizeof(T) + ... + 0))
+        throw DecodeError{std::to_string(bytes.size()) + " bytes where " + std::to_string((sizeof(T) + ... + 0)) +
+                          " were expected"};
+      const char* at = bytes.data();
+      ((std::memcpy(&values, at, sizeof(T)), at += sizeof(T)), ...);
+      return;
+    }
     buf_.view(bytes);
     stream_.clear();
     try {
