@@ -22,7 +22,6 @@ install(TARGETS dlpool_plugin_sdk dlpool_runtime dlpool_text_types dlpool_digest
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-set_target_properties(dlpool-worker PROPERTIES EXPORT_NAME worker)
 
 install(TARGETS text digest LIBRARY DESTINATION ${DLPOOL_INSTALL_PLUGINDIR})
 
