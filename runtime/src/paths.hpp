@@ -5,9 +5,11 @@
 
 namespace dlpool::detail {
 
-/// The dlpool-worker to spawn: `configured` if set, else $DLPOOL_WORKER, else the one beside the
-/// running executable, else the installed one, else the one in the build tree. Throws
-/// std::system_error naming every place tried when none exists.
+/// The dlpool-worker to spawn: `configured` if set, else $DLPOOL_WORKER, else the one of the
+/// installation (or build tree) the shared libdlpool_runtime was loaded from, found relative to
+/// the library file; else the one beside the running executable; else, for a static runtime only,
+/// the one of the configured install prefix. Throws std::system_error naming every place tried
+/// when none exists.
 std::string worker_executable(const std::string& configured);
 
 /// The plugin search path handed to workers, ':'-separated: PoolOptions::plugin_path, then

@@ -9,6 +9,7 @@
 #include "task_runner.hpp"
 #include "log/log.hpp"
 
+#include "dlpool_config.hpp"
 #include "sys/io.hpp"
 
 #include <dlpool/wire/bytes.hpp>
@@ -40,13 +41,14 @@ std::vector<std::string> split_path(const std::string& path) {
   return dirs;
 }
 
-/// The plugin dir of the installation (or build tree) this executable belongs to:
+/// The plugin dir of the installation (or build tree) this executable belongs to, relative to
+/// the executable so that a moved prefix still works:
 /// <prefix>/bin/dlpool-worker -> <prefix>/lib/dlpool/plugins.
 std::string own_plugin_dir() {
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return {};
-  return (self.parent_path().parent_path() / "lib" / "dlpool" / "plugins").string();
+  return (self.parent_path() / dlpool::detail::config::bin_to_plugins).lexically_normal().string();
 }
 
 void send(const std::string& frame) {

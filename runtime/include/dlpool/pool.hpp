@@ -58,7 +58,9 @@ struct PoolOptions {
   std::optional<int> maxtasksperchild;
   /// Directories searched for plugins before $DLPOOL_PLUGIN_PATH and the installed plugin dir.
   std::vector<std::string> plugin_path;
-  /// The dlpool-worker executable; empty means $DLPOOL_WORKER, then the installed or built one.
+  /// The dlpool-worker executable; empty means $DLPOOL_WORKER, then the one installed with
+  /// libdlpool_runtime (found relative to the library, so a moved prefix still works), then the
+  /// one beside the running executable.
   std::string worker_path;
   /// Largest frame payload either side accepts.
   std::uint32_t max_frame_bytes = wire::default_max_frame;
