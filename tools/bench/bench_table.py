@@ -67,7 +67,7 @@ def first(found, peer, workload):
 def fmt(x):
     if x is None:
         return "-"
-    if abs(x) >= 100_000:
+    if abs(x) >= 10_000:
         return f"{x:,.0f}"
     if abs(x) >= 100:
         return f"{x:.0f}"
@@ -81,15 +81,20 @@ def ratio(a, b):
 
 
 def fmt_ratio(r):
-    return "-" if r is None else f"{fmt(r)}x"
+    # Two decimals below 10, so that a ratio beside its goal (1.5x) is never rounded onto it.
+    if r is None:
+        return "-"
+    return f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
 
 
-def judge(goal, dl, to_cpython, to_floor, processes):
+def judge(goal, dl, to_cpython, to_floor, processes, unit):
     against, op, target = goal
     measured = {"cpython": to_cpython, "floor": to_floor, "self": dl}[against]
-    unit = "" if against == "self" else "x"
-    what = {"cpython": "of CPython", "floor": "of floor", "self": ""}[against]
-    text = f"{op} {fmt(target)}{unit} {what}".strip().replace("<=", "\u2264").replace(">=", "\u2265")
+    sign = {"<=": "\u2264", ">=": "\u2265"}[op]
+    if against == "self":
+        text = f"{sign} {target:g}x" if unit == "x" else f"{sign} {target:g} {unit}"
+    else:
+        text = f"{sign} {target:g}x of " + ("CPython" if against == "cpython" else "floor")
     if measured is None:
         return text, "n/a"
     if against == "self" and op == ">=" and processes != 2:
@@ -131,13 +136,14 @@ def main():
         fl = value(found, "raw-pipe", floor_name) if floor_name else None
         unit_row = first(found, "dlpool", workload) or first(found, "cpython-pool", workload) or {}
         to_py, to_fl = ratio(dl, py), ratio(dl, fl)
-        goal_text, status = judge(goal, dl, to_py, to_fl, processes)
+        unit = unit_row.get("unit", "")
+        goal_text, status = judge(goal, dl, to_py, to_fl, processes, unit)
         if status in ("met", "MISSED"):
             judged += 1
             met += status == "met"
         floor_cell = f"{fmt(fl)} ({floor_name})" if fl is not None else "-"
         py_cell = "hangs (bpo-22393)" if workload == "sigkill_recovery" else fmt(py)
-        rows.append([workload, unit_row.get("unit", ""), fmt(dl), py_cell, floor_cell,
+        rows.append([workload, unit, fmt(dl), py_cell, floor_cell,
                      fmt_ratio(to_py), fmt_ratio(to_fl), goal_text, status])
     print(table(["workload", "unit", "dlpool", "CPython", "floor", "dl/CPython", "dl/floor", "goal", "status"], rows))
     print(f"\ngoals met: {met} of {judged}")

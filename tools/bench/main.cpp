@@ -9,6 +9,7 @@
 // Exit status: 0 ok, 1 a workload failed (wrong result, error), 2 a usage error.
 
 #include "memory.hpp"
+#include "pool_options.hpp"
 #include "pool_workloads.hpp"
 #include "report.hpp"
 #include "settings.hpp"
@@ -65,7 +66,7 @@ void run_all(const Settings& settings) {
                                "imap_endless_rss", "worker_rss"},
       [&](const std::string& name) { return settings.wants(name); });
   if (shared_pool_needed) {
-    dlpool::Pool pool{{.processes = p}};
+    dlpool::Pool pool{pool_options(p)};
     run(settings, "apply_latency", repeated([&] { return apply_latency(pool, sizes.apply); }));
     run(settings, "async_throughput", repeated([&] { return async_throughput(pool, sizes.asyncn); }));
     run(settings, "map_tiny", repeated([&] { return map_tiny(pool, sizes.mapm); }));

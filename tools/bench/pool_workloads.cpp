@@ -1,6 +1,7 @@
 #include "pool_workloads.hpp"
 
 #include "bench_tasks.hpp"
+#include "pool_options.hpp"
 
 #include <dlpool/pool.hpp>
 
@@ -42,7 +43,7 @@ Row startup(int processes, int reps) {
   for (int i = 0; i < reps; ++i) {
     const auto t0 = Clock::now();
     {
-      Pool pool{{.processes = processes}};
+      Pool pool{pool_options(processes)};
       check(pool.apply(tasks::noop, 1) == 1, "noop(1)");
       pool.close();
       pool.join();
@@ -143,7 +144,7 @@ Row error_path(Pool& pool, int n) {
 
 Row cpu_speedup(int processes, int items, std::int64_t limit) {
   const auto run = [&](int procs) {
-    Pool pool{{.processes = procs}};
+    Pool pool{pool_options(procs)};
     const auto t0 = Clock::now();
     const auto counts = pool.map(tasks::count_primes, std::vector<std::int64_t>(static_cast<std::size_t>(items), limit), 1);
     const double dt = seconds_since(t0);

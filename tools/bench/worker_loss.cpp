@@ -1,6 +1,7 @@
 #include "worker_loss.hpp"
 
 #include "bench_tasks.hpp"
+#include "pool_options.hpp"
 #include "sys/io.hpp"
 
 #include <dlpool/pool.hpp>
@@ -96,7 +97,7 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 Row sigkill_recovery(int reps) {
   PidFifo fifo;
-  Pool pool{{.processes = 1}};
+  Pool pool{pool_options(1)};
   (void)pool.apply(tasks::worker_pid, 0);  // the first worker is up before anything is timed
   std::vector<double> error_ms, ready_ms;
   for (int i = 0; i < reps; ++i) {
