@@ -17,8 +17,9 @@ namespace dlpool::bench {
 [[nodiscard]] std::uint64_t host_rss_bytes();
 
 /// Takes `items` results of imap(echo, endless generator of 1 KiB strings), chunksize 1, then
-/// abandons the iterator. The host RSS is sampled every 1% of the items: value is the largest
-/// sample (MiB); first_mib (after the first 1%), last_mib and max_mib show whether it stays flat.
+/// abandons the iterator. The heap is trimmed first (malloc_trim), then the host RSS is sampled
+/// every 1% of the items: value is the largest sample (MiB); before_mib, first_mib (after the
+/// first 1%), last_mib and max_mib show whether it stays flat.
 [[nodiscard]] Row imap_endless_rss(Pool& pool, std::int64_t items);
 
 /// Pool::workers() now: value is the largest worker RSS (MiB); "workers" lists each one's pid,
