@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The benchmark in one command: builds dlpool-bench in Release (BUILD_DIR, default build-release)
-# if needed, compiles the pipe floor, runs dlpool-bench, the CPython peer and the floor, and
-# prints the comparison table with the goals (tools/bench/bench_table.py).
+# The benchmark in one command: installs what is missing (scripts/install-deps.sh), builds
+# dlpool-bench in Release (BUILD_DIR, default build-release) if needed, compiles the pipe floor,
+# runs dlpool-bench, the CPython peer and the floor one after the other, and prints the
+# comparison table with the goals (tools/bench/bench_table.py).
 #
 # Usage: scripts/bench.sh [--quick] [--processes P] [--only NAME[,NAME]] [--repeat R] [--peer-runs N]
 #   --quick       the peer's smaller sizes (a smoke run of a few seconds per peer)
@@ -39,6 +40,8 @@ for n in "$processes" ${repeat:+"$repeat"} ${peer_runs:+"$peer_runs"}; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || die "counts must be whole numbers of at least 1, not '$n'"
 done
 peer_runs=${peer_runs:-$((quick ? 1 : 3))}
+
+scripts/install-deps.sh >&2
 
 dir=${BUILD_DIR:-build-release}
 python=${PYTHON:-python3}
