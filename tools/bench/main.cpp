@@ -45,7 +45,10 @@ std::string at_least_one(std::string& value) {
 void run(const Settings& settings, const std::string& name, const std::function<Row()>& measure) {
   if (!settings.wants(name)) return;
   try {
-    emit(measure());
+    const auto row = measure();
+    // --only selects by this name, the table by the row's: they must be one.
+    if (row.workload() != name) throw std::logic_error{"reported as '" + row.workload() + "'"};
+    emit(row);
   } catch (const std::exception& e) {
     throw std::runtime_error{name + ": " + e.what()};
   }
