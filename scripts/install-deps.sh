@@ -3,7 +3,9 @@
 # non-interactive: it runs apt-get only when something is absent.
 set -euo pipefail
 
-packages=(g++ cmake ninja-build libboost-dev libcereal-dev libcli11-dev libgtest-dev zlib1g-dev libssl-dev libspdlog-dev)
+# python3 (standard library only): scripts/bench.sh runs the CPython peer and prints its table with it.
+packages=(g++ cmake ninja-build libboost-dev libcereal-dev libcli11-dev libgtest-dev zlib1g-dev libssl-dev libspdlog-dev
+          python3)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,129 @@
+// dlpool-bench: dlpool's Pool on the workloads of the CPython peer
+// (tools/bench/peer/mp_pool_bench.py): same names, same sizes, same flags, and the same JSON
+// lines with "peer": "dlpool", each the median of --repeat runs. Then dlpool's own figures:
+// SIGKILL -> error + replacement, host RSS over an endless imap, per-worker RSS.
+// scripts/bench.sh runs it beside the peer and prints the comparison.
+//
+//   dlpool-bench [--processes P] [--quick] [--only NAME[,NAME]] [--repeat R]
+//
+// Exit status: 0 ok, 1 a workload failed (wrong result, error), 2 a usage error.
+
+#include "memory.hpp"
+#include "pool_options.hpp"
+#include "pool_workloads.hpp"
+#include "report.hpp"
+#include "settings.hpp"
+#include "worker_loss.hpp"
+
+#include <dlpool/pool.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace {
+
+using namespace dlpool::bench;
+
+constexpr int usage_status = 2;
+
+/// A count option's check, worded for people rather than CLI::PositiveNumber's doubles.
+std::string at_least_one(std::string& value) {
+  int n = 0;
+  if (!CLI::detail::lexical_cast(value, n) || n < 1) return "must be a whole number of at least 1, not '" + value + "'";
+  return {};
+}
+
+/// Runs one workload if it was asked for, naming it in any error it throws.
+void run(const Settings& settings, const std::string& name, const std::function<Row()>& measure) {
+  if (!settings.wants(name)) return;
+  try {
+    const auto row = measure();
+    // --only selects by this name, the table by the row's: they must be one.
+    if (row.workload() != name) throw std::logic_error{"reported as '" + row.workload() + "'"};
+    emit(row);
+  } catch (const std::exception& e) {
+    throw std::runtime_error{name + ": " + e.what()};
+  }
+}
+
+void run_all(const Settings& settings) {
+  const auto sizes = sizes_for(settings);
+  const int p = settings.processes;
+  const auto repeated = [&](std::function<Row()> measure) {
+    return [&settings, measure = std::move(measure)] { return median_of_runs(settings.repeat, measure); };
+  };
+
+  run(settings, "startup", repeated([&] { return startup(p, sizes.startup); }));
+
+  // As the peer: one pool for the workloads that do not start their own.
+  const bool shared_pool_needed = std::ranges::any_of(
+      std::vector<std::string>{"apply_latency", "async_throughput", "map_tiny", "imap_tiny", "payload", "error_path",
+                               "imap_endless_rss", "worker_rss"},
+      [&](const std::string& name) { return settings.wants(name); });
+  if (shared_pool_needed) {
+    dlpool::Pool pool{pool_options(p)};
+    run(settings, "apply_latency", repeated([&] { return apply_latency(pool, sizes.apply); }));
+    run(settings, "async_throughput", repeated([&] { return async_throughput(pool, sizes.asyncn); }));
+    run(settings, "map_tiny", repeated([&] { return map_tiny(pool, sizes.mapm); }));
+    run(settings, "imap_tiny", repeated([&] { return imap_tiny(pool, sizes.imapk); }));
+    run(settings, "payload", repeated([&] { return payload(pool, sizes.payload); }));
+    run(settings, "error_path", repeated([&] { return error_path(pool, sizes.errn); }));
+    // One long run each: memory over time, then memory after all of the above.
+    run(settings, "imap_endless_rss", [&] { return imap_endless_rss(pool, sizes.endless_items); });
+    run(settings, "worker_rss", [&] { return worker_rss(pool); });
+    pool.close();
+    pool.join();
+  }
+
+  run(settings, "cpu_speedup", repeated([&] { return cpu_speedup(p, sizes.cpu_items, sizes.cpu_limit); }));
+  // Its repetitions are its kills: the median over them is reported.
+  run(settings, "sigkill_recovery", [&] { return sigkill_recovery(sizes.kill_reps); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "dlpool-bench: dlpool's Pool on the workloads of CPython's multiprocessing.Pool peer "
+      "(tools/bench/peer/mp_pool_bench.py); one JSON line per workload on stdout"};
+  Settings settings;
+  settings.processes = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  app.add_option("--processes", settings.processes, "worker processes (default: hardware threads)")
+      ->capture_default_str()
+      ->check(CLI::Validator{at_least_one, ""});
+  app.add_flag("--quick", settings.quick, "the peer's smaller sizes, for a smoke run");
+  std::string only;
+  std::string known;
+  for (const auto& name : workload_names()) known += (known.empty() ? "" : ",") + name;
+  app.add_option("--only", only, "comma-separated workload names, of: " + known)->type_name("NAME[,NAME]");
+  std::optional<int> repeat;
+  app.add_option("--repeat", repeat, "runs of each workload, the median reported (default: 5, 3 with --quick)")
+      ->check(CLI::Validator{at_least_one, ""});
+
+  try {
+    app.parse(argc, argv);
+    settings.only = parse_only(only);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : usage_status;  // --help is a success
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "dlpool-bench: %s\n", e.what());
+    return usage_status;
+  }
+  settings.repeat = repeat.value_or(settings.quick ? 3 : 5);
+
+  try {
+    run_all(settings);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dlpool-bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
