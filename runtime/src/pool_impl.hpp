@@ -49,6 +49,12 @@ struct TaskStats {
   void add(std::int64_t ns) { average_ns = average_ns < 0 ? ns : (average_ns * 7 + ns) / 8; }
 };
 
+/// Chunks a worker may hold at once, the running one included (see task_handler.cpp).
+inline constexpr std::size_t pipeline_depth = 4;
+/// A worker's answer wakes the task handler only once it holds this few chunks: it then tops the
+/// worker up with several, instead of being woken for each.
+inline constexpr std::size_t refill_below = 2;
+
 /// A chunk encoded as a complete TASK frame.
 struct EncodedChunk {
   std::string frame;

@@ -131,6 +131,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
 
     InFlight chunk;
     std::string violation;
+    bool refill = false;
     {
       std::lock_guard lock{mutex_};
       if (worker.in_flight.empty() || worker.in_flight.front().record->id != header.job ||
@@ -145,6 +146,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
         worker.in_flight.pop_front();
         chunk.record->stats->add(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - chunk.started).count());
         if (!worker.in_flight.empty()) start_chunk(worker.in_flight.front());
+        refill = worker.in_flight.size() <= refill_below;
         (result.ok ? worker.items_done : worker.items_failed) += chunk.count;
         // An old generation's worker that has finished its work is told to exit (restart).
         if (worker.generation != generation_ && worker.in_flight.empty()) signal_eventfd(worker_wake_.get());
@@ -154,7 +156,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       lose_channel(worker, std::move(violation));
       return false;
     }
-    task_cv_.notify_one();  // this worker is idle again
+    if (refill) task_cv_.notify_one();  // this worker can take more
 
     report_chunk(chunk,
                  result.ok ? nullptr

@@ -15,8 +15,6 @@
 namespace dlpool::detail {
 namespace {
 
-// Chunks a worker may hold at once, the running one included.
-constexpr std::size_t pipeline_depth = 4;
 // Only chunks of tasks whose chunks have taken less than this on average are queued behind
 // others: a long one would hold the chunks behind it hostage while another worker sits idle.
 constexpr std::int64_t pipeline_below_ns = 250'000;
