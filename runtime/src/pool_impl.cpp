@@ -137,12 +137,13 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
     if (input_error) std::rethrow_exception(input_error);
   }
   DirectSend direct;
+  auto stats_key = record->task.plugin + '.' + record->task.task;  // not built under the lock
   {
     std::lock_guard lock{mutex_};
     if (state_ != State::run) throw UsageError{"Pool not running"};
     record->id = next_job_++;
     cache_.emplace(record->id, record);
-    record->stats = &task_stats_[record->task.plugin + '.' + record->task.task];
+    record->stats = &task_stats_[std::move(stats_key)];
     if (record->first_chunk) {
       std::memcpy(record->first_chunk->frame.data() + wire::job_offset, &record->id, sizeof record->id);
       direct = send_directly(record);
