@@ -1,6 +1,9 @@
 // The `dlpool` command line, run as a child process with pipes on its stdin, stdout and stderr.
 
+#include "abort_on_load_types.hpp"
 #include "support/process_census.hpp"
+
+#include <dlpool/wire/signature.hpp>
 
 // Cereal first: it configures rapidjson for the whole program (see tools/cli/rapidjson.hpp).
 #include <cereal/archives/json.hpp>
@@ -12,11 +15,16 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <fcntl.h>
@@ -50,7 +58,10 @@ struct Finished {
 /// a child still running, so a failed assertion leaves no process behind.
 class Cli {
  public:
-  explicit Cli(const std::vector<std::string>& args) {
+  explicit Cli(const std::vector<std::string>& args) : Cli{DLPOOL_BIN_DIR "/dlpool", args} {}
+
+  /// Any program, run the same way.
+  Cli(const std::string& program, const std::vector<std::string>& args) {
     int in[2], out[2], err[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
       throw std::system_error{errno, std::generic_category(), "pipe2"};
@@ -74,7 +85,7 @@ class Cli {
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
 
-    std::vector<std::string> argv{DLPOOL_BIN_DIR "/dlpool"};
+    std::vector<std::string> argv{program};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> raw;
     for (auto& a : argv) raw.push_back(a.data());
@@ -222,6 +233,22 @@ std::optional<ErrorObject> error_in(const std::string& line) {
 }
 
 bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+/// A fresh directory under $TMPDIR, removed with everything in it.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    auto pattern = (std::filesystem::temp_directory_path() / "dlpool-cli-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::system_error{errno, std::generic_category(), "mkdtemp"};
+    path = pattern;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
 
 /// Every test checks it leaves no child of ours behind, running or zombie.
 class CliTest : public ::testing::Test {
@@ -417,6 +444,109 @@ TEST_F(Tasks, PrintsTheManifestAsJson) {
       found = true;
     }
   EXPECT_TRUE(found) << r.out;
+}
+
+/// The tasks of a `dlpool tasks --json` or `dlpool-worker --describe` line, as name -> signature.
+std::map<std::string, std::string> tasks_in(const std::string& json) {
+  rapidjson::Document doc;
+  doc.Parse(json.c_str());
+  std::map<std::string, std::string> tasks;
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("tasks") || !doc["tasks"].IsArray()) {
+    ADD_FAILURE() << "not a manifest: " << json;
+    return tasks;
+  }
+  for (const auto& task : doc["tasks"].GetArray()) tasks[task["name"].GetString()] = task["signature"].GetString();
+  return tasks;
+}
+
+TEST_F(Tasks, ListsAPluginWhoseStaticConstructorAbortsWithoutRunningIt) {
+  // Loading libabort_on_load.so kills the process that loads it: only a listing that runs none
+  // of its code can succeed, and the signatures can only come from the compile-time manifest.
+  const auto r = run({"tasks", "abort_on_load"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "abort_on_load 2.5.0-rc1 (SDK ABI 1)")) << r.out;
+  EXPECT_TRUE(contains(r.out, std::string{DLPOOL_TEST_PLUGIN_DIR} + "/libabort_on_load.so")) << r.out;
+  EXPECT_TRUE(contains(r.out, "4 tasks:")) << r.out;
+
+  const auto json = run({"tasks", "abort_on_load", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const std::map<std::string, std::string> expected{
+      {"grow", "geo::Box(geo::Box, std::map<std::string, std::vector<long>>)"},
+      {"stats", "std::optional<std::tuple<unsigned long, double>>(std::array<int, 3>, std::pair<char, bool>)"},
+      {"value", "int()"},
+      {"tag", "geo::Tagged<long>(geo::Tagged<long>)"},  // DLPOOL_TASK(geo::tag): the name without its scope
+  };
+  EXPECT_EQ(tasks_in(json.out), expected);
+  // The host builds the same text for the same types, so a typed Task<> would match.
+  EXPECT_EQ(expected.at("grow"), (dlpool::wire::signature<geo::Box, geo::Box, std::map<std::string, std::vector<long>>>()));
+  EXPECT_EQ(expected.at("tag"), (dlpool::wire::signature<geo::Tagged<long>, geo::Tagged<long>>()));
+}
+
+TEST_F(Tasks, TheSectionSaysWhatTheLoadedPluginSays) {
+  // The worker reads the manifest the plugin's code builds at run time; `dlpool tasks` reads the
+  // section the compiler wrote. Both must carry the same tasks and the same signature text.
+  const auto listed = run({"tasks", "testkit", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const auto loaded = Cli{DLPOOL_BIN_DIR "/dlpool-worker", {"--describe=testkit", "--plugin-path", DLPOOL_TEST_PLUGIN_DIR}}.finish();
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  const auto from_section = tasks_in(listed.out);
+  EXPECT_EQ(from_section, tasks_in(loaded.out));
+  EXPECT_EQ(from_section.size(), 19u) << listed.out;
+  EXPECT_EQ(from_section.at("mirror"), "testkit::Point(testkit::Point)");
+  EXPECT_EQ(from_section.at("count_words"), "std::map<std::string, int>(std::vector<std::string>)");
+}
+
+TEST_F(Tasks, AcceptsAFilePath) {
+  const auto path = std::string{DLPOOL_TEST_PLUGIN_DIR} + "/versions/v2/libversioned.so";
+  const auto r = Cli{{"tasks", path, "--json"}}.finish();  // no plugin path: the file alone
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  rapidjson::Document doc;
+  doc.Parse(r.out.c_str());
+  ASSERT_TRUE(doc.IsObject()) << r.out;
+  EXPECT_STREQ(doc["plugin"].GetString(), "versioned");
+  EXPECT_STREQ(doc["version"].GetString(), "2.0.0");
+  EXPECT_EQ(doc["path"].GetString(), path);
+  EXPECT_EQ(tasks_in(r.out).at("gated_version"), "std::string(std::string, std::string)");
+}
+
+TEST_F(Tasks, RefusesHostileNamesBeforeTouchingTheFileSystem) {
+  for (const char* name : {"..", "a b", "x;rm", "$(id)", ""}) {
+    const auto r = run({"tasks", name});
+    EXPECT_EQ(r.exit_code, 1) << name;
+    EXPECT_TRUE(contains(r.err, "invalid plugin name")) << name << ": " << r.err;
+    EXPECT_EQ(r.out, "") << name;
+  }
+}
+
+TEST_F(Tasks, FilesThatAreNotPluginsAreClearErrors) {
+  const std::string dir = DLPOOL_TEST_PLUGIN_DIR;
+  auto r = run({"tasks", dir + "/libnotaplugin.so"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "no dlpool_manifest section: not a dlpool plugin")) << r.err;
+
+  const TempDir tmp;
+  const auto text = tmp.path + "/libtext.so";
+  { std::ofstream{text} << "not an ELF file\n"; }
+  r = run({"tasks", text});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, text + ": not an ELF file")) << r.err;
+
+  // The section headers sit at the end of the file: a truncated copy says so instead of reading
+  // past its end.
+  const auto truncated = tmp.path + "/libtruncated.so";
+  {
+    std::ifstream in{dir + "/libtestkit.so", std::ios::binary};
+    std::string head(8192, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    std::ofstream{truncated, std::ios::binary}.write(head.data(), in.gcount());
+  }
+  r = run({"tasks", truncated});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "lie beyond the end of the file")) << r.err;
+
+  r = run({"tasks", tmp.path + "/missing.so"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "no such file")) << r.err;
 }
 
 TEST_F(Tasks, AMissingPluginIsAClearErrorOnStderr) {

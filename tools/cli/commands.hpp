@@ -16,7 +16,7 @@ struct GlobalOptions {
 };
 
 struct TasksOptions {
-  std::string plugin;
+  std::string plugin;  // a plugin name, or a file path (anything with a '/')
   bool json = false;
 };
 
@@ -30,7 +30,7 @@ struct MapOptions {
   int chunksize = 1;
 };
 
-/// `dlpool tasks PLUGIN [--json]`: the plugin's manifest, read by a worker.
+/// `dlpool tasks FILE-or-NAME [--json]`: the plugin's manifest, read from its file unloaded.
 int run_tasks(const GlobalOptions& global, const TasksOptions& options);
 /// `dlpool call PLUGIN TASK JSON-ARGS`: one call; the result or an error object on stdout.
 int run_call(const GlobalOptions& global, const CallOptions& options);

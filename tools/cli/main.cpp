@@ -1,7 +1,7 @@
 // dlpool: runs plugin tasks from the shell. Exit status: 0 ok, 1 a failed call or item (or a
 // failure such as a missing plugin), 2 a usage error.
 //
-//   dlpool tasks PLUGIN [--json]
+//   dlpool tasks FILE-or-NAME [--json]
 //   dlpool call PLUGIN TASK JSON-ARGS
 //   dlpool map PLUGIN TASK [-j N] [--chunksize N]  < arguments.jsonl > results.jsonl
 //   (each with --plugin-path DIR, repeatable)
@@ -42,8 +42,11 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
 
   TasksOptions tasks;
-  auto* tasks_command = app.add_subcommand("tasks", "list a plugin's tasks and their signatures");
-  tasks_command->add_option("plugin", tasks.plugin, "plugin name, e.g. text")->required();
+  auto* tasks_command = app.add_subcommand(
+      "tasks", "list a plugin's tasks and their signatures, read from its file without loading it");
+  tasks_command->add_option("plugin", tasks.plugin, "plugin name (e.g. text), or a file path containing '/'")
+      ->required()
+      ->type_name("FILE-or-NAME");
   tasks_command->add_flag("--json", tasks.json, "print the manifest as JSON");
 
   CallOptions call;
