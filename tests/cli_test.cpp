@@ -1,8 +1,10 @@
 // The `dlpool` command line, run as a child process with pipes on its stdin, stdout and stderr.
 
 #include "abort_on_load_types.hpp"
+#include "support/fifo.hpp"
 #include "support/process_census.hpp"
 
+#include <dlpool/pool.hpp>
 #include <dlpool/wire/signature.hpp>
 
 // Cereal first: it configures rapidjson for the whole program (see tools/cli/rapidjson.hpp).
@@ -11,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -19,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -30,6 +34,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -234,21 +239,6 @@ std::optional<ErrorObject> error_in(const std::string& line) {
 
 bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
 
-/// A fresh directory under $TMPDIR, removed with everything in it.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    auto pattern = (std::filesystem::temp_directory_path() / "dlpool-cli-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::system_error{errno, std::generic_category(), "mkdtemp"};
-    path = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 /// Every test checks it leaves no child of ours behind, running or zombie.
 class CliTest : public ::testing::Test {
@@ -259,6 +249,7 @@ class CliTest : public ::testing::Test {
 class Call : public CliTest {};
 class Map : public CliTest {};
 class Tasks : public CliTest {};
+class Install : public CliTest {};
 class Usage : public CliTest {};
 
 TEST_F(Call, PrintsTheBareJsonResult) {
@@ -524,8 +515,8 @@ TEST_F(Tasks, FilesThatAreNotPluginsAreClearErrors) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "no dlpool_manifest section: not a dlpool plugin")) << r.err;
 
-  const TempDir tmp;
-  const auto text = tmp.path + "/libtext.so";
+  const dlpool::test::TempDir tmp;
+  const auto text = (tmp.path() / "libtext.so").string();
   { std::ofstream{text} << "not an ELF file\n"; }
   r = run({"tasks", text});
   EXPECT_EQ(r.exit_code, 1);
@@ -533,7 +524,7 @@ TEST_F(Tasks, FilesThatAreNotPluginsAreClearErrors) {
 
   // The section headers sit at the end of the file: a truncated copy says so instead of reading
   // past its end.
-  const auto truncated = tmp.path + "/libtruncated.so";
+  const auto truncated = (tmp.path() / "libtruncated.so").string();
   {
     std::ifstream in{dir + "/libtestkit.so", std::ios::binary};
     std::string head(8192, '\0');
@@ -544,7 +535,7 @@ TEST_F(Tasks, FilesThatAreNotPluginsAreClearErrors) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "lie beyond the end of the file")) << r.err;
 
-  r = run({"tasks", tmp.path + "/missing.so"});
+  r = run({"tasks", (tmp.path() / "missing.so").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "no such file")) << r.err;
 }
@@ -555,6 +546,128 @@ TEST_F(Tasks, AMissingPluginIsAClearErrorOnStderr) {
   EXPECT_EQ(r.out, "");
   EXPECT_TRUE(contains(r.err, "plugin 'nosuchplugin' not found")) << r.err;
   EXPECT_TRUE(contains(r.err, DLPOOL_TEST_PLUGIN_DIR)) << r.err;  // says where it looked
+}
+
+namespace fs = std::filesystem;
+
+std::string versioned(int v) { return DLPOOL_TEST_PLUGIN_DIR "/versions/v" + std::to_string(v) + "/libversioned.so"; }
+
+std::string contents(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, {}};
+}
+
+struct stat stat_of(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) ADD_FAILURE() << "stat " << path << ": " << std::strerror(errno);
+  return st;
+}
+
+/// Every entry of `dir`: an install must leave nothing else behind (no staging directory).
+std::vector<std::string> entries(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator{dir}) names.push_back(e.path().filename().string());
+  std::ranges::sort(names);
+  return names;
+}
+
+TEST_F(Install, ReplacesTheFileByRenameSoAnOpenCopyKeepsItsBytes) {
+  const dlpool::test::TempDir dir;
+  const auto live = dir.path() / "libversioned.so";
+  fs::copy_file(versioned(1), live);
+  const auto before = stat_of(live);
+  // What a running worker holds: the old inode, open.
+  const int old_fd = ::open(live.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(old_fd, 0);
+
+  const auto r = Cli{{"install", versioned(2), dir.path().string()}}.finish();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "installed versioned 2.0.0 as " + live.string())) << r.out;
+
+  const auto after = stat_of(live);
+  EXPECT_NE(after.st_ino, before.st_ino);  // a new inode: never written over in place
+  EXPECT_TRUE(contains(r.out, "inode " + std::to_string(after.st_ino))) << r.out;
+  EXPECT_TRUE(contains(r.out, "replaced inode " + std::to_string(before.st_ino))) << r.out;
+  EXPECT_EQ(contents(live.string()), contents(versioned(2)));
+  EXPECT_EQ(after.st_mode & 07777, before.st_mode & 07777);
+
+  struct stat held {};
+  ASSERT_EQ(::fstat(old_fd, &held), 0);
+  EXPECT_EQ(held.st_ino, before.st_ino);
+  EXPECT_EQ(held.st_nlink, 0u);  // unlinked by the rename, alive through the fd
+  std::string old_bytes;
+  char buffer[65536];
+  for (ssize_t n; (n = ::read(old_fd, buffer, sizeof buffer)) > 0;) old_bytes.append(buffer, static_cast<std::size_t>(n));
+  ::close(old_fd);
+  EXPECT_EQ(old_bytes, contents(versioned(1)));
+  EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"libversioned.so"});
+}
+
+/// Under a sanitizer, the probe worker that aborts must die by the signal rather than exit with
+/// a report. Appended, so that a suppressions file in the options stays. (Before any thread.)
+void let_probes_die_by_signal() {
+  for (const char* name : {"ASAN_OPTIONS", "TSAN_OPTIONS"}) {
+    const char* now = std::getenv(name);
+    ::setenv(name, ((now != nullptr ? std::string{now} + ":" : std::string{}) + "handle_abort=0").c_str(), 1);
+  }
+}
+
+TEST_F(Install, AFileThatCannotLoadLeavesTheOldOneAndSaysWhy) {
+  let_probes_die_by_signal();
+  const dlpool::test::TempDir dir;
+  const auto live = dir.path() / "libversioned.so";
+  fs::copy_file(versioned(1), live);
+  const auto before = stat_of(live);
+
+  auto r = Cli{{"install", versioned(3), dir.path().string()}}.finish();  // an unresolved symbol
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(contains(r.err, "install aborted, " + live.string() + " left untouched")) << r.err;
+  EXPECT_TRUE(contains(r.err, "undefined symbol: dlpool_test_symbol_that_does_not_exist")) << r.err;
+  EXPECT_TRUE(contains(r.err, versioned(3))) << r.err;  // the file given, not the staged copy
+
+  // A file whose static constructor kills the probe: the probe's death is the reason.
+  r = Cli{{"install", DLPOOL_TEST_PLUGIN_DIR "/libabort_on_load.so", dir.path().string()}}.finish();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "libabort_on_load.so not created: probe worker ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "was killed by SIGABRT while loading plugin 'abort_on_load'")) << r.err;
+
+  r = Cli{{"install", DLPOOL_TEST_PLUGIN_DIR "/libnotaplugin.so", dir.path().string()}}.finish();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "no dlpool_manifest section")) << r.err;
+
+  const auto after = stat_of(live);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(contents(live.string()), contents(versioned(1)));
+  EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"libversioned.so"});
+}
+
+TEST_F(Install, GoesToTheFirstPluginDirectoryByDefault) {
+  const dlpool::test::TempDir first, second;
+  const auto r = Cli{{"install", versioned(1), "--plugin-path", first.path().string(), "--plugin-path",
+                      second.path().string()}}.finish();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(entries(first.path()), std::vector<std::string>{"libversioned.so"});
+  EXPECT_TRUE(entries(second.path()).empty());
+}
+
+TEST_F(Install, ARunningPoolKeepsTheOldVersionUntilItRestarts) {
+  const dlpool::test::TempDir dir;
+  fs::copy_file(versioned(1), dir.path() / "libversioned.so");
+  const dlpool::Task<std::string(int)> version{"versioned", "version"};
+  dlpool::PoolOptions options;
+  options.processes = 1;
+  options.plugin_path = {dir.path().string()};
+  dlpool::Pool pool{std::move(options)};
+  EXPECT_EQ(pool.apply(version, 0), "1.0.0");
+
+  const auto r = Cli{{"install", versioned(2), dir.path().string()}}.finish();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(pool.apply(version, 0), "1.0.0");  // the worker's mapping is the old inode, intact
+  pool.restart();
+  EXPECT_EQ(pool.apply(version, 0), "2.0.0");
+  pool.close();
+  pool.join();
 }
 
 TEST_F(Usage, MisuseExitsTwo) {

@@ -30,11 +30,18 @@ struct MapOptions {
   int chunksize = 1;
 };
 
+struct InstallOptions {
+  std::string file;
+  std::string dir;  // empty: the first plugin directory
+};
+
 /// `dlpool tasks FILE-or-NAME [--json]`: the plugin's manifest, read from its file unloaded.
 int run_tasks(const GlobalOptions& global, const TasksOptions& options);
 /// `dlpool call PLUGIN TASK JSON-ARGS`: one call; the result or an error object on stdout.
 int run_call(const GlobalOptions& global, const CallOptions& options);
 /// `dlpool map PLUGIN TASK [-j N] [--chunksize N]`: JSON argument lines in, result lines out.
 int run_map(const GlobalOptions& global, const MapOptions& options);
+/// `dlpool install FILE [DIR]`: probe FILE in a throwaway worker, then rename() a copy into DIR.
+int run_install(const GlobalOptions& global, const InstallOptions& options);
 
 }  // namespace dlpool::cli

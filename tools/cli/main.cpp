@@ -4,6 +4,7 @@
 //   dlpool tasks FILE-or-NAME [--json]
 //   dlpool call PLUGIN TASK JSON-ARGS
 //   dlpool map PLUGIN TASK [-j N] [--chunksize N]  < arguments.jsonl > results.jsonl
+//   dlpool install FILE [DIR]
 //   (each with --plugin-path DIR, repeatable)
 
 #include "commands.hpp"
@@ -70,6 +71,15 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Validator{at_least_one, ""});
 
+  InstallOptions install;
+  auto* install_command = app.add_subcommand(
+      "install", "publish a plugin file into a plugin directory atomically, once a throwaway worker has loaded it");
+  install_command->add_option("file", install.file, "the plugin file (a shared library built with the SDK)")
+      ->required()
+      ->type_name("FILE");
+  install_command->add_option("dir", install.dir, "the plugin directory (default: the first one searched)")
+      ->type_name("DIR");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -80,6 +90,7 @@ int main(int argc, char** argv) {
   try {
     if (*tasks_command) return run_tasks(global, tasks);
     if (*call_command) return run_call(global, call);
+    if (*install_command) return run_install(global, install);
     return run_map(global, map);
   } catch (const dlpool::UsageError& e) {
     std::fprintf(stderr, "dlpool: %s\n", e.what());
