@@ -12,12 +12,14 @@
 #include <rapidjson/document.h>
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -250,6 +252,7 @@ class Call : public CliTest {};
 class Map : public CliTest {};
 class Tasks : public CliTest {};
 class Install : public CliTest {};
+class Workers : public CliTest {};
 class Usage : public CliTest {};
 
 TEST_F(Call, PrintsTheBareJsonResult) {
@@ -670,6 +673,94 @@ TEST_F(Install, ARunningPoolKeepsTheOldVersionUntilItRestarts) {
   pool.join();
 }
 
+std::string sha256_of(const std::string& path) {
+  const auto bytes = contents(path);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned size = 0;
+  EXPECT_EQ(EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr), 1);
+  std::string hex;
+  for (unsigned i = 0; i < size; ++i) {
+    char two[3];
+    std::snprintf(two, sizeof two, "%02x", digest[i]);
+    hex += two;
+  }
+  return hex;
+}
+
+TEST_F(Workers, ReportsEachWorkerAndTheFileItLoaded) {
+  const auto r = run({"workers", "--plugin", "testkit", "--task", "square", "--args", "[3]", "-j", "2", "--count", "6", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "dlpool: 6 calls of testkit.square, 0 failed")) << r.err;
+  rapidjson::Document doc;
+  doc.Parse(r.out.c_str());
+  ASSERT_TRUE(!doc.HasParseError() && doc.IsObject()) << r.out;
+  EXPECT_EQ(doc["calls"].GetUint(), 6u);
+  EXPECT_EQ(doc["failed"].GetUint(), 0u);
+  const auto& workers = doc["workers"];
+  ASSERT_EQ(workers.Size(), 2u) << r.out;
+
+  const auto plugin_path = std::string{DLPOOL_TEST_PLUGIN_DIR} + "/libtestkit.so";
+  const auto inode = stat_of(plugin_path).st_ino;
+  const auto sha256 = sha256_of(plugin_path);
+  std::uint64_t done = 0;
+  std::vector<int> pids;
+  for (const auto& w : workers.GetArray()) {
+    pids.push_back(w["pid"].GetInt());
+    EXPECT_GT(w["pid"].GetInt(), 0);
+    EXPECT_EQ(w["generation"].GetUint(), 0u);
+    EXPECT_EQ(w["failures"].GetUint64(), 0u);
+    EXPECT_GT(w["rss_bytes"].GetUint64(), 0u);
+    done += w["tasks_done"].GetUint64();
+    // A worker that took a call loaded the plugin for it, and says which bytes it runs.
+    if (w["tasks_done"].GetUint64() == 0) continue;
+    ASSERT_EQ(w["plugins"].Size(), 1u) << r.out;
+    const auto& p = w["plugins"][0];
+    EXPECT_STREQ(p["name"].GetString(), "testkit");
+    EXPECT_STREQ(p["version"].GetString(), "1.0.0");
+    EXPECT_EQ(p["path"].GetString(), plugin_path);
+    EXPECT_EQ(p["inode"].GetUint64(), inode);
+    EXPECT_EQ(p["sha256"].GetString(), sha256);
+  }
+  EXPECT_EQ(done, 6u);
+  EXPECT_NE(pids[0], pids[1]);
+}
+
+TEST_F(Workers, CountsFailuresAndExitsOne) {
+  const auto r = run({"workers", "--plugin", "testkit", "--task", "fail_if_negative", "--args", "[-1]", "-j", "1",
+                      "--count", "4", "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "4 failed; the first: negative input -1")) << r.err;
+  rapidjson::Document doc;
+  doc.Parse(r.out.c_str());
+  ASSERT_TRUE(!doc.HasParseError() && doc.IsObject()) << r.out;
+  ASSERT_EQ(doc["workers"].Size(), 1u);
+  EXPECT_EQ(doc["workers"][0]["failures"].GetUint64(), 4u);
+  EXPECT_EQ(doc["failed"].GetUint(), 4u);
+}
+
+TEST_F(Workers, PrintsATableByDefault) {
+  const auto r = run({"workers", "--plugin", "testkit", "--task", "square", "--args", "[2]", "-j", "1", "--count", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = r.out_lines();
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  for (const char* column : {"PID", "GEN", "DONE", "FAILED", "RSS", "PLUGIN", "VERSION", "INODE", "SHA256", "PATH"})
+    EXPECT_TRUE(contains(lines[0], column)) << lines[0];
+  const auto plugin_path = std::string{DLPOOL_TEST_PLUGIN_DIR} + "/libtestkit.so";
+  std::istringstream row{lines[1]};
+  std::string pid, generation, done, failed, rss, unit, plugin, version, inode, sha, path;
+  row >> pid >> generation >> done >> failed >> rss >> unit >> plugin >> version >> inode >> sha >> path;
+  EXPECT_GT(std::stoi(pid), 0);
+  EXPECT_EQ(generation, "0");
+  EXPECT_EQ(done, "3");
+  EXPECT_EQ(failed, "0");
+  EXPECT_EQ(unit, "MiB");
+  EXPECT_EQ(plugin, "testkit");
+  EXPECT_EQ(version, "1.0.0");
+  EXPECT_EQ(inode, std::to_string(stat_of(plugin_path).st_ino));
+  EXPECT_EQ(sha, sha256_of(plugin_path).substr(0, 12));
+  EXPECT_EQ(path, plugin_path);
+}
+
 TEST_F(Usage, MisuseExitsTwo) {
   EXPECT_EQ(run({}).exit_code, 2);
   EXPECT_EQ(run({"frobnicate"}).exit_code, 2);
@@ -678,6 +769,9 @@ TEST_F(Usage, MisuseExitsTwo) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, "--jobs")) << r.err;
   EXPECT_EQ(run({"map", "testkit", "square", "--chunksize", "0"}).exit_code, 2);
+  EXPECT_EQ(run({"workers", "--args", "{}"}).exit_code, 2);
+  EXPECT_EQ(run({"workers", "--count", "0"}).exit_code, 2);
+  EXPECT_EQ(run({"install"}).exit_code, 2);
   EXPECT_EQ(run({"--help"}).exit_code, 0);
 }
 

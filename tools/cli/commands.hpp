@@ -35,6 +35,14 @@ struct InstallOptions {
   std::string dir;  // empty: the first plugin directory
 };
 
+struct WorkersOptions {
+  std::string plugin = "text", task = "repeat";
+  std::string arguments = "[\"dlpool\", 2]";  // JSON array, each call's arguments
+  int count = 8;                              // calls
+  int jobs = 2;                               // workers
+  bool json = false;
+};
+
 /// `dlpool tasks FILE-or-NAME [--json]`: the plugin's manifest, read from its file unloaded.
 int run_tasks(const GlobalOptions& global, const TasksOptions& options);
 /// `dlpool call PLUGIN TASK JSON-ARGS`: one call; the result or an error object on stdout.
@@ -43,5 +51,8 @@ int run_call(const GlobalOptions& global, const CallOptions& options);
 int run_map(const GlobalOptions& global, const MapOptions& options);
 /// `dlpool install FILE [DIR]`: probe FILE in a throwaway worker, then rename() a copy into DIR.
 int run_install(const GlobalOptions& global, const InstallOptions& options);
+/// `dlpool workers [--plugin P --task T --args JSON --count N -j N] [--json]`: a demo pool's
+/// Pool::workers() after `count` calls; status 1 if any call failed.
+int run_workers(const GlobalOptions& global, const WorkersOptions& options);
 
 }  // namespace dlpool::cli

@@ -5,6 +5,7 @@
 //   dlpool call PLUGIN TASK JSON-ARGS
 //   dlpool map PLUGIN TASK [-j N] [--chunksize N]  < arguments.jsonl > results.jsonl
 //   dlpool install FILE [DIR]
+//   dlpool workers [--plugin P --task T --args JSON-ARGS --count N -j N] [--json]
 //   (each with --plugin-path DIR, repeatable)
 
 #include "commands.hpp"
@@ -80,17 +81,39 @@ int main(int argc, char** argv) {
   install_command->add_option("dir", install.dir, "the plugin directory (default: the first one searched)")
       ->type_name("DIR");
 
+  WorkersOptions workers;
+  auto* workers_command = app.add_subcommand(
+      "workers", "start a small demo pool, run a few calls, and show each worker: pid, generation, items done and "
+                 "failed, memory, and the plugin files it loaded (path, version, inode, sha256)");
+  auto* plugin_option = workers_command->add_option("--plugin", workers.plugin, "plugin to call")->capture_default_str();
+  auto* task_option = workers_command->add_option("--task", workers.task, "task to call")->capture_default_str();
+  auto* args_option =
+      workers_command
+          ->add_option("--args", workers.arguments,
+                       "each call's arguments as a JSON array (default: [\"dlpool\", 2] for text.repeat, else [])")
+          ->type_name("JSON-ARGS");
+  workers_command->add_option("--count", workers.count, "calls to run")
+      ->capture_default_str()
+      ->check(CLI::Validator{at_least_one, ""});
+  workers_command->add_option("-j,--jobs", workers.jobs, "worker processes")
+      ->capture_default_str()
+      ->check(CLI::Validator{at_least_one, ""});
+  workers_command->add_flag("--json", workers.json, "print the report as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : usage_status;  // --help is a success
   }
   if (*jobs_option) map.jobs = jobs;
+  // Arguments fit for text.repeat fit nothing else.
+  if (!*args_option && (*plugin_option || *task_option)) workers.arguments = "[]";
 
   try {
     if (*tasks_command) return run_tasks(global, tasks);
     if (*call_command) return run_call(global, call);
     if (*install_command) return run_install(global, install);
+    if (*workers_command) return run_workers(global, workers);
     return run_map(global, map);
   } catch (const dlpool::UsageError& e) {
     std::fprintf(stderr, "dlpool: %s\n", e.what());
