@@ -3,7 +3,8 @@
 # non-interactive: it runs apt-get only when something is absent.
 set -euo pipefail
 
-packages=(g++ cmake ninja-build libboost-dev libcereal-dev libcli11-dev libgtest-dev zlib1g-dev libssl-dev)
+# tmux: the CLI tests draw `dlpool map`'s progress bar in a real terminal.
+packages=(g++ cmake ninja-build libboost-dev libcereal-dev libcli11-dev libgtest-dev zlib1g-dev libssl-dev tmux)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -241,6 +241,13 @@ std::optional<ErrorObject> error_in(const std::string& line) {
 
 bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
 
+namespace fs = std::filesystem;
+
+std::string contents(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, {}};
+}
+
 
 /// Every test checks it leaves no child of ours behind, running or zombie.
 class CliTest : public ::testing::Test {
@@ -253,6 +260,8 @@ class Map : public CliTest {};
 class Tasks : public CliTest {};
 class Install : public CliTest {};
 class Workers : public CliTest {};
+class JobLogResume : public CliTest {};
+class Progress : public CliTest {};
 class Usage : public CliTest {};
 
 TEST_F(Call, PrintsTheBareJsonResult) {
@@ -404,6 +413,80 @@ TEST_F(Map, AMissingPluginFailsEveryLine) {
   }
 }
 
+TEST_F(Map, UnorderedWritesResultsAsTheyComplete) {
+  const dlpool::test::TempDir dir;
+  dlpool::test::Fifo first{dir.path() / "first"}, second{dir.path() / "second"};
+  second.release();  // the first line waits until the second one's result is out
+  const auto joblog = (dir.path() / "joblog").string();
+  Cli cli{{"map", "testkit", "wait_fifo", "-j", "2", "--unordered", "--joblog", joblog, "--plugin-path", DLPOOL_TEST_PLUGIN_DIR}};
+  cli.write("[\"" + first.path() + "\", 1]\n[\"" + second.path() + "\", 2]\n");
+  EXPECT_EQ(cli.read_line(), "2");
+  first.release();
+  const auto r = cli.finish();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n");
+  // The joblog follows the output's order, so its k-th line describes the k-th result.
+  std::istringstream log{contents(joblog)};
+  std::string header, a, b;
+  std::getline(log, header);
+  std::getline(log, a);
+  std::getline(log, b);
+  EXPECT_TRUE(a.starts_with("2\tok\t-\t")) << a;
+  EXPECT_TRUE(b.starts_with("1\tok\t-\t")) << b;
+}
+
+TEST_F(Map, UnorderedStillReportsEveryLine) {
+  std::string input;
+  for (int i = 0; i < 50; ++i) input += i == 20 ? "oops\n" : "[" + std::to_string(i) + "]\n";
+  const auto r = run({"map", "testkit", "square", "-j", "2", "--unordered", "--chunksize", "3"}, input);
+  EXPECT_EQ(r.exit_code, 1);
+  auto lines = r.out_lines();
+  ASSERT_EQ(lines.size(), 50u) << r.out;
+  const auto bad = std::ranges::find_if(lines, [](const auto& l) { return error_in(l).has_value(); });
+  ASSERT_NE(bad, lines.end());
+  EXPECT_TRUE(contains(error_in(*bad)->message, "line 21: invalid JSON")) << *bad;
+  lines.erase(bad);
+  std::vector<std::string> expected;
+  for (int i = 0; i < 50; ++i)
+    if (i != 20) expected.push_back(std::to_string(i * i));
+  std::ranges::sort(lines);
+  std::ranges::sort(expected);
+  EXPECT_EQ(lines, expected);
+}
+
+// The limit is generous so that loading the plugin (inside the first item's time, slow under a
+// sanitizer) never counts against the items that do finish.
+TEST_F(Map, ATimeoutFailsOnlyTheItemOverIt) {
+  const dlpool::test::TempDir dir;
+  dlpool::test::Fifo open1{dir.path() / "open1"}, stuck{dir.path() / "stuck"}, open3{dir.path() / "open3"};
+  open1.release();
+  open3.release();
+  const auto joblog = (dir.path() / "joblog").string();
+  const auto r = run({"map", "testkit", "wait_fifo", "-j", "2", "--timeout", "2", "--joblog", joblog},
+                     "[\"" + open1.path() + "\", 1]\n[\"" + stuck.path() + "\", 2]\n[\"" + open3.path() + "\", 3]\n");
+  EXPECT_EQ(r.exit_code, 1);
+  const auto lines = r.out_lines();
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0], "1");
+  const auto error = error_in(lines[1]);
+  ASSERT_TRUE(error) << lines[1];
+  EXPECT_EQ(error->type, "TaskTimeout");
+  EXPECT_EQ(lines[2], "3");
+  // The worker that timed out is named in the joblog.
+  const auto log = contents(joblog);
+  const auto at = log.find("\n2\tTaskTimeout\t");
+  ASSERT_NE(at, std::string::npos) << log;
+  EXPECT_GT(std::stoi(log.substr(at + std::string_view{"\n2\tTaskTimeout\t"}.size())), 0) << log;
+}
+
+TEST_F(Map, NoProgressBarWhenStderrIsNotATerminal) {
+  const auto r = run({"map", "testkit", "square", "-j", "2"}, "[1]\n[2]\n[3]\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(contains(r.err, "\r")) << r.err;
+  EXPECT_FALSE(contains(r.err, "ETA")) << r.err;
+  EXPECT_FALSE(contains(r.err, "/s")) << r.err;
+}
+
 TEST_F(Tasks, ListsEachTaskWithItsSignature) {
   const auto r = run({"tasks", "testkit"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -551,14 +634,7 @@ TEST_F(Tasks, AMissingPluginIsAClearErrorOnStderr) {
   EXPECT_TRUE(contains(r.err, DLPOOL_TEST_PLUGIN_DIR)) << r.err;  // says where it looked
 }
 
-namespace fs = std::filesystem;
-
 std::string versioned(int v) { return DLPOOL_TEST_PLUGIN_DIR "/versions/v" + std::to_string(v) + "/libversioned.so"; }
-
-std::string contents(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  return {std::istreambuf_iterator<char>{in}, {}};
-}
 
 struct stat stat_of(const fs::path& path) {
   struct stat st {};
@@ -761,6 +837,180 @@ TEST_F(Workers, PrintsATableByDefault) {
   EXPECT_EQ(path, plugin_path);
 }
 
+/// The joblog's lines after its header, as (line, status) pairs, and the pid field of each.
+struct LogEntry {
+  std::size_t line;
+  std::string status, pid;
+};
+std::vector<LogEntry> log_entries(const std::string& path) {
+  std::istringstream in{contents(path)};
+  std::vector<LogEntry> entries;
+  std::string text;
+  std::getline(in, text);
+  EXPECT_EQ(text, "line\tstatus\tpid\tseconds");
+  while (std::getline(in, text)) {
+    std::istringstream fields{text};
+    LogEntry e;
+    std::string seconds;
+    std::getline(fields, text, '\t');
+    e.line = std::stoul(text);
+    std::getline(fields, e.status, '\t');
+    std::getline(fields, e.pid, '\t');
+    std::getline(fields, seconds, '\t');
+    EXPECT_GE(std::stod(seconds), 0.0);
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+std::string numbered_lines(int first, int last) {
+  std::string text;
+  for (int i = first; i <= last; ++i) text += "[" + std::to_string(i) + "]\n";
+  return text;
+}
+
+TEST_F(JobLogResume, ResumeRunsOnlyWhatTheCutShortRunDidNot) {
+  const dlpool::test::TempDir dir;
+  const auto joblog = (dir.path() / "joblog").string();
+  auto r = run({"map", "testkit", "square", "-j", "2", "--joblog", joblog}, numbered_lines(1, 3));  // cut short
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n4\n9\n");
+
+  r = run({"map", "testkit", "square", "-j", "2", "--joblog", joblog, "--resume"}, numbered_lines(1, 6));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "16\n25\n36\n");  // lines 4 to 6 only
+  EXPECT_TRUE(contains(r.err, "3 items, ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "3 skipped (done before)")) << r.err;
+  const auto entries = log_entries(joblog);
+  ASSERT_EQ(entries.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(entries[i].line, i + 1);
+    EXPECT_EQ(entries[i].status, "ok");
+    EXPECT_EQ(entries[i].pid, "-");
+  }
+
+  // Everything done: a further resume runs nothing.
+  r = run({"map", "testkit", "square", "--joblog", joblog, "--resume"}, numbered_lines(1, 6));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(log_entries(joblog).size(), 6u);
+}
+
+TEST_F(JobLogResume, ResumeRetriesTheLinesThatFailed) {
+  const dlpool::test::TempDir dir;
+  const auto joblog = (dir.path() / "joblog").string();
+  auto r = run({"map", "testkit", "fail_if_negative", "-j", "2", "--joblog", joblog}, "[1]\n[-2]\nnot json\n[4]\n");
+  EXPECT_EQ(r.exit_code, 1);
+  auto entries = log_entries(joblog);
+  ASSERT_EQ(entries.size(), 4u);
+  EXPECT_EQ(entries[1].status, "RemoteError/std::invalid_argument");
+  EXPECT_GT(std::stoi(entries[1].pid), 0);  // the worker the task threw in
+  EXPECT_EQ(entries[2].status, "InvalidArguments");
+  EXPECT_EQ(entries[2].pid, "-");
+
+  // The input fixed: only lines 2 and 3 run again.
+  r = run({"map", "testkit", "fail_if_negative", "-j", "2", "--joblog", joblog, "--resume"}, "[1]\n[2]\n[3]\n[4]\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "2\n3\n");
+  entries = log_entries(joblog);
+  ASSERT_EQ(entries.size(), 6u);
+  EXPECT_EQ(entries[4].line, 2u);
+  EXPECT_EQ(entries[4].status, "ok");
+  EXPECT_EQ(entries[5].line, 3u);
+  EXPECT_EQ(entries[5].status, "ok");
+}
+
+TEST_F(JobLogResume, WithoutResumeTheLogStartsOver) {
+  const dlpool::test::TempDir dir;
+  const auto joblog = (dir.path() / "joblog").string();
+  ASSERT_EQ(run({"map", "testkit", "square", "--joblog", joblog}, numbered_lines(1, 4)).exit_code, 0);
+  const auto r = run({"map", "testkit", "square", "--joblog", joblog}, numbered_lines(1, 2));
+  EXPECT_EQ(r.out, "1\n4\n");
+  EXPECT_EQ(log_entries(joblog).size(), 2u);
+}
+
+TEST_F(JobLogResume, AnIncompleteLastLineIsDroppedAndAnythingElseMalformedRefused) {
+  const dlpool::test::TempDir dir;
+  const auto joblog = (dir.path() / "joblog").string();
+  { std::ofstream{joblog} << "line\tstatus\tpid\tseconds\n1\tok\t-\t0.001\n2\tok\t-\t0.0"; }  // killed mid-line
+  auto r = run({"map", "testkit", "square", "--joblog", joblog, "--resume"}, numbered_lines(1, 3));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "4\n9\n");  // line 2 was not known to be done
+  EXPECT_TRUE(contains(r.err, "ignoring its incomplete last line")) << r.err;
+  const auto entries = log_entries(joblog);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[1].line, 2u);
+
+  { std::ofstream{joblog} << "line\tstatus\tpid\tseconds\n1 ok - 0.001\n"; }
+  r = run({"map", "testkit", "square", "--joblog", joblog, "--resume"}, numbered_lines(1, 3));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(contains(r.err, joblog + ":2: not a joblog line")) << r.err;
+}
+
+/// A tmux server on a private socket, killed with its sessions when this goes.
+class Tmux {
+ public:
+  explicit Tmux(const fs::path& dir) : socket_{(dir / "tmux.sock").string()} {}
+  ~Tmux() { (void)run({"kill-server"}); }
+  Tmux(const Tmux&) = delete;
+  Tmux& operator=(const Tmux&) = delete;
+
+  Finished run(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"-S", socket_});
+    return Cli{tmux_path, args}.finish();
+  }
+  /// Types `command` in the session's shell, then blocks until it has run to its end.
+  void run_in_terminal(const std::string& session, const std::string& command) const {
+    ASSERT_EQ(run({"send-keys", "-t", session, command + "; tmux -S " + socket_ + " wait-for -S finished", "Enter"}).exit_code, 0);
+    ASSERT_EQ(run({"wait-for", "finished"}).exit_code, 0);
+  }
+
+  static constexpr const char* tmux_path = "/usr/bin/tmux";
+
+ private:
+  std::string socket_;
+};
+
+TEST_F(Progress, DrawsABarWithRateAndEtaInATerminal) {
+  ASSERT_TRUE(fs::exists(Tmux::tmux_path)) << "tmux is needed: scripts/install-deps.sh installs it";
+  const dlpool::test::TempDir dir;
+  const Tmux tmux{dir.path()};
+  ASSERT_EQ(tmux.run({"new-session", "-d", "-s", "bar", "-x", "200", "-y", "50", "/bin/sh"}).exit_code, 0);
+  { std::ofstream{dir.path() / "in"} << numbered_lines(1, 40); }
+  const std::string dlpool = std::string{DLPOOL_BIN_DIR} + "/dlpool map testkit square -j 2 --plugin-path " +
+                             DLPOOL_TEST_PLUGIN_DIR;
+  const auto in = (dir.path() / "in").string(), out = (dir.path() / "out").string();
+  tmux.run_in_terminal("bar", "cd " + dir.path().string() + " && " + dlpool + " < in > out");
+
+  auto screen = tmux.run({"capture-pane", "-p", "-t", "bar"}).out;
+  // The input is a file: the total is known, so the last drawing is a full bar.
+  EXPECT_TRUE(contains(screen, "[==============================] 40/40 100%  ")) << screen;
+  EXPECT_TRUE(contains(screen, "/s  ETA 0:00")) << screen;
+  EXPECT_TRUE(contains(screen, "dlpool: 40 items, 2 workers, ")) << screen;
+  // and stdout has the results alone.
+  std::string expected;
+  for (int i = 1; i <= 40; ++i) expected += std::to_string(i * i) + "\n";
+  EXPECT_EQ(contents(out), expected);
+
+  // stdout on the terminal too, input from a pipe (no total): every result keeps its own line.
+  tmux.run_in_terminal("bar", "clear; printf '[5]\\n[6]\\n[7]\\n' | " + dlpool);
+  screen = tmux.run({"capture-pane", "-p", "-t", "bar"}).out;
+  std::istringstream rows{screen};
+  std::vector<std::string> lines;
+  for (std::string row; std::getline(rows, row);)
+    if (!row.empty()) lines.push_back(row);
+  ASSERT_GE(lines.size(), 5u) << screen;
+  const auto results = std::ranges::find(lines, "25");
+  ASSERT_NE(results, lines.end()) << screen;
+  ASSERT_GE(lines.end() - results, 5) << screen;
+  EXPECT_EQ(results[1], "36") << screen;
+  EXPECT_EQ(results[2], "49") << screen;
+  EXPECT_TRUE(results[3].starts_with("3 done  ")) << screen;  // no total: a count, a rate, the time
+  EXPECT_TRUE(contains(results[3], "/s  ")) << screen;
+  EXPECT_TRUE(results[4].starts_with("dlpool: 3 items")) << screen;
+}
+
 TEST_F(Usage, MisuseExitsTwo) {
   EXPECT_EQ(run({}).exit_code, 2);
   EXPECT_EQ(run({"frobnicate"}).exit_code, 2);
@@ -772,6 +1022,9 @@ TEST_F(Usage, MisuseExitsTwo) {
   EXPECT_EQ(run({"workers", "--args", "{}"}).exit_code, 2);
   EXPECT_EQ(run({"workers", "--count", "0"}).exit_code, 2);
   EXPECT_EQ(run({"install"}).exit_code, 2);
+  EXPECT_EQ(run({"map", "testkit", "square", "--resume"}).exit_code, 2);  // needs --joblog
+  EXPECT_EQ(run({"map", "testkit", "square", "--timeout", "0"}).exit_code, 2);
+  EXPECT_EQ(run({"map", "testkit", "square", "--timeout", "soon"}).exit_code, 2);
   EXPECT_EQ(run({"--help"}).exit_code, 0);
 }
 

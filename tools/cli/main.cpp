@@ -3,7 +3,8 @@
 //
 //   dlpool tasks FILE-or-NAME [--json]
 //   dlpool call PLUGIN TASK JSON-ARGS
-//   dlpool map PLUGIN TASK [-j N] [--chunksize N]  < arguments.jsonl > results.jsonl
+//   dlpool map PLUGIN TASK [-j N] [--chunksize N] [--unordered] [--timeout SECONDS]
+//              [--joblog FILE [--resume]]  < arguments.jsonl > results.jsonl
 //   dlpool install FILE [DIR]
 //   dlpool workers [--plugin P --task T --args JSON-ARGS --count N -j N] [--json]
 //   (each with --plugin-path DIR, repeatable)
@@ -14,6 +15,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 
@@ -25,6 +29,14 @@ constexpr int usage_status = 2;
 std::string at_least_one(std::string& value) {
   int n = 0;
   if (!CLI::detail::lexical_cast(value, n) || n < 1) return "must be a whole number of at least 1, not '" + value + "'";
+  return {};
+}
+
+/// A duration option's check: a positive number of seconds.
+std::string positive_seconds(std::string& value) {
+  double seconds = 0;
+  if (!CLI::detail::lexical_cast(value, seconds) || !(seconds > 0) || seconds > 1e9)
+    return "must be a positive number of seconds, not '" + value + "'";
   return {};
 }
 
@@ -71,6 +83,25 @@ int main(int argc, char** argv) {
   map_command->add_option("--chunksize", map.chunksize, "items sent to a worker at a time")
       ->capture_default_str()
       ->check(CLI::Validator{at_least_one, ""});
+  map_command->add_flag("--unordered", map.unordered,
+                        "write each result as soon as it is done, not in input order (the joblog's k-th line "
+                        "describes the k-th output line)");
+  double timeout_seconds = 0;
+  auto* timeout_option =
+      map_command->add_option("--timeout", timeout_seconds,
+                              "time limit per item, in seconds (decimals allowed): an item over it fails with "
+                              "TaskTimeout and its worker is replaced")
+          ->type_name("SECONDS")
+          ->check(CLI::Validator{positive_seconds, ""});
+  std::string joblog;
+  auto* joblog_option = map_command->add_option(
+      "--joblog", joblog, "append one line per input line to FILE: line, status, worker pid or '-', seconds");
+  joblog_option->type_name("FILE");
+  map_command
+      ->add_flag("--resume", map.resume,
+                 "skip the lines the joblog lists as done (status ok) and append to it; the input must be the "
+                 "same")
+      ->needs(joblog_option);
 
   InstallOptions install;
   auto* install_command = app.add_subcommand(
@@ -106,6 +137,10 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : usage_status;  // --help is a success
   }
   if (*jobs_option) map.jobs = jobs;
+  if (*timeout_option)
+    map.timeout = std::max(std::chrono::milliseconds{1},
+                           std::chrono::milliseconds{static_cast<long long>(std::llround(timeout_seconds * 1000))});
+  if (*joblog_option) map.joblog = joblog;
   // Arguments fit for text.repeat fit nothing else.
   if (!*args_option && (*plugin_option || *task_option)) workers.arguments = "[]";
 
