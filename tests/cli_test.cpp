@@ -31,8 +31,10 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
+#include <elf.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -624,6 +626,61 @@ TEST_F(Tasks, FilesThatAreNotPluginsAreClearErrors) {
   r = run({"tasks", (tmp.path() / "missing.so").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "no such file")) << r.err;
+}
+
+/// Where section `name` of a (trusted, 64-bit) ELF image lies: offset and size; and where the
+/// section-name table does.
+struct SectionPlace {
+  std::size_t offset = 0, size = 0;
+};
+std::pair<SectionPlace, SectionPlace> find_section(const std::string& image, const std::string& name) {
+  Elf64_Ehdr header;
+  std::memcpy(&header, image.data(), sizeof header);
+  const auto section = [&](std::size_t i) {
+    Elf64_Shdr s;
+    std::memcpy(&s, image.data() + header.e_shoff + i * sizeof s, sizeof s);
+    return s;
+  };
+  const auto names = section(header.e_shstrndx);
+  SectionPlace found;
+  for (std::size_t i = 0; i < header.e_shnum; ++i)
+    if (image.compare(names.sh_offset + section(i).sh_name, name.size() + 1, name.c_str(), name.size() + 1) == 0)
+      found = {section(i).sh_offset, section(i).sh_size};
+  return {found, {names.sh_offset, names.sh_size}};
+}
+
+TEST_F(Tasks, CorruptSectionsAreRefusedBeforeAnythingReadsPastThem) {
+  const dlpool::test::TempDir tmp;
+  const auto image = contents(DLPOOL_TEST_PLUGIN_DIR "/libtestkit.so");
+  const auto [manifest, names] = find_section(image, "dlpool_manifest");
+  ASSERT_NE(manifest.size, 0u);
+
+  // A section-name table without its final NUL: Boost.DLL's reader would walk off its end.
+  auto unterminated = image;
+  unterminated[names.offset + names.size - 1] = 'X';
+  const auto path = (tmp.path() / "libunterminated.so").string();
+  std::ofstream{path, std::ios::binary} << unterminated;
+  auto r = run({"tasks", path});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "the section-name table does not end with a NUL")) << r.err;
+
+  // Records that are not records.
+  auto garbled = image;
+  garbled.replace(manifest.offset, 4, "JUNK");
+  const auto garbled_path = (tmp.path() / "libgarbled.so").string();
+  std::ofstream{garbled_path, std::ios::binary} << garbled;
+  r = run({"tasks", garbled_path});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "malformed dlpool_manifest section: no manifest record at offset 0")) << r.err;
+
+  // A record claiming more bytes than the section has.
+  auto oversized = image;
+  oversized[manifest.offset + 10] = 0x7f;  // the size field's third byte: megabytes
+  const auto oversized_path = (tmp.path() / "liboversized.so").string();
+  std::ofstream{oversized_path, std::ios::binary} << oversized;
+  r = run({"tasks", oversized_path});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "left in the section")) << r.err;
 }
 
 TEST_F(Tasks, AMissingPluginIsAClearErrorOnStderr) {

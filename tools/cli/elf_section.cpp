@@ -83,6 +83,10 @@ std::optional<std::string> find_section(FileBytes& file, const std::string& name
   if (names_header.sh_size > file.size())
     throw std::runtime_error{file.path() + ": the section-name table is larger than the file"};
   const auto names = file.read(names_header.sh_offset, names_header.sh_size, "section-name table");
+  // Every name ends with a NUL, so the table does: a reader walking it from name to name (as
+  // Boost.DLL's does) can then never run past its end.
+  if (names.empty() || names.back() != '\0')
+    throw std::runtime_error{file.path() + ": the section-name table does not end with a NUL"};
 
   for (std::uint64_t i = 0; i < count; ++i) {
     const auto s = section(i);

@@ -95,7 +95,9 @@ int main(int argc, char** argv) {
           ->check(CLI::Validator{positive_seconds, ""});
   std::string joblog;
   auto* joblog_option = map_command->add_option(
-      "--joblog", joblog, "append one line per input line to FILE: line, status, worker pid or '-', seconds");
+      "--joblog", joblog,
+      "log each input line's outcome to FILE (started over unless --resume): line, status, worker pid or '-', "
+      "seconds");
   joblog_option->type_name("FILE");
   map_command
       ->add_flag("--resume", map.resume,

@@ -39,7 +39,8 @@
       ::dlpool::wire::freeze_record([] { return __VA_ARGS__; });
 
 /// Declares the plugin `name` (an identifier; it must match the file name lib<name>.so) and its
-/// version string, and exports its manifest: as the function the worker calls once it has loaded
+/// version (a string literal, or any constant expression a std::string_view can be made from:
+/// it is written into the manifest section at compile time), and exports its manifest: as the function the worker calls once it has loaded
 /// the plugin, and as constant data in the manifest section. Use it exactly once per plugin.
 #define DLPOOL_PLUGIN(name, version)                                                           \
   ::dlpool::sdk_detail::Registry& ::dlpool::sdk_detail::registry() {                         \
