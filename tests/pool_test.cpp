@@ -6,7 +6,9 @@
 #include <csignal>
 #include <fstream>
 #include <future>
+#include <algorithm>
 #include <map>
+#include <variant>
 
 #include <sys/wait.h>
 
@@ -258,6 +260,38 @@ TEST_F(Pool_, RangeForOverImap) {
   std::vector<int> out;
   for (int v : pool.imap(square, std::vector{1, 2, 3}, 1)) out.push_back(v);
   EXPECT_EQ(out, (std::vector{1, 4, 9}));
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, NextIndexedNamesEachItemAndHandsErrorsBack) {
+  Pool pool{options(2)};
+  const Task<int(int)> fail_if_negative{"testkit", "fail_if_negative"};
+  const std::vector<int> input{0, 1, -2, 3, -4, 5, 6, 7};
+  for (const bool ordered : {true, false}) {
+    auto it = ordered ? pool.imap(fail_if_negative, input, 2) : pool.imap_unordered(fail_if_negative, input, 1);
+    std::map<std::size_t, std::variant<int, std::exception_ptr>> seen;
+    std::vector<std::size_t> order;
+    while (auto next = it.next_indexed()) {
+      EXPECT_TRUE(seen.emplace(next->index, next->outcome).second) << "index " << next->index << " twice";
+      order.push_back(next->index);
+    }
+    ASSERT_EQ(seen.size(), input.size());
+    if (ordered) {
+      EXPECT_TRUE(std::ranges::is_sorted(order));
+    }
+    for (std::size_t i = 0; i < input.size(); ++i) {
+      // Chunks of two when ordered: -2 and -4 fail their whole chunk.
+      const bool fails = ordered ? (input[i & ~std::size_t{1}] < 0 || input[i | 1] < 0) : input[i] < 0;
+      if (fails) {
+        ASSERT_TRUE(std::holds_alternative<std::exception_ptr>(seen[i])) << i;
+        EXPECT_THROW(std::rethrow_exception(std::get<std::exception_ptr>(seen[i])), RemoteError);
+      } else {
+        ASSERT_TRUE(std::holds_alternative<int>(seen[i])) << i;
+        EXPECT_EQ(std::get<int>(seen[i]), input[i]);
+      }
+    }
+  }
   pool.close();
   pool.join();
 }

@@ -5,9 +5,12 @@
 
 #include <dlpool/plugin.hpp>
 #include <dlpool/wire/frame.hpp>
+#include <dlpool/wire/manifest_record.hpp>
+#include <dlpool/wire/signature.hpp>
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -15,7 +18,12 @@
 #include <tuple>
 #include <vector>
 
+template <class T>
+struct Wrapper {};
+
 namespace {
+
+struct InAnonymousNamespace {};
 
 using namespace dlpool;
 
@@ -35,6 +43,83 @@ TEST(Signature, NamesUserStructsByTheirQualifiedName) {
 TEST(Signature, DistinguishesTypesOfTheSameSize) {
   EXPECT_NE((wire::signature<int, long>()), (wire::signature<int, long long>()));
   EXPECT_NE((wire::signature<int, int>()), (wire::signature<unsigned, int>()));
+}
+
+TEST(Signature, NamesOtherTypesAsTheCompilerSpellsThemWithCanonicalBuiltins) {
+  EXPECT_EQ(wire::type_name<Wrapper<long>>(), "Wrapper<long>");
+  EXPECT_EQ(wire::type_name<Wrapper<unsigned long long>>(), "Wrapper<unsigned long long>");
+  EXPECT_EQ(wire::type_name<Wrapper<short unsigned int>>(), "Wrapper<unsigned short>");
+  EXPECT_EQ(wire::type_name<Wrapper<std::string>>(), "Wrapper<std::string>");
+  EXPECT_EQ(wire::type_name<Wrapper<long double>>(), "Wrapper<long double>");
+  EXPECT_EQ(wire::type_name<Wrapper<std::vector<int>>>(), "Wrapper<std::vector<int>>");
+  EXPECT_EQ(wire::type_name<InAnonymousNamespace>(), "(anonymous namespace)::InAnonymousNamespace");
+  EXPECT_EQ(wire::type_name<const testkit::Point&>(), "testkit::Point");
+}
+
+TEST(Signature, IsComputedAtCompileTime) {
+  // The manifest section needs the text as a constant; the run-time signature is that constant.
+  static_assert(wire::signature_text<int, int, std::string>.view() == "int(int, std::string)");
+  static_assert(wire::signature_text<std::array<int, 12>>.view() == "std::array<int, 12>()");
+  EXPECT_EQ((wire::signature<std::array<int, 12>>()), "std::array<int, 12>()");
+}
+
+TEST(ManifestSection, RecordsRoundTripWhateverTheirOrderAndPadding) {
+  const auto plugin = wire::plugin_record("math", "1.2.0", 1);
+  const auto square = wire::task_record("square", "int(int)");
+  const auto repeat = wire::task_record("repeat", "std::string(std::string, int)");
+  for (const auto& section : {square + plugin + repeat, plugin + std::string(16, '\0') + repeat + square + std::string(8, '\0'),
+                              repeat + square + square + plugin}) {
+    const auto m = wire::parse_manifest_section(section);
+    EXPECT_EQ(m.plugin, "math");
+    EXPECT_EQ(m.version, "1.2.0");
+    EXPECT_EQ(m.abi, 1u);
+    ASSERT_EQ(m.tasks.size(), 2u);  // a task seen twice (a header in two sources) counts once
+    EXPECT_EQ(m.tasks[0].name, "repeat");  // sorted: the linker keeps no order
+    EXPECT_EQ(m.tasks[0].signature, "std::string(std::string, int)");
+    EXPECT_EQ(m.tasks[1].name, "square");
+  }
+  for (const auto& record : {plugin, square, repeat}) EXPECT_EQ(record.size() % 8, 0u);
+}
+
+TEST(ManifestSection, AMacroBuiltRecordIsAConstantOfTheSameBytes) {
+  constexpr auto frozen = wire::freeze_record([] { return wire::task_record("square", "int(int)"); });
+  static_assert(alignof(decltype(frozen)) == 8);
+  EXPECT_EQ((std::string{frozen.bytes.data(), frozen.bytes.size()}), wire::task_record("square", "int(int)"));
+}
+
+TEST(ManifestSection, MalformedSectionsAreDecodeErrorsNamingTheProblem) {
+  const auto plugin = wire::plugin_record("math", "1.2.0", 1);
+  const auto square = wire::task_record("square", "int(int)");
+  const auto fails_with = [](const std::string& section, const std::string& part) {
+    try {
+      (void)wire::parse_manifest_section(section);
+      ADD_FAILURE() << "accepted a section that should fail with: " << part;
+    } catch (const wire::DecodeError& e) {
+      EXPECT_NE(std::string{e.what()}.find(part), std::string::npos) << e.what();
+    }
+  };
+  fails_with(square, "no plugin record");
+  fails_with(plugin + plugin, "two plugin records");
+  fails_with(plugin + square.substr(0, 20), "bytes at offset");
+  fails_with(plugin + "garbage!", "no manifest record at offset");
+  auto other_format = plugin;
+  other_format[4] = 2;
+  fails_with(other_format, "format 2");
+  auto too_long = square;
+  too_long[8] = 0x7f;  // the size field: past the end of the section
+  fails_with(plugin + too_long, "left in the section");
+  fails_with(plugin + wire::task_record("square", "int(long)") + square, "listed twice");
+  fails_with(wire::plugin_record("math", "1.0\x1b[2J", 1), "control character 27");
+  auto short_string = square;
+  short_string[12] = 0x70;  // the name's length: past the end of the record
+  fails_with(plugin + short_string, "truncated payload: task name");
+}
+
+TEST(ManifestSection, SkipsRecordKindsItDoesNotKnow) {
+  auto unknown = wire::task_record("future", "x");
+  unknown[6] = 9;  // kind 9
+  const auto m = wire::parse_manifest_section(wire::plugin_record("math", "1", 1) + unknown);
+  EXPECT_TRUE(m.tasks.empty());
 }
 
 template <class T>

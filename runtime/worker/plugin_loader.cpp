@@ -3,10 +3,10 @@
 #include "file_identity.hpp"
 #include "log/log.hpp"
 
+#include <dlpool/wire/plugin_files.hpp>
 #include <dlpool/wire/plugin_name.hpp>
 
 #include <cstring>
-#include <filesystem>
 #include <system_error>
 
 #include <dlfcn.h>
@@ -24,16 +24,9 @@ const dlpool_task_info& LoadedPlugin::task(std::string_view name) const {
 }
 
 std::string PluginLoader::find(std::string_view name) const {
-  namespace fs = std::filesystem;
+  if (auto found = wire::find_plugin_file(name, search_path_); !found.empty()) return found;
   std::string searched;
-  for (const auto& dir : search_path_) {
-    for (const auto& file : {"lib" + std::string{name} + ".so", std::string{name} + ".so"}) {
-      const fs::path candidate = fs::path{dir} / file;
-      std::error_code ec;
-      if (fs::is_regular_file(candidate, ec)) return candidate.string();
-    }
-    searched += (searched.empty() ? "" : ", ") + dir;
-  }
+  for (const auto& dir : search_path_) searched += (searched.empty() ? "" : ", ") + dir;
   throw RequestError{wire::ErrorKind::plugin_not_found,
                      "plugin '" + std::string{name} + "' not found: no lib" + std::string{name} + ".so or " +
                          std::string{name} + ".so in " + (searched.empty() ? "an empty search path" : searched)};

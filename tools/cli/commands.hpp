@@ -3,6 +3,7 @@
 // 0 success, 1 a failed call or item; it throws dlpool::UsageError for misuse (status 2) and
 // anything else for a failure reported as "dlpool: <what>" (status 1).
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,7 +17,7 @@ struct GlobalOptions {
 };
 
 struct TasksOptions {
-  std::string plugin;
+  std::string plugin;  // a plugin name, or a file path (anything with a '/')
   bool json = false;
 };
 
@@ -28,13 +29,36 @@ struct MapOptions {
   std::string plugin, task;
   std::optional<int> jobs;  // unset: one worker per hardware thread
   int chunksize = 1;
+  bool unordered = false;                          // write results as they complete
+  std::optional<std::chrono::milliseconds> timeout;  // per item
+  std::optional<std::string> joblog;               // --joblog FILE
+  bool resume = false;                             // skip the lines the joblog says are done
 };
 
-/// `dlpool tasks PLUGIN [--json]`: the plugin's manifest, read by a worker.
+struct InstallOptions {
+  std::string file;
+  std::string dir;  // empty: the first plugin directory
+};
+
+struct WorkersOptions {
+  std::string plugin = "text", task = "repeat";
+  std::string arguments = "[\"dlpool\", 2]";  // JSON array, each call's arguments
+  int count = 8;                              // calls
+  int jobs = 2;                               // workers
+  bool json = false;
+};
+
+/// `dlpool tasks FILE-or-NAME [--json]`: the plugin's manifest, read from its file unloaded.
 int run_tasks(const GlobalOptions& global, const TasksOptions& options);
 /// `dlpool call PLUGIN TASK JSON-ARGS`: one call; the result or an error object on stdout.
 int run_call(const GlobalOptions& global, const CallOptions& options);
-/// `dlpool map PLUGIN TASK [-j N] [--chunksize N]`: JSON argument lines in, result lines out.
+/// `dlpool map PLUGIN TASK [-j N] [--chunksize N] [--unordered] [--timeout S] [--joblog FILE
+/// [--resume]]`: JSON argument lines in, result lines out.
 int run_map(const GlobalOptions& global, const MapOptions& options);
+/// `dlpool install FILE [DIR]`: probe FILE in a throwaway worker, then rename() a copy into DIR.
+int run_install(const GlobalOptions& global, const InstallOptions& options);
+/// `dlpool workers [--plugin P --task T --args JSON --count N -j N] [--json]`: a demo pool's
+/// Pool::workers() after `count` calls; status 1 if any call failed.
+int run_workers(const GlobalOptions& global, const WorkersOptions& options);
 
 }  // namespace dlpool::cli

@@ -26,7 +26,7 @@ Failure failure_of(std::exception_ptr error) {
   try {
     std::rethrow_exception(std::move(error));
   } catch (const RemoteError& e) {
-    return {"RemoteError/" + e.remote_type(), e.remote_message()};
+    return {"RemoteError/" + e.remote_type(), e.remote_message(), e.pid()};
   } catch (const PluginNotFound& e) {
     return {"PluginNotFound", e.what()};
   } catch (const PluginLoadError& e) {
@@ -42,7 +42,13 @@ Failure failure_of(std::exception_ptr error) {
   } catch (const EncodingError& e) {
     return {"EncodingError", e.what()};
   } catch (const WorkerLostError& e) {
-    return {"WorkerLostError", e.what()};
+    return {"WorkerLostError", e.what(), e.pid()};
+  } catch (const TaskTimeout& e) {
+    return {"TaskTimeout", e.what(), e.pid()};
+  } catch (const Cancelled& e) {
+    return {"Cancelled", e.what()};
+  } catch (const WorkerStartError& e) {
+    return {"WorkerStartError", e.what()};
   } catch (const PoolTerminated& e) {
     return {"PoolTerminated", e.what()};
   } catch (const ProtocolError& e) {

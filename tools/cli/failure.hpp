@@ -13,6 +13,9 @@ struct Failure {
   std::string type;
   /// What the task threw for a RemoteError (without the pool's decoration), else what().
   std::string message;
+  /// The worker it happened in, when the error says (a task that threw, a worker lost or timed
+  /// out); 0 otherwise.
+  int pid = 0;
 };
 
 /// What `error` is, for an error object. Never throws for a non-null `error`.

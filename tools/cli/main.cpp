@@ -1,9 +1,12 @@
 // dlpool: runs plugin tasks from the shell. Exit status: 0 ok, 1 a failed call or item (or a
 // failure such as a missing plugin), 2 a usage error.
 //
-//   dlpool tasks PLUGIN [--json]
+//   dlpool tasks FILE-or-NAME [--json]
 //   dlpool call PLUGIN TASK JSON-ARGS
-//   dlpool map PLUGIN TASK [-j N] [--chunksize N]  < arguments.jsonl > results.jsonl
+//   dlpool map PLUGIN TASK [-j N] [--chunksize N] [--unordered] [--timeout SECONDS]
+//              [--joblog FILE [--resume]]  < arguments.jsonl > results.jsonl
+//   dlpool install FILE [DIR]
+//   dlpool workers [--plugin P --task T --args JSON-ARGS --count N -j N] [--json]
 //   (each with --plugin-path DIR, repeatable)
 
 #include "commands.hpp"
@@ -12,6 +15,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 
@@ -23,6 +29,14 @@ constexpr int usage_status = 2;
 std::string at_least_one(std::string& value) {
   int n = 0;
   if (!CLI::detail::lexical_cast(value, n) || n < 1) return "must be a whole number of at least 1, not '" + value + "'";
+  return {};
+}
+
+/// A duration option's check: a positive number of seconds.
+std::string positive_seconds(std::string& value) {
+  double seconds = 0;
+  if (!CLI::detail::lexical_cast(value, seconds) || !(seconds > 0) || seconds > 1e9)
+    return "must be a positive number of seconds, not '" + value + "'";
   return {};
 }
 
@@ -42,8 +56,11 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
 
   TasksOptions tasks;
-  auto* tasks_command = app.add_subcommand("tasks", "list a plugin's tasks and their signatures");
-  tasks_command->add_option("plugin", tasks.plugin, "plugin name, e.g. text")->required();
+  auto* tasks_command = app.add_subcommand(
+      "tasks", "list a plugin's tasks and their signatures, read from its file without loading it");
+  tasks_command->add_option("plugin", tasks.plugin, "plugin name (e.g. text), or a file path containing '/'")
+      ->required()
+      ->type_name("FILE-or-NAME");
   tasks_command->add_flag("--json", tasks.json, "print the manifest as JSON");
 
   CallOptions call;
@@ -66,6 +83,55 @@ int main(int argc, char** argv) {
   map_command->add_option("--chunksize", map.chunksize, "items sent to a worker at a time")
       ->capture_default_str()
       ->check(CLI::Validator{at_least_one, ""});
+  map_command->add_flag("--unordered", map.unordered,
+                        "write each result as soon as it is done, not in input order (the joblog's k-th line "
+                        "describes the k-th output line)");
+  double timeout_seconds = 0;
+  auto* timeout_option =
+      map_command->add_option("--timeout", timeout_seconds,
+                              "time limit per item, in seconds (decimals allowed): an item over it fails with "
+                              "TaskTimeout and its worker is replaced")
+          ->type_name("SECONDS")
+          ->check(CLI::Validator{positive_seconds, ""});
+  std::string joblog;
+  auto* joblog_option = map_command->add_option(
+      "--joblog", joblog,
+      "log each input line's outcome to FILE (started over unless --resume): line, status, worker pid or '-', "
+      "seconds");
+  joblog_option->type_name("FILE");
+  map_command
+      ->add_flag("--resume", map.resume,
+                 "skip the lines the joblog lists as done (status ok) and append to it; the input must be the "
+                 "same")
+      ->needs(joblog_option);
+
+  InstallOptions install;
+  auto* install_command = app.add_subcommand(
+      "install", "publish a plugin file into a plugin directory atomically, once a throwaway worker has loaded it");
+  install_command->add_option("file", install.file, "the plugin file (a shared library built with the SDK)")
+      ->required()
+      ->type_name("FILE");
+  install_command->add_option("dir", install.dir, "the plugin directory (default: the first one searched)")
+      ->type_name("DIR");
+
+  WorkersOptions workers;
+  auto* workers_command = app.add_subcommand(
+      "workers", "start a small demo pool, run a few calls, and show each worker: pid, generation, items done and "
+                 "failed, memory, and the plugin files it loaded (path, version, inode, sha256)");
+  auto* plugin_option = workers_command->add_option("--plugin", workers.plugin, "plugin to call")->capture_default_str();
+  auto* task_option = workers_command->add_option("--task", workers.task, "task to call")->capture_default_str();
+  auto* args_option =
+      workers_command
+          ->add_option("--args", workers.arguments,
+                       "each call's arguments as a JSON array (default: [\"dlpool\", 2] for text.repeat, else [])")
+          ->type_name("JSON-ARGS");
+  workers_command->add_option("--count", workers.count, "calls to run")
+      ->capture_default_str()
+      ->check(CLI::Validator{at_least_one, ""});
+  workers_command->add_option("-j,--jobs", workers.jobs, "worker processes")
+      ->capture_default_str()
+      ->check(CLI::Validator{at_least_one, ""});
+  workers_command->add_flag("--json", workers.json, "print the report as JSON");
 
   try {
     app.parse(argc, argv);
@@ -73,10 +139,18 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : usage_status;  // --help is a success
   }
   if (*jobs_option) map.jobs = jobs;
+  if (*timeout_option)
+    map.timeout = std::max(std::chrono::milliseconds{1},
+                           std::chrono::milliseconds{static_cast<long long>(std::llround(timeout_seconds * 1000))});
+  if (*joblog_option) map.joblog = joblog;
+  // Arguments fit for text.repeat fit nothing else.
+  if (!*args_option && (*plugin_option || *task_option)) workers.arguments = "[]";
 
   try {
     if (*tasks_command) return run_tasks(global, tasks);
     if (*call_command) return run_call(global, call);
+    if (*install_command) return run_install(global, install);
+    if (*workers_command) return run_workers(global, workers);
     return run_map(global, map);
   } catch (const dlpool::UsageError& e) {
     std::fprintf(stderr, "dlpool: %s\n", e.what());

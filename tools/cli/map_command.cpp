@@ -1,98 +1,187 @@
 // `dlpool map PLUGIN TASK`: one JSON array of arguments per stdin line in, one line per input
-// line out, in input order: the bare JSON result or {"error": {...}}. Input is read only as
-// workers become free, so results stream out before the input ends. A summary goes to stderr.
+// line out: the bare JSON result or {"error": {...}}, in input order (or, with --unordered, as
+// they complete). Input is read only as workers become free, so results stream out before the
+// input ends. A summary goes to stderr; so does a progress bar when stderr is a terminal.
+// --joblog FILE logs each line's outcome; --resume skips the lines it says are done.
 
 #include "argument_lines.hpp"
 #include "commands.hpp"
 #include "failure.hpp"
+#include "joblog.hpp"
 #include "json_text.hpp"
 #include "pool_setup.hpp"
+#include "progress_bar.hpp"
 
 #include <dlpool/pool.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <exception>
+#include <map>
+#include <optional>
 #include <string>
+#include <thread>
+
+#include <unistd.h>
 
 namespace dlpool::cli {
 namespace {
 
-/// One result line, flushed at once: a consumer downstream of a pipe sees it while we work on.
-void emit(const std::string& line) {
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
-}
+using Clock = std::chrono::steady_clock;
+
+/// Items handed to the pool and not yet written out, per worker and chunk: what the consumer may
+/// have to hold back to write results in input order (the pool itself keeps 4 chunks per worker
+/// in flight).
+constexpr std::size_t window_chunks_per_worker = 8;
+
+/// One outcome to write: a result line, or an error object.
+struct Outcome {
+  std::size_t line = 0;
+  std::optional<std::string> json;  // the result; unset for an error
+  Failure failure;
+  double seconds = 0;
+};
+
+/// Writes outcomes, in the order given, to stdout, the joblog and the progress bar.
+class Writer {
+ public:
+  Writer(ProgressBar& progress, JobLog* joblog) : progress_{progress}, joblog_{joblog} {}
+
+  void write(Outcome outcome) {
+    std::string text;
+    if (outcome.json) {
+      try {
+        text = one_line(std::move(*outcome.json));
+      } catch (const std::exception& e) {
+        outcome.json.reset();
+        outcome.failure = {"EncodingError", "line " + std::to_string(outcome.line) + ": " + e.what()};
+      }
+    }
+    if (!outcome.json) {
+      text = error_object(outcome.failure.type, outcome.failure.message);
+      ++failed_;
+    }
+    ++items_;
+    progress_.write_line(text);
+    if (joblog_ != nullptr)
+      joblog_->write({outcome.line, outcome.json ? JobLog::ok : outcome.failure.type, outcome.failure.pid, outcome.seconds});
+    progress_.update(items_, failed_);
+  }
+
+  [[nodiscard]] std::size_t items() const noexcept { return items_; }
+  [[nodiscard]] std::size_t failed() const noexcept { return failed_; }
+
+ private:
+  ProgressBar& progress_;
+  JobLog* joblog_;
+  std::size_t items_ = 0, failed_ = 0;
+};
+
+/// Makes next() give up at once when the map leaves early, so that the pool's destructor does
+/// not wait on a generator blocked on the window. Declared after the pool: runs before it dies.
+struct StopLinesOnExit {
+  ArgumentLines& lines;
+  ~StopLinesOnExit() { lines.stop(); }
+};
 
 }  // namespace
 
 int run_map(const GlobalOptions& global, const MapOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  // Declared before the pool: its task-handler thread reads the lines until the pool is gone.
-  ArgumentLines lines{stdin};
-  auto pool_options = cli::pool_options(global);
-  pool_options.processes = options.jobs;
-  Pool pool{std::move(pool_options)};
-  auto results = pool.imap(JsonTask{options.plugin, options.task}, [&lines] { return lines.next(); },
-                           options.chunksize);
+  const auto start = Clock::now();
+  if (options.resume && !options.joblog) throw UsageError{"--resume needs --joblog FILE: the log says what is done"};
+  std::optional<JobLog> joblog;
+  if (options.joblog) joblog.emplace(*options.joblog, options.resume);
+  const auto done_before = joblog ? joblog->done() : std::set<std::size_t>{};
 
-  std::size_t items = 0, failed = 0;
-  const auto emit_failure = [&](const std::string& type, const std::string& message) {
-    emit(error_object(type, message));
-    ++items;
-    ++failed;
+  const auto processes = options.jobs.value_or(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const auto chunksize = static_cast<std::size_t>(options.chunksize);
+  // Declared before the pool: its task-handler thread reads the lines until the pool is gone.
+  ArgumentLines lines{stdin, done_before, window_chunks_per_worker * static_cast<std::size_t>(processes) * chunksize};
+
+  const bool show_progress = ::isatty(STDERR_FILENO) == 1;
+  std::optional<std::size_t> total;
+  if (show_progress)
+    if (const auto left = lines_left_in_stdin()) {
+      const auto already = static_cast<std::size_t>(
+          std::count_if(done_before.begin(), done_before.end(), [&](std::size_t line) { return line <= *left; }));
+      total = *left - already;
+    }
+  ProgressBar progress{show_progress, total};
+  Writer writer{progress, joblog ? &*joblog : nullptr};
+
+  auto pool_options = cli::pool_options(global);
+  pool_options.processes = processes;
+  Pool pool{std::move(pool_options)};
+  JsonTask task{options.plugin, options.task};
+  if (options.timeout) task = task.with_timeout(*options.timeout);
+  // Always completion order from the pool, each outcome with its item number: the time an item
+  // took is then its own, not the wait behind a slower one, and input order is restored here.
+  auto results = pool.imap_unordered(task, [&lines] { return lines.next(); }, options.chunksize);
+  const StopLinesOnExit stop_lines{lines};
+
+  const auto write_problems_before = [&](std::size_t line) {
+    for (auto& problem : lines.take_problems_before(line))
+      writer.write({problem.line, std::nullopt,
+                    {invalid_arguments_type, "line " + std::to_string(problem.line) + ": " + problem.message}, 0});
   };
-  // Malformed lines never became items: put their error lines back where they were read.
-  const auto emit_problems_before = [&](std::size_t line) {
-    for (const auto& problem : lines.take_problems_before(line))
-      emit_failure(invalid_arguments_type, "line " + std::to_string(problem.line) + ": " + problem.message);
+  std::map<std::size_t, Outcome> held;  // ordered: outcomes waiting for an earlier item
+  std::size_t next_index = 0;           // ordered: the item to write next
+  const auto write_item = [&](Outcome outcome) {
+    if (!options.unordered) write_problems_before(outcome.line);
+    writer.write(std::move(outcome));
+    lines.item_written();
   };
 
   bool stopped = false;
   for (;;) {
-    std::optional<std::string> result;
-    std::exception_ptr error;
+    std::optional<IndexedOutcome<std::string>> next;
     try {
-      result = results.next();
+      next = results.next_indexed();
     } catch (...) {
-      error = std::current_exception();
-    }
-    if (!result && !error) break;  // every item delivered, and the input is over
-    const auto line = lines.take_item_line();
-    if (!line) {
-      // An outcome for an item that was never read: the pool stopped, and every further next()
-      // would say the same. What is left of the input is not run.
-      const auto why = error ? failure_of(error).message : std::string{"a result for an item never read"};
-      std::fprintf(stderr, "dlpool: the pool stopped after %zu items: %s\n", items, why.c_str());
+      // The pool stopped the whole iteration: what is left of the input is not run.
+      std::fprintf(stderr, "dlpool: the pool stopped after %zu items: %s\n", writer.items(),
+                   failure_of(std::current_exception()).message.c_str());
       stopped = true;
       break;
     }
-    emit_problems_before(*line);
-    if (error) {
-      const auto failure = failure_of(error);
-      emit_failure(failure.type, failure.message);
+    if (!next) break;  // every item delivered, and the input is over
+    const auto item = lines.take_item(next->index);
+    Outcome outcome{item.line, std::nullopt, {}, std::chrono::duration<double>(Clock::now() - item.taken).count()};
+    if (auto* value = std::get_if<std::string>(&next->outcome))
+      outcome.json = std::move(*value);
+    else
+      outcome.failure = failure_of(std::get<std::exception_ptr>(next->outcome));
+
+    if (options.unordered) {
+      write_problems_before(ArgumentLines::end_of_input);  // what was read meanwhile
+      write_item(std::move(outcome));
       continue;
     }
-    try {
-      emit(one_line(std::move(*result)));
-      ++items;
-    } catch (const std::exception& e) {
-      emit_failure("EncodingError", "line " + std::to_string(*line) + ": " + e.what());
+    held.emplace(next->index, std::move(outcome));
+    for (auto it = held.find(next_index); it != held.end(); it = held.find(++next_index)) {
+      write_item(std::move(it->second));
+      held.erase(it);
     }
   }
-  if (!stopped) emit_problems_before(ArgumentLines::end_of_input);
+  lines.stop();
+  if (!stopped) write_problems_before(ArgumentLines::end_of_input);
   pool.close();
   pool.join();
+  progress.finish();
 
-  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
-  std::fprintf(stderr, "dlpool: %zu item%s, %d worker%s, %.3f s, %zu failed\n", items, items == 1 ? "" : "s",
-               pool.processes(), pool.processes() == 1 ? "" : "s", wall.count(), failed);
+  const std::chrono::duration<double> wall = Clock::now() - start;
+  std::string skipped;
+  if (options.resume) skipped = ", " + std::to_string(lines.skipped()) + " skipped (done before)";
+  std::fprintf(stderr, "dlpool: %zu item%s, %d worker%s, %.3f s, %zu failed%s\n", writer.items(),
+               writer.items() == 1 ? "" : "s", pool.processes(), pool.processes() == 1 ? "" : "s", wall.count(),
+               writer.failed(), skipped.c_str());
   if (lines.read_failed()) {
-    std::fprintf(stderr, "dlpool: error reading standard input: what followed line %zu was not run\n", items);
+    std::fprintf(stderr, "dlpool: error reading standard input: what followed was not run\n");
     return 1;
   }
-  return failed == 0 && !stopped ? 0 : 1;
+  return writer.failed() == 0 && !stopped ? 0 : 1;
 }
 
 }  // namespace dlpool::cli

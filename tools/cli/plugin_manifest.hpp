@@ -1,5 +1,6 @@
 #pragma once
-// A plugin's manifest, as a dlpool-worker reads it: the host never dlopens a plugin.
+// A plugin's manifest, read from the manifest section of its file: the host never dlopens a
+// plugin, and `dlpool tasks` runs none of its code.
 
 #include "commands.hpp"
 
@@ -12,16 +13,21 @@ struct PluginManifest {
   struct Entry {
     std::string name, signature;  // "square", "int(int)"
   };
-  std::string plugin, version, path;  // path: the file the worker loaded
+  std::string plugin, version, path;  // path: the file read
   unsigned abi = 0;                   // the SDK ABI it was built against
-  std::vector<Entry> tasks;           // in the order the plugin exports them
-  std::string json;                   // the worker's JSON text, one line
+  std::vector<Entry> tasks;           // sorted by name
+  std::string json;                   // the whole manifest as one line of JSON
 };
 
-/// Runs `dlpool-worker --describe NAME` with the command line's plugin search path and reads
-/// its answer. Blocks until the worker exits. Throws std::runtime_error with the worker's own
-/// message ("plugin 'x' not found: no libx.so or x.so in ...") when the plugin cannot be loaded,
-/// std::system_error when the worker cannot be started.
-[[nodiscard]] PluginManifest read_manifest(const GlobalOptions& global, const std::string& plugin);
+/// The file `plugin` names: a path if it contains a '/', else a plugin name (refused unless it
+/// is a valid one) looked up as the worker does, in --plugin-path, $DLPOOL_PLUGIN_PATH and the
+/// installation's plugin dir. Throws std::runtime_error naming the name and where it looked.
+[[nodiscard]] std::string locate_plugin(const GlobalOptions& global, const std::string& plugin);
+
+/// Reads the manifest section of the plugin file at `path` (boost::dll::library_info lists the
+/// sections, the bytes are read from the file). Loads nothing. Throws std::runtime_error naming
+/// the file and the problem: not an ELF file, no manifest section (not a dlpool plugin, or built
+/// with an SDK before manifest sections), a malformed section.
+[[nodiscard]] PluginManifest read_manifest(const std::string& path);
 
 }  // namespace dlpool::cli

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -19,6 +20,22 @@ std::string plugin_search_path(const GlobalOptions& global) {
   if (const char* env = std::getenv("DLPOOL_PLUGIN_PATH"); env != nullptr && *env != '\0')
     path += (path.empty() ? "" : ":") + std::string{env};
   return path;
+}
+
+std::vector<std::string> plugin_dirs(const GlobalOptions& global) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> dirs;
+  std::stringstream path{plugin_search_path(global)};
+  for (std::string dir; std::getline(path, dir, ':');)
+    if (!dir.empty()) dirs.push_back(dir);
+  // The worker derives its own from /proc/self/exe, which names the resolved file.
+  try {
+    std::error_code ec;
+    const auto worker = fs::canonical(worker_executable(), ec);
+    if (!ec) dirs.push_back((worker.parent_path().parent_path() / "lib" / "dlpool" / "plugins").string());
+  } catch (const std::runtime_error&) {  // no worker: no installation dir to add
+  }
+  return dirs;
 }
 
 std::string worker_executable() {

@@ -6,6 +6,7 @@
 #include <dlpool/pool.hpp>
 
 #include <string>
+#include <vector>
 
 namespace dlpool::cli {
 
@@ -15,6 +16,10 @@ namespace dlpool::cli {
 /// The ':'-separated search path a worker gets: --plugin-path, then $DLPOOL_PLUGIN_PATH (the
 /// worker adds its own installed plugin dir).
 [[nodiscard]] std::string plugin_search_path(const GlobalOptions& global);
+
+/// The directories a worker searches for plugins, in order: --plugin-path, $DLPOOL_PLUGIN_PATH,
+/// then the plugin dir of the installation the worker belongs to (<prefix>/lib/dlpool/plugins).
+[[nodiscard]] std::vector<std::string> plugin_dirs(const GlobalOptions& global);
 
 /// $DLPOOL_WORKER, else the dlpool-worker beside this executable. Throws std::runtime_error
 /// naming what it tried when there is none.

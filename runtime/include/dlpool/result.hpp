@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 namespace dlpool {
@@ -131,8 +132,8 @@ struct IMapState {
   std::mutex mutex;
   std::condition_variable cv;
   bool ordered = true;
-  std::map<std::size_t, Outcome> pending;  // ordered: by item index
-  std::deque<Outcome> arrived;             // unordered: in arrival order
+  std::map<std::size_t, Outcome> pending;                 // ordered: by item index
+  std::deque<std::pair<std::size_t, Outcome>> arrived;    // unordered: index and outcome, as they arrive
   std::size_t delivered = 0;
   std::optional<std::size_t> length;  // known once the input has ended
   std::exception_ptr aborted;         // terminated or cancelled: what is missing fails with this
@@ -144,7 +145,7 @@ struct IMapState {
       if (ordered)
         pending.emplace(index, std::move(outcome));
       else
-        arrived.push_back(std::move(outcome));
+        arrived.emplace_back(index, std::move(outcome));
     }
     cv.notify_all();
   }
@@ -165,6 +166,14 @@ struct IMapState {
 };
 
 }  // namespace detail
+
+/// One outcome of an imap / imap_unordered with the position of its item in the input (0-based):
+/// what IMapIterator::next_indexed() returns.
+template <class T>
+struct IndexedOutcome {
+  std::size_t index = 0;
+  std::variant<T, std::exception_ptr> outcome;  // the value, or the item's error
+};
 
 /// The iterator returned by imap / imap_unordered. next() returns the next result (in input
 /// order for imap, in completion order for imap_unordered), std::nullopt once every item has been
@@ -197,6 +206,15 @@ class IMapIterator {
 
   /// Blocks for the next result.
   std::optional<T> next() { return next_until(std::nullopt); }
+
+  /// As next(), but says which input item each outcome belongs to (what imap_unordered's
+  /// completion order otherwise hides), and returns an item's error instead of throwing it.
+  /// Still throws what ends the whole iteration (PoolTerminated, Cancelled), once.
+  std::optional<IndexedOutcome<T>> next_indexed() {
+    auto taken = take(std::nullopt);
+    if (!taken) return std::nullopt;
+    return IndexedOutcome<T>{taken->first, std::move(taken->second)};
+  }
 
   /// As next(), but throws TimeoutError when nothing arrives within `timeout`.
   template <class Rep, class Period>
@@ -241,6 +259,16 @@ class IMapIterator {
 
  private:
   std::optional<T> next_until(std::optional<std::chrono::steady_clock::time_point> deadline) {
+    auto taken = take(deadline);
+    if (!taken) return std::nullopt;
+    if (auto* error = std::get_if<std::exception_ptr>(&taken->second)) std::rethrow_exception(*error);
+    return std::move(std::get<T>(taken->second));
+  }
+
+  /// The next outcome and its item's index; std::nullopt at the end. Throws TimeoutError past
+  /// `deadline`, and the abort error once when the pool stopped the iteration.
+  std::optional<std::pair<std::size_t, typename detail::IMapState<T>::Outcome>> take(
+      std::optional<std::chrono::steady_clock::time_point> deadline) {
     auto& s = *state_;
     std::unique_lock lock{s.mutex};
     const auto has_next = [&] {
@@ -257,20 +285,19 @@ class IMapIterator {
       s.length = ++s.delivered;
       std::rethrow_exception(s.aborted);
     }
-    typename detail::IMapState<T>::Outcome outcome;
-    if (s.ordered) {
-      auto it = s.pending.find(s.delivered);
-      outcome = std::move(it->second);
-      s.pending.erase(it);
-    } else {
-      outcome = std::move(s.arrived.front());
+    auto taken = [&]() -> std::pair<std::size_t, typename detail::IMapState<T>::Outcome> {
+      if (s.ordered) {
+        auto node = s.pending.extract(s.delivered);
+        return {node.key(), std::move(node.mapped())};
+      }
+      auto front = std::move(s.arrived.front());
       s.arrived.pop_front();
-    }
+      return front;
+    }();
     const auto delivered = ++s.delivered;
     lock.unlock();
     if (s.control) s.control->consumed(delivered);  // cheap unless the input is held back
-    if (auto* error = std::get_if<std::exception_ptr>(&outcome)) std::rethrow_exception(*error);
-    return std::move(std::get<T>(outcome));
+    return taken;
   }
 
   void abandon() noexcept {

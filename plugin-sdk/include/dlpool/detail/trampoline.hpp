@@ -7,19 +7,28 @@
 #include <dlpool/wire/abi.hpp>
 #include <dlpool/wire/bytes.hpp>
 #include <dlpool/wire/codec.hpp>
+#include <dlpool/wire/manifest_record.hpp>
 #include <dlpool/wire/signature.hpp>
 
 #include <cxxabi.h>
 
+#include <cstdlib>
 #include <deque>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 namespace dlpool {
 namespace sdk_detail __attribute__((visibility("hidden"))) {
+
+/// The name DLPOOL_TASK(ns::fn) exports: "fn". Callers name tasks, not C++ scopes.
+constexpr std::string_view task_name(std::string_view spelled) {
+  if (const auto colon = spelled.rfind("::"); colon != std::string_view::npos) spelled.remove_prefix(colon + 2);
+  return spelled;
+}
 
 template <class F>
 struct FnTraits;
@@ -27,7 +36,8 @@ template <class R, class... A>
 struct FnTraits<R (*)(A...)> {
   using Result = R;
   using Args = std::tuple<std::remove_cvref_t<A>...>;
-  static std::string signature() { return wire::signature<R, std::remove_cvref_t<A>...>(); }
+  /// The compile-time text both the manifest section and the run-time manifest carry.
+  static constexpr std::string_view signature = wire::signature_text<R, std::remove_cvref_t<A>...>.view();
 };
 template <class R, class... A>
 struct FnTraits<R (*)(A...) noexcept> : FnTraits<R (*)(A...)> {};
@@ -141,10 +151,8 @@ class Registry {
 
   template <auto Fn>
   bool add(std::string_view spelled) {
-    // DLPOOL_TASK(ns::fn) exports "fn": callers name tasks, not C++ scopes.
-    if (const auto colon = spelled.rfind("::"); colon != std::string_view::npos) spelled.remove_prefix(colon + 2);
-    const auto& name = strings_.emplace_back(spelled);
-    const auto& signature = strings_.emplace_back(FnTraits<decltype(Fn)>::signature());
+    const auto& name = strings_.emplace_back(task_name(spelled));
+    const auto& signature = strings_.emplace_back(FnTraits<decltype(Fn)>::signature);
     tasks_.push_back({name.c_str(), signature.c_str(), &run_chunk<Fn>, &run_json<Fn>});
     return true;
   }

@@ -3,49 +3,46 @@
 // them from the same types, and the worker compares the strings before decoding a byte, so a
 // caller whose Task<> disagrees with the plugin gets a clear error instead of garbage.
 //
-// Standard types get fixed spellings; any other type (a user struct) is named by its demangled
-// type name, which is stable for one compiler family. A plugin author can pin a name by
-// specializing dlpool::wire::TypeName<T>.
+// Every name is computed at compile time: the SDK writes each task's signature into the plugin's
+// manifest section (manifest_record.hpp), where `dlpool tasks` reads it without loading the
+// plugin, and the run-time signature is that same constant, so the two can never differ.
+//
+// Standard types get fixed spellings; any other type (a user struct) is named as the compiler
+// spells it (compiler_type_name.hpp), which is stable for one compiler family. A plugin author
+// can pin a name by specializing dlpool::wire::TypeName<T> with
+//   static constexpr std::string get() { return "geo::Point"; }
+
+#include <dlpool/wire/compiler_type_name.hpp>
+#include <dlpool/wire/static_text.hpp>
 
 #include <array>
-#include <cstdint>
-#include <cstdlib>
 #include <map>
-#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <tuple>
-#include <typeinfo>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
-#include <cxxabi.h>
-
 namespace dlpool::wire {
 
 template <class T, class = void>
 struct TypeName {
-  static std::string get() {
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> name{abi::__cxa_demangle(typeid(T).name(), nullptr, nullptr, &status),
-                                                 std::free};
-    return status == 0 && name ? std::string{name.get()} : std::string{typeid(T).name()};
-  }
+  static constexpr std::string get() { return compiler_type_name<T>(); }
 };
 
 template <class T>
-std::string type_name() {
+constexpr std::string type_name() {
   return TypeName<std::remove_cvref_t<T>>::get();
 }
 
-#define DLPOOL_WIRE_FIXED_NAME(T, spelled) \
-  template <>                              \
-  struct TypeName<T> {                     \
-    static std::string get() { return spelled; } \
+#define DLPOOL_WIRE_FIXED_NAME(T, spelled)                      \
+  template <>                                                   \
+  struct TypeName<T> {                                          \
+    static constexpr std::string get() { return spelled; }      \
   };
 DLPOOL_WIRE_FIXED_NAME(void, "void")
 DLPOOL_WIRE_FIXED_NAME(bool, "bool")
@@ -68,40 +65,40 @@ DLPOOL_WIRE_FIXED_NAME(std::string, "std::string")
 
 template <class T>
 struct TypeName<std::vector<T>> {
-  static std::string get() { return "std::vector<" + type_name<T>() + ">"; }
+  static constexpr std::string get() { return "std::vector<" + type_name<T>() + ">"; }
 };
 template <class T>
 struct TypeName<std::optional<T>> {
-  static std::string get() { return "std::optional<" + type_name<T>() + ">"; }
+  static constexpr std::string get() { return "std::optional<" + type_name<T>() + ">"; }
 };
 template <class T>
 struct TypeName<std::set<T>> {
-  static std::string get() { return "std::set<" + type_name<T>() + ">"; }
+  static constexpr std::string get() { return "std::set<" + type_name<T>() + ">"; }
 };
 template <class T>
 struct TypeName<std::unordered_set<T>> {
-  static std::string get() { return "std::unordered_set<" + type_name<T>() + ">"; }
+  static constexpr std::string get() { return "std::unordered_set<" + type_name<T>() + ">"; }
 };
 template <class K, class V>
 struct TypeName<std::map<K, V>> {
-  static std::string get() { return "std::map<" + type_name<K>() + ", " + type_name<V>() + ">"; }
+  static constexpr std::string get() { return "std::map<" + type_name<K>() + ", " + type_name<V>() + ">"; }
 };
 template <class K, class V>
 struct TypeName<std::unordered_map<K, V>> {
-  static std::string get() { return "std::unordered_map<" + type_name<K>() + ", " + type_name<V>() + ">"; }
+  static constexpr std::string get() { return "std::unordered_map<" + type_name<K>() + ", " + type_name<V>() + ">"; }
 };
 template <class A, class B>
 struct TypeName<std::pair<A, B>> {
-  static std::string get() { return "std::pair<" + type_name<A>() + ", " + type_name<B>() + ">"; }
+  static constexpr std::string get() { return "std::pair<" + type_name<A>() + ", " + type_name<B>() + ">"; }
 };
 template <class T, std::size_t N>
 struct TypeName<std::array<T, N>> {
-  static std::string get() { return "std::array<" + type_name<T>() + ", " + std::to_string(N) + ">"; }
+  static constexpr std::string get() { return "std::array<" + type_name<T>() + ", " + decimal(N) + ">"; }
 };
 
 /// "A, B, C" for a pack.
 template <class... Ts>
-std::string type_list() {
+constexpr std::string type_list() {
   std::string out;
   ((out += (out.empty() ? "" : ", ") + type_name<Ts>()), ...);
   return out;
@@ -109,13 +106,19 @@ std::string type_list() {
 
 template <class... Ts>
 struct TypeName<std::tuple<Ts...>> {
-  static std::string get() { return "std::tuple<" + type_list<Ts...>() + ">"; }
+  static constexpr std::string get() { return "std::tuple<" + type_list<Ts...>() + ">"; }
 };
 
-/// The canonical signature of a task: "R(A1, A2)", parameters decayed as the wire carries values.
+/// The canonical signature of a task, "R(A1, A2)", as compile-time text: parameters decayed as
+/// the wire carries values.
+template <class R, class... Args>
+inline constexpr auto signature_text =
+    freeze([] { return type_name<R>() + "(" + type_list<std::remove_cvref_t<Args>...>() + ")"; });
+
+/// signature_text as a std::string.
 template <class R, class... Args>
 std::string signature() {
-  return type_name<R>() + "(" + type_list<Args...>() + ")";
+  return std::string{signature_text<R, Args...>.view()};
 }
 
 }  // namespace dlpool::wire
