@@ -3,7 +3,7 @@
 # non-interactive: it runs apt-get only when something is absent.
 set -euo pipefail
 
-packages=(g++ cmake ninja-build libboost-dev libcereal-dev libcli11-dev libgtest-dev zlib1g-dev libssl-dev)
+packages=(g++ cmake ninja-build libboost-dev libcereal-dev libcli11-dev libgtest-dev zlib1g-dev libssl-dev pkgconf libelf-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -30,6 +30,9 @@
   }                                                                                          \
   extern "C" __attribute__((visibility("default"))) const dlpool_manifest* dlpool_plugin_manifest() { \
     return ::dlpool::sdk_detail::registry().manifest();                                      \
+  }                                                                                          \
+  extern "C" __attribute__((visibility("default"))) unsigned DLPOOL_SDK_ABI_MARKER() {      \
+    return DLPOOL_SDK_ABI_VERSION;                                                           \
   }
 
 /// Exports `function` (a plain, non-overloaded function) as the task named after it.

@@ -3,10 +3,12 @@
 // archive for calls from a shell. Both host and plugin use exactly these functions, so the two
 // ends of a task always agree on the encoding.
 //
-// The binary codec streams straight into and out of caller-owned buffers (no stringstream copies)
-// and reuses its stream objects, because constructing a std::istream costs more than decoding a
-// small value.
+// The binary codec writes straight into caller-owned buffers and reads straight from byte views (no
+// stringstream copies), and reuses its stream and archive objects, because constructing a
+// std::ostream costs more than encoding a small value. Decoding goes through
+// BoundedBinaryInputArchive: the bytes come from another process.
 
+#include <dlpool/wire/bounded_archive.hpp>
 #include <dlpool/wire/bytes.hpp>
 
 #include <cereal/archives/binary.hpp>
@@ -24,7 +26,6 @@
 #include <cereal/types/utility.hpp>
 #include <cereal/types/vector.hpp>
 
-#include <istream>
 #include <optional>
 #include <ostream>
 #include <sstream>
@@ -53,16 +54,6 @@ class AppendBuf final : public std::streambuf {
 
  private:
   std::string* out_ = nullptr;
-};
-
-/// A read-only streambuf over bytes it does not own.
-class ViewBuf final : public std::streambuf {
- public:
-  void view(std::string_view bytes) noexcept {
-    auto* p = const_cast<char*>(bytes.data());  // never written: this buffer has no put area
-    setg(p, p, p + bytes.size());
-  }
-  [[nodiscard]] std::size_t unread() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
 };
 
 // Both codecs keep one Cereal archive per chunk rather than one per item: building an archive
@@ -105,34 +96,32 @@ class BinaryEncoder {
 };
 
 /// Decodes Cereal binary from byte views. Reusable; not thread-safe. Throws DecodeError when the
-/// bytes are short, or when bytes are left over (the sender encoded other types than we expect).
+/// bytes are short, when a length in them exceeds the bytes that follow (so a hostile length
+/// never allocates: see bounded_archive.hpp), or when bytes are left over (the sender encoded
+/// other types than we expect).
 class BinaryDecoder {
  public:
-  BinaryDecoder() : stream_{&buf_} { restart(); }
+  BinaryDecoder() { restart(); }
   BinaryDecoder(const BinaryDecoder&) = delete;
   BinaryDecoder& operator=(const BinaryDecoder&) = delete;
 
   /// Starts a new archive: call at the start of each chunk.
-  void restart() { archive_.emplace(stream_); }
+  void restart() { archive_.emplace(); }
 
   template <class... T>
   void decode(std::string_view bytes, T&... values) {
-    buf_.view(bytes);
-    stream_.clear();
+    archive_->view(bytes);
     try {
       if constexpr (sizeof...(T) > 0) (*archive_)(values...);
     } catch (const cereal::Exception& e) {
       throw DecodeError{e.what()};
     }
-    if (buf_.unread() != 0)
-      throw DecodeError{std::to_string(buf_.unread()) + " of " + std::to_string(bytes.size()) +
-                        " bytes left undecoded"};
+    if (const auto left = archive_->remaining(); left != 0)
+      throw DecodeError{std::to_string(left) + " of " + std::to_string(bytes.size()) + " bytes left undecoded"};
   }
 
  private:
-  ViewBuf buf_;
-  std::istream stream_;
-  std::optional<cereal::BinaryInputArchive> archive_;
+  std::optional<BoundedBinaryInputArchive> archive_;  // optional: Cereal archives cannot be reassigned
 };
 
 /// A value as bare, compact JSON text: `49`, `"ab"`, `[1,2]`, `{"x":1}`.
