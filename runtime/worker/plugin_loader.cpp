@@ -20,8 +20,8 @@ const dlpool_task_info& LoadedPlugin::task(std::string_view name) const {
   std::string exported;
   for (const auto& [task_name, info] : tasks) exported += (exported.empty() ? "" : ", ") + task_name;
   throw RequestError{wire::ErrorKind::task_not_found, "plugin '" + std::string{manifest->plugin} + "' (" + path +
-                                                          ") has no task '" + std::string{name} + "'; it exports: " +
-                                                          (exported.empty() ? "nothing" : exported)};
+                                                          ") has no task '" + wire::printable_name(name) +
+                                                          "'; it exports: " + (exported.empty() ? "nothing" : exported)};
 }
 
 std::string PluginLoader::find(std::string_view name) const {

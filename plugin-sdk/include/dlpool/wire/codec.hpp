@@ -26,6 +26,7 @@
 #include <cereal/types/utility.hpp>
 #include <cereal/types/vector.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <ostream>
 #include <sstream>
@@ -143,10 +144,43 @@ std::string to_json(const T& value) {
   return {text.GetString(), text.GetSize()};
 }
 
+/// The deepest nesting of JSON arguments accepted. rapidjson parses recursively (and Cereal's JSON
+/// archive parses again, the same way), so a line of a million '[' would overflow the stack of
+/// whoever parses it; no argument type nests anywhere near this deep.
+inline constexpr std::size_t max_json_depth = 128;
+
+/// How deep arrays and objects nest in `json` (brackets inside strings do not count), counted up
+/// to `stop_after` + 1 at most: one pass, no parsing, nothing allocated.
+inline std::size_t json_depth(std::string_view json, std::size_t stop_after = max_json_depth) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : json) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > stop_after) break;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 /// Decodes a JSON array of arguments (`["ab", 3]`) into a tuple, element by element. Throws
-/// DecodeError when the text is not an array of exactly sizeof...(T) values of the right types.
+/// DecodeError when the text is not an array of exactly sizeof...(T) values of the right types,
+/// or nests deeper than max_json_depth.
 template <class... T>
 void from_json_args(std::string_view json, std::tuple<T...>& args) {
+  if (json_depth(json) > max_json_depth)
+    throw DecodeError{"arguments nest deeper than " + std::to_string(max_json_depth) + " levels"};
   RAPIDJSON_NAMESPACE::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) throw DecodeError{"arguments are not valid JSON"};

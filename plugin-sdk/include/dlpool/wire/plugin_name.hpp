@@ -42,11 +42,11 @@ inline bool valid_plugin_name(std::string_view name) noexcept {
   }
 }
 
-/// The error message for an invalid name: the name (non-printable bytes escaped, a long one
-/// shortened), what is wrong with it, and the rule.
-inline std::string invalid_plugin_name_message(std::string_view name) {
+/// A name as an error message shows it: bytes outside printable ASCII escaped (\x00), and one
+/// longer than `max_shown` cut short with "...". A hostile name cannot garble or flood a message.
+inline std::string printable_name(std::string_view name, std::size_t max_shown = 64) {
   std::string shown;
-  for (const char c : name.substr(0, 64)) {
+  for (const char c : name.substr(0, max_shown)) {
     if (ascii_printable(c) && c != '\\') {
       shown += c;
     } else {
@@ -55,8 +55,14 @@ inline std::string invalid_plugin_name_message(std::string_view name) {
       shown += escaped;
     }
   }
-  if (name.size() > 64) shown += "...";
-  return "invalid plugin name '" + shown + "': " + plugin_name_problem(name) +
+  if (name.size() > max_shown) shown += "...";
+  return shown;
+}
+
+/// The error message for an invalid name: the name as printable_name() shows it, what is wrong
+/// with it, and the rule.
+inline std::string invalid_plugin_name_message(std::string_view name) {
+  return "invalid plugin name '" + printable_name(name) + "': " + plugin_name_problem(name) +
          " (a plugin name is letters, digits, '_', '.', '-', at most 255 of them, without '..')";
 }
 
