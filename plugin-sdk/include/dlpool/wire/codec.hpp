@@ -174,6 +174,62 @@ inline std::size_t json_depth(std::string_view json, std::size_t stop_after = ma
   return deepest;
 }
 
+/// `json` with every number that is zero but written with an exponent ("0e40", "-0.00E+7")
+/// rewritten as "0.0 " (or "-0.0 "), or nothing when it has none (the common case: one scan, no
+/// copy). The space keeps a malformed document malformed: "0e5e3" must not become "0.0e3".
+///
+/// Why: rapidjson 1.1.0 (Debian 12's, under Cereal's JSON archive) misreads such numbers. Its
+/// full-precision strtod normalizes the zero significand with __builtin_clzll(0), undefined
+/// behaviour that the task fuzzer found, and in practice "0e40" parses as 2.36e21 and "0e400" as
+/// a number too big for a double. Later rapidjson fixed it; until then, zero is written plainly.
+inline std::optional<std::string> without_zero_exponents(std::string_view json) {
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto number_char = [&](char c) { return digit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'; };
+  /// The length of the JSON number of value zero with an exponent, -?0(.0+)?[eE][+-]?[0-9]+, that
+  /// starts `n`; 0 if none does. Only the grammar's own span: rapidjson reads that much as a
+  /// number whatever follows.
+  const auto zero_with_exponent = [&](std::string_view n) -> std::size_t {
+    std::size_t i = 0;
+    if (i < n.size() && n[i] == '-') ++i;
+    if (i >= n.size() || n[i++] != '0') return 0;
+    if (i + 1 < n.size() && n[i] == '.' && digit(n[i + 1])) {
+      for (++i; i < n.size() && digit(n[i]); ++i)
+        if (n[i] != '0') return 0;
+    }
+    if (i >= n.size() || (n[i] != 'e' && n[i] != 'E')) return 0;
+    if (++i < n.size() && (n[i] == '+' || n[i] == '-')) ++i;
+    const auto digits = i;
+    while (i < n.size() && digit(n[i])) ++i;
+    return i > digits ? i : 0;
+  };
+  std::optional<std::string> fixed;
+  std::size_t copied = 0;  // json[0, copied) is in *fixed
+  bool in_string = false, escaped = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if ((c != '-' && c != '0') || (i > 0 && number_char(json[i - 1]))) continue;
+    if (const auto length = zero_with_exponent(json.substr(i)); length != 0) {
+      if (!fixed) fixed.emplace();
+      fixed->append(json.substr(copied, i - copied));
+      fixed->append(c == '-' ? "-0.0 " : "0.0 ");
+      copied = i + length;
+      i += length - 1;
+    }
+  }
+  if (fixed) fixed->append(json.substr(copied));
+  return fixed;
+}
+
 /// Decodes a JSON array of arguments (`["ab", 3]`) into a tuple, element by element. Throws
 /// DecodeError when the text is not an array of exactly sizeof...(T) values of the right types,
 /// or nests deeper than max_json_depth.
@@ -181,6 +237,8 @@ template <class... T>
 void from_json_args(std::string_view json, std::tuple<T...>& args) {
   if (json_depth(json) > max_json_depth)
     throw DecodeError{"arguments nest deeper than " + std::to_string(max_json_depth) + " levels"};
+  const auto fixed = without_zero_exponents(json);
+  if (fixed) json = *fixed;
   RAPIDJSON_NAMESPACE::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) throw DecodeError{"arguments are not valid JSON"};
