@@ -67,6 +67,24 @@ TEST_F(Pool_, BadRequestsFailTheirOwnFutureAndThePoolKeepsServing) {
   pool.join();
 }
 
+TEST_F(Pool_, AnItemFailingAfterOthersInItsChunkReportsItsOwnError) {
+  // Found by the task fuzzer: the error record of a chunk's later item came back with the results
+  // of the items before it in front, which the host took for a malformed frame.
+  Pool pool{options(1)};
+  const int pid = pool.apply(Task<int()>{"testkit", "pid"});
+  const Task<int(int)> fail_if_negative{"testkit", "fail_if_negative"};
+  try {
+    (void)pool.map(fail_if_negative, std::vector{1, 2, -3, 4}, 4);
+    FAIL() << "no RemoteError";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.remote_type(), "std::invalid_argument");
+    EXPECT_EQ(e.remote_message(), "negative input -3");
+  }
+  EXPECT_EQ(pool.apply(Task<int()>{"testkit", "pid"}), pid) << "the worker was not taken for a liar";
+  pool.close();
+  pool.join();
+}
+
 TEST_F(Pool_, PluginsThatDoNotLoadSayWhyAndThePoolKeepsServing) {
   test::TempDir dir;  // a plugin dir holding a file that is not a shared object at all
   { std::ofstream{dir.path() / "libgarbage.so"} << "not an ELF file"; }

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -179,6 +180,38 @@ TEST(BinaryCodec, RejectsLeftoverBytes) {
   EXPECT_THROW(decoder.decode(bytes, value), wire::DecodeError);
 }
 
+/// What BinaryDecoder says about `bytes` decoded as a T ("" if it decodes).
+template <class T>
+std::string decode_error(std::string_view bytes) {
+  wire::BinaryDecoder decoder;
+  T value{};
+  try {
+    decoder.decode(bytes, value);
+  } catch (const wire::DecodeError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string u64(std::uint64_t v) { return std::string(reinterpret_cast<const char*>(&v), sizeof v); }
+
+TEST(BinaryCodec, ALengthIsCheckedAgainstTheBytesLeftBeforeAnythingIsAllocated) {
+  // Cereal's own archive would resize first: 2^62 bytes for the string, 2^40 ints for the vector.
+  EXPECT_EQ(decode_error<std::string>(u64(1ull << 62) + "abc"), "a length of 4611686018427387904 with only 3 bytes left");
+  EXPECT_EQ(decode_error<std::vector<int>>(u64(1ull << 40)), "a length of 1099511627776 with only 0 bytes left");
+  EXPECT_EQ((decode_error<std::map<std::string, int>>(u64(9) + u64(0))), "a length of 9 with only 8 bytes left");
+  EXPECT_EQ(decode_error<std::vector<std::string>>(u64(2) + u64(1) + "a" + u64(9)),
+            "a length of 9 with only 0 bytes left");
+  // A length equal to what is left is fine, and exact.
+  EXPECT_EQ(decode_error<std::string>(u64(3) + "abc"), "");
+}
+
+TEST(BinaryCodec, ABoolIsZeroOrOne) {
+  EXPECT_EQ(decode_error<bool>("\1"), "");
+  EXPECT_EQ(decode_error<bool>("\2"), "invalid bool byte 2");
+  EXPECT_EQ(decode_error<std::optional<int>>("\x7f"), "invalid bool byte 127");
+}
+
 TEST(JsonCodec, WritesBareValues) {
   EXPECT_EQ(wire::to_json(49), "49");
   EXPECT_EQ(wire::to_json(std::string{"ab\"c"}), R"("ab\"c")");
@@ -202,6 +235,42 @@ TEST(JsonCodec, RejectsWrongArityTypesAndSyntax) {
   EXPECT_THROW(wire::from_json_args(R"([3, "ab"])", args), wire::DecodeError);
   EXPECT_THROW(wire::from_json_args(R"({"a": 1})", args), wire::DecodeError);
   EXPECT_THROW(wire::from_json_args("[\"ab\", ", args), wire::DecodeError);
+}
+
+TEST(JsonCodec, RefusesNestingDeeperThanTheLimitWithoutParsing) {
+  std::tuple<std::vector<int>> args;
+  const auto nested = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  EXPECT_EQ(wire::json_depth(nested(wire::max_json_depth)), wire::max_json_depth);
+  EXPECT_EQ(wire::json_depth(R"(["[[[[", {"a": "]]"}])"), 2u) << "brackets in strings do not count";
+  EXPECT_EQ(wire::json_depth(R"(["\"[[["])"), 1u) << "nor after an escaped quote";
+  try {
+    wire::from_json_args(nested(10'000'000), args);  // rapidjson alone would overflow the stack
+    ADD_FAILURE() << "no DecodeError";
+  } catch (const wire::DecodeError& e) {
+    EXPECT_STREQ(e.what(), "arguments nest deeper than 128 levels");
+  }
+}
+
+TEST(JsonCodec, ReadsZeroWithAnExponentAsZero) {
+  // rapidjson 1.1.0 alone reads 0e40 as 2.36e21, and 0e400 as too big for a double.
+  const auto read = [](std::string_view json) {
+    std::tuple<double, std::string> args;
+    wire::from_json_args(json, args);
+    return args;
+  };
+  EXPECT_EQ(std::get<0>(read(R"([0e40, "0e40"])")), 0.0);
+  EXPECT_EQ(std::get<1>(read(R"([0e40, "0e40"])")), "0e40") << "strings are left alone";
+  EXPECT_EQ(std::get<0>(read(R"([0.000E+400, ""])")), 0.0);
+  EXPECT_TRUE(std::signbit(std::get<0>(read(R"([-0e-7, ""])"))));
+  EXPECT_EQ(std::get<0>(read(R"([1e40, ""])")), 1e40);
+  EXPECT_EQ(std::get<0>(read(R"([10e2, ""])")), 1000.0);
+  EXPECT_EQ(wire::without_zero_exponents(R"([1, 0.5, 1e5, 100, "0e5"])"), std::nullopt) << "nothing to copy";
+  EXPECT_EQ(wire::without_zero_exponents("[0e5,-0.0E-1,00e5,0e,0.e1,0.5e9,10e9]"),
+            "[0.0 ,-0.0 ,00e5,0e,0.e1,0.5e9,10e9]");
+  // What rapidjson reads as a number is rewritten even when garbage follows; and stays garbage.
+  EXPECT_EQ(wire::without_zero_exponents("[0e066echo, 0e5e3]"), "[0.0 echo, 0.0 e3]");
+  std::tuple<double, std::string> args;
+  EXPECT_THROW(wire::from_json_args("[0e5e3, \"\"]", args), wire::DecodeError);
 }
 
 TEST(Frame, HeaderRoundTrips) {

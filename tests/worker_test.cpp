@@ -1,7 +1,6 @@
 // dlpool-worker on its own: the host side of the protocol played by the test.
 
-#include "sys/child_process.hpp"
-#include "sys/io.hpp"
+#include "support/worker_process.hpp"
 
 #include <dlpool/wire/codec.hpp>
 #include <dlpool/wire/frame.hpp>
@@ -20,92 +19,10 @@
 namespace {
 
 using namespace dlpool;
-using detail::ChildProcess;
-
-struct Reply {
-  wire::FrameHeader header;
-  std::string payload;
-};
-
-/// One worker with the test holding the other ends of its pipes.
-class WorkerProcess {
- public:
-  explicit WorkerProcess(std::vector<std::string> extra = {}) {
-    auto tasks = detail::make_pipe();
-    auto results = detail::make_pipe();
-    std::vector<std::string> argv{DLPOOL_BIN_DIR "/dlpool-worker", "--plugin-path", DLPOOL_TEST_PLUGIN_DIR};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process_.emplace(ChildProcess::spawn(argv, {tasks.read.get(), results.write.get()}));
-    to_ = std::move(tasks.write);
-    from_ = std::move(results.read);
-    detail::block_sigpipe_in_this_thread();
-  }
-
-  void send(std::string_view frame) { ASSERT_TRUE(detail::write_all(to_.get(), frame)); }
-  void close_input() { to_.reset(); }
-
-  /// The next frame, or nothing at EOF. `plugin` reports are set aside in plugins().
-  std::optional<Reply> receive() {
-    for (;;) {
-      auto r = receive_any();
-      if (!r || r->header.kind != wire::FrameKind::plugin) return r;
-      plugins_.push_back(wire::PluginReport::decode(r->payload));
-    }
-  }
-
-  std::optional<Reply> receive_any() {
-    char raw[wire::header_size];
-    if (!detail::read_exact(from_.get(), raw, sizeof raw)) return std::nullopt;
-    Reply r{wire::decode_header(raw, wire::default_max_frame), {}};
-    r.payload.resize(r.header.length);
-    detail::read_exact(from_.get(), r.payload.data(), r.payload.size());
-    return r;
-  }
-
-  [[nodiscard]] const std::vector<wire::PluginReport>& plugins() const { return plugins_; }
-
-  int wait() { return process_->reap(); }
-  ChildProcess& process() { return *process_; }
-
- private:
-  std::optional<ChildProcess> process_;
-  detail::UniqueFd to_, from_;
-  std::vector<wire::PluginReport> plugins_;
-};
-
-std::string task_frame(std::string_view plugin, std::string_view task, std::string_view signature,
-                       const std::vector<int>& args, std::uint64_t job = 1, std::uint32_t chunk = 0) {
-  std::string frame;
-  wire::begin_frame(frame, wire::FrameKind::task, job, chunk);
-  wire::put(frame, static_cast<std::uint8_t>(wire::Codec::binary));
-  wire::put_string(frame, plugin);
-  wire::put_string(frame, task);
-  wire::put_string(frame, signature);
-  wire::put(frame, static_cast<std::uint32_t>(args.size()));
-  wire::BinaryEncoder encoder;
-  for (const int a : args) encoder.append_item(frame, a);
-  wire::finish_frame(frame);
-  return frame;
-}
-
-/// Reads an error result: (kind, message).
-std::pair<wire::ErrorKind, std::string> error_of(const Reply& reply) {
-  wire::ByteReader in{reply.payload};
-  EXPECT_EQ(in.get<std::uint8_t>("status"), static_cast<std::uint8_t>(wire::Status::error));
-  const auto kind = static_cast<wire::ErrorKind>(in.get<std::uint8_t>("kind"));
-  in.get<std::uint32_t>("item");
-  in.get_string("type");
-  return {kind, std::string{in.get_string("message")}};
-}
-
-void expect_hello(WorkerProcess& worker) {
-  const auto hello = worker.receive();
-  ASSERT_TRUE(hello);
-  ASSERT_EQ(hello->header.kind, wire::FrameKind::hello);
-  wire::ByteReader in{hello->payload};
-  EXPECT_EQ(in.get<std::uint32_t>("version"), wire::protocol_version);
-  EXPECT_EQ(static_cast<int>(in.get<std::uint32_t>("pid")), worker.process().pid());
-}
+using test::error_of;
+using test::expect_hello;
+using test::task_frame;
+using test::WorkerProcess;
 
 TEST(Worker, SaysHelloThenRunsAChunkAndExitsAtEof) {
   WorkerProcess worker;

@@ -24,9 +24,13 @@ FrameReader::Fill FrameReader::fill(int fd) {
     end_ -= begin_;
     begin_ = 0;
   }
-  // Room for the rest of a frame whose header we have seen, allocated (and zeroed) once, not on
-  // every read: growing per read would be quadratic in the frame's size.
-  if (const auto want = std::max(read_size, pending_); buf_.size() - end_ < want) buf_.resize(end_ + want);
+  // Room for one read; for the rest of a longer frame whose header we have seen, the buffer grows
+  // by doubling with the bytes that arrive (so copying stays linear in the frame's size), up to
+  // what the frame needs. Never to what its header claims at once: a worker's lying length then
+  // costs the host no memory.
+  std::size_t want = end_ + read_size;
+  if (pending_ > read_size) want = std::min(end_ + pending_, std::max(want, 2 * buf_.size()));
+  if (buf_.size() < want) buf_.resize(want);
   // One read per call: the caller polls level-triggered, and parsing between reads keeps the
   // buffer at one partial frame however fast a worker writes.
   const long n = read_some(fd, buf_.data() + end_, buf_.size() - end_);

@@ -77,7 +77,7 @@ PoolImpl::PoolImpl(PoolOptions options)
   if (options_.task_timeout && options_.task_timeout->count() <= 0) throw UsageError{"task_timeout must be positive"};
   if (options_.kill_grace.count() < 0) throw UsageError{"kill_grace must not be negative"};
   if (options_.initializer && !wire::valid_plugin_name(options_.initializer->task().plugin))
-    throw PluginNotFound{"invalid plugin name '" + options_.initializer->task().plugin + "'",
+    throw PluginNotFound{wire::invalid_plugin_name_message(options_.initializer->task().plugin),
                          options_.initializer->task().plugin, options_.initializer->task().task};
   worker_argv_ = {worker_executable(options_.worker_path), "--plugin-path", plugin_search_path(options_.plugin_path),
                   "--max-frame", std::to_string(options_.max_frame_bytes)};
@@ -111,8 +111,7 @@ PoolImpl::~PoolImpl() {
 
 std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   if (!wire::valid_plugin_name(submission.task.plugin))
-    throw PluginNotFound{"invalid plugin name '" + submission.task.plugin +
-                             "': use letters, digits, '_', '.', '-' and no '..'",
+    throw PluginNotFound{wire::invalid_plugin_name_message(submission.task.plugin),
                          submission.task.plugin, submission.task.task};
   auto record = std::make_shared<JobRecord>();
   wire::put(record->preamble, static_cast<std::uint8_t>(submission.task.codec));

@@ -5,6 +5,7 @@
 //   dlpool-worker --describe NAME [--plugin-path DIR[:DIR...]]   (prints the manifest as JSON)
 
 #include "describe.hpp"
+#include "frame_input.hpp"
 #include "plugin_loader.hpp"
 #include "task_runner.hpp"
 #include "log/log.hpp"
@@ -128,12 +129,8 @@ int main(int argc, char** argv) {
   unsigned long tasks_done = 0;
   try {
     for (;;) {
-      char raw[dlpool::wire::header_size];
-      if (!dlpool::detail::read_exact(tasks_fd, raw, sizeof raw)) return 0;  // EOF: the host's sentinel
-      const auto header = dlpool::wire::decode_header(raw, max_frame);
-      payload.resize(header.length);
-      if (!dlpool::detail::read_exact(tasks_fd, payload.data(), payload.size()) && header.length != 0)
-        throw dlpool::wire::DecodeError{"EOF before the payload"};
+      dlpool::wire::FrameHeader header;
+      if (!dlpool::worker::read_frame(tasks_fd, max_frame, header, payload)) return 0;  // EOF: the host's sentinel
       switch (header.kind) {
         case dlpool::wire::FrameKind::stop:
           return 0;

@@ -2,10 +2,12 @@
 
 #include "file_identity.hpp"
 #include "log/log.hpp"
+#include "plugin_symbols.hpp"
 
 #include <dlpool/wire/plugin_files.hpp>
 #include <dlpool/wire/plugin_name.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <system_error>
 
@@ -19,8 +21,8 @@ const dlpool_task_info& LoadedPlugin::task(std::string_view name) const {
   std::string exported;
   for (const auto& [task_name, info] : tasks) exported += (exported.empty() ? "" : ", ") + task_name;
   throw RequestError{wire::ErrorKind::task_not_found, "plugin '" + std::string{manifest->plugin} + "' (" + path +
-                                                          ") has no task '" + std::string{name} + "'; it exports: " +
-                                                          (exported.empty() ? "nothing" : exported)};
+                                                          ") has no task '" + wire::printable_name(name) +
+                                                          "'; it exports: " + (exported.empty() ? "nothing" : exported)};
 }
 
 std::string PluginLoader::find(std::string_view name) const {
@@ -35,7 +37,7 @@ std::string PluginLoader::find(std::string_view name) const {
 const LoadedPlugin& PluginLoader::get(std::string_view name) {
   if (const auto it = loaded_.find(name); it != loaded_.end()) return *it->second;
   if (!wire::valid_plugin_name(name))
-    throw RequestError{wire::ErrorKind::plugin_not_found, "invalid plugin name '" + std::string{name} + "'"};
+    throw RequestError{wire::ErrorKind::plugin_not_found, wire::invalid_plugin_name_message(name)};
 
   auto plugin = std::make_unique<LoadedPlugin>();
   plugin->path = find(name);
@@ -49,11 +51,25 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
   // /proc/self/fd/N would be exact, but gives the plugin a path that a debugger cannot follow,
   // and the dynamic linker matches loaded objects by that name, so a reused fd number aliases.)
   FileIdentity identity;
+  PluginSymbols symbols;
   try {
     identity = identify_path(plugin->path);
+    symbols = read_plugin_symbols(plugin->path);
   } catch (const std::system_error& e) {
     throw failed(std::string{"cannot be read: "} + e.what());
+  } catch (const std::runtime_error& e) {
+    throw failed(e.what());
   }
+  // Decided from the symbol table, before dlopen: a file that is no plugin of ours, or one built
+  // for another ABI, never gets to run a static constructor in this worker.
+  if (!symbols.manifest)
+    throw failed("is not a dlpool plugin: it exports no " DLPOOL_MANIFEST_SYMBOL " (built without DLPOOL_PLUGIN?)");
+  if (std::ranges::find(symbols.abi_versions, DLPOOL_SDK_ABI_VERSION) == symbols.abi_versions.end())
+    throw failed(symbols.abi_versions.empty()
+                     ? std::string{"declares no SDK ABI version (no " DLPOOL_SDK_ABI_MARKER_PREFIX "N symbol): it was "
+                                   "built with an older SDK; rebuild it"}
+                     : "was built against SDK ABI " + std::to_string(symbols.abi_versions.front()) +
+                           ", this worker speaks ABI " + std::to_string(DLPOOL_SDK_ABI_VERSION) + ": rebuild it");
   // rtld_now: an unresolved symbol fails here, with dlopen's message, not in the middle of a task.
   // rtld_local: plugins cannot interpose on each other.
   std::error_code ec;
@@ -69,6 +85,7 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
     const char* why = ::dlerror();  // Boost.DLL leaves dlopen's own message in place on failure
     throw failed(std::string{"failed to load: "} + (why ? why : ec.message()));
   }
+  // The symbol table said so; checked again on what the dynamic linker really loaded.
   if (!plugin->library.has(DLPOOL_MANIFEST_SYMBOL))
     throw failed("is not a dlpool plugin: it exports no " DLPOOL_MANIFEST_SYMBOL " (built without DLPOOL_PLUGIN?)");
   const auto* manifest = plugin->library.get<const dlpool_manifest*()>(DLPOOL_MANIFEST_SYMBOL)();

@@ -7,8 +7,16 @@
 namespace dlpool::worker {
 namespace {
 
+/// The sink a plugin writes into: appends to the answer, remembering where the last write began.
+struct Output {
+  std::string* out;
+  std::size_t last_write = 0;
+};
+
 void append_to(void* context, const char* data, std::size_t size) {
-  static_cast<std::string*>(context)->append(data, size);
+  auto& output = *static_cast<Output*>(context);
+  output.last_write = output.out->size();
+  output.out->append(data, size);
 }
 
 wire::ErrorKind kind_of(int status) {
@@ -21,8 +29,30 @@ wire::ErrorKind kind_of(int status) {
 
 /// Thrown with a plugin's error record (u32 item, str type, str message) already encoded.
 struct TaskFailed {
+  TaskFailed(wire::ErrorKind kind, std::string_view bytes) : kind{kind}, record{checked_record(bytes)} {}
+
   wire::ErrorKind kind;
   std::string record;
+
+ private:
+  /// The record as the plugin wrote it if it is well formed; the host would take anything else
+  /// for a protocol error and kill this worker over a plugin's bug.
+  static std::string checked_record(std::string_view bytes) {
+    try {
+      wire::ByteReader in{bytes};
+      in.get<std::uint32_t>("item");
+      in.get_string("type");
+      in.get_string("message");
+      if (in.remaining() == 0) return std::string{bytes};
+    } catch (const wire::DecodeError&) {
+    }
+    std::string record;
+    wire::put(record, std::uint32_t{0});
+    wire::put_string(record, "dlpool::PluginError");
+    wire::put_string(record, "the task failed without a well-formed error record (" + std::to_string(bytes.size()) +
+                                 " bytes): a plugin not built with the dlpool SDK?");
+    return record;
+  }
 };
 
 void error_frame(const wire::FrameHeader& header, wire::ErrorKind kind, std::string_view record, std::string& out) {
@@ -44,11 +74,13 @@ void error_answer(const wire::FrameHeader& header, const RequestError& error, st
 }
 
 void TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec, std::string_view items, std::string& out) {
-  dlpool_sink sink{&out, &append_to};
+  Output output{&out, out.size()};
+  dlpool_sink sink{&output, &append_to};
   if (codec == wire::Codec::binary) {
-    const auto at = out.size();
+    // A failed chunk ends with its error record, written in one write after the results of the
+    // items before the failing one (abi.hpp): the record alone is the answer.
     if (const int status = task.run_chunk(items.data(), items.size(), &sink); status != dlpool_status_ok)
-      throw TaskFailed{kind_of(status), out.substr(at)};
+      throw TaskFailed{kind_of(status), std::string_view{out}.substr(output.last_write)};
     return;
   }
   // JSON: one call per item, each result framed as an item (u32 size + text).
@@ -59,10 +91,11 @@ void TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec, std:
     const auto size_at = out.size();
     wire::put(out, std::uint32_t{0});
     if (const int status = task.run_json(json.data(), json.size(), &sink); status != dlpool_status_ok) {
-      // Report the item's index within the chunk, as the binary entry point does.
-      std::string record = out.substr(size_at + sizeof(std::uint32_t));
-      std::memcpy(record.data(), &i, sizeof i);
-      throw TaskFailed{kind_of(status), std::move(record)};
+      TaskFailed failed{kind_of(status), std::string_view{out}.substr(size_at + sizeof(std::uint32_t))};
+      // Report the item's index within the chunk, as the binary entry point does. (A checked
+      // record starts with its u32 item.)
+      std::memcpy(failed.record.data(), &i, sizeof i);
+      throw failed;
     }
     const auto size = static_cast<std::uint32_t>(out.size() - size_at - sizeof(std::uint32_t));
     std::memcpy(out.data() + size_at, &size, sizeof size);

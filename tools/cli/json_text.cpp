@@ -2,6 +2,8 @@
 
 #include "rapidjson.hpp"
 
+#include <dlpool/wire/codec.hpp>
+
 #include <stdexcept>
 
 namespace dlpool::cli {
@@ -27,6 +29,11 @@ rapidjson::SizeType size_of(std::string_view text) { return static_cast<rapidjso
 std::optional<std::string> arguments_problem(std::string_view text) {
   static constexpr const char* expected = "expected a JSON array of arguments such as [\"ab\", 3]";
   if (text.find_first_not_of(" \t\r") == std::string_view::npos) return std::string{"empty line: "} + expected;
+  // Before parsing: rapidjson's recursive parser would overflow the stack on deep nesting.
+  if (wire::json_depth(text) > wire::max_json_depth)
+    return "JSON nested deeper than " + std::to_string(wire::max_json_depth) + " levels (" + expected + ")";
+  const auto fixed = wire::without_zero_exponents(text);  // as the worker will read it
+  if (fixed) text = *fixed;
   rapidjson::Document doc;
   doc.Parse(text.data(), text.size());
   if (doc.HasParseError())

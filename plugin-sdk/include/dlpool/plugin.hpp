@@ -50,6 +50,9 @@
   extern "C" __attribute__((visibility("default"))) const dlpool_manifest* dlpool_plugin_manifest() { \
     return ::dlpool::sdk_detail::registry().manifest();                                      \
   }                                                                                          \
+  extern "C" __attribute__((visibility("default"))) unsigned DLPOOL_SDK_ABI_MARKER() {      \
+    return DLPOOL_SDK_ABI_VERSION;                                                           \
+  }                                                                                          \
   DLPOOL_DETAIL_MANIFEST_RECORD(dlpool_plugin_record,                                        \
                                 ::dlpool::wire::plugin_record(#name, version, DLPOOL_SDK_ABI_VERSION))
 

@@ -3,10 +3,12 @@
 // archive for calls from a shell. Both host and plugin use exactly these functions, so the two
 // ends of a task always agree on the encoding.
 //
-// The binary codec streams straight into and out of caller-owned buffers (no stringstream copies)
-// and reuses its stream objects, because constructing a std::istream costs more than decoding a
-// small value.
+// The binary codec writes straight into caller-owned buffers and reads straight from byte views (no
+// stringstream copies), and reuses its stream and archive objects, because constructing a
+// std::ostream costs more than encoding a small value. Decoding goes through
+// BoundedBinaryInputArchive: the bytes come from another process.
 
+#include <dlpool/wire/bounded_archive.hpp>
 #include <dlpool/wire/bytes.hpp>
 
 #include <cereal/archives/binary.hpp>
@@ -24,7 +26,7 @@
 #include <cereal/types/utility.hpp>
 #include <cereal/types/vector.hpp>
 
-#include <istream>
+#include <algorithm>
 #include <optional>
 #include <ostream>
 #include <sstream>
@@ -54,16 +56,6 @@ class AppendBuf final : public std::streambuf {
 
  private:
   std::string* out_ = nullptr;
-};
-
-/// A read-only streambuf over bytes it does not own.
-class ViewBuf final : public std::streambuf {
- public:
-  void view(std::string_view bytes) noexcept {
-    auto* p = const_cast<char*>(bytes.data());  // never written: this buffer has no put area
-    setg(p, p, p + bytes.size());
-  }
-  [[nodiscard]] std::size_t unread() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
 };
 
 /// Numbers are encoded by Cereal's binary archive as their raw bytes, with no tag: the codecs
@@ -114,42 +106,44 @@ class BinaryEncoder {
 };
 
 /// Decodes Cereal binary from byte views. Reusable; not thread-safe. Throws DecodeError when the
-/// bytes are short, or when bytes are left over (the sender encoded other types than we expect).
+/// bytes are short, when a length in them exceeds the bytes that follow (so a hostile length
+/// never allocates: see bounded_archive.hpp), or when bytes are left over (the sender encoded
+/// other types than we expect).
 class BinaryDecoder {
  public:
-  BinaryDecoder() : stream_{&buf_} { restart(); }
+  BinaryDecoder() { restart(); }
   BinaryDecoder(const BinaryDecoder&) = delete;
   BinaryDecoder& operator=(const BinaryDecoder&) = delete;
 
   /// Starts a new archive: call at the start of each chunk.
-  void restart() { archive_.emplace(stream_); }
+  void restart() { archive_.emplace(); }
 
   template <class... T>
   void decode(std::string_view bytes, T&... values) {
     if constexpr (raw_bytes<T...>) {
-      if (bytes.size() != (sizeof(T) + ... + 0))
-        throw DecodeError{std::to_string(bytes.size()) + " bytes where " + std::to_string((sizeof(T) + ... + 0)) +
-                          " were expected"};
+      // The messages Cereal's path gives, so that an error reads the same whatever the type.
+      constexpr std::size_t size = (sizeof(T) + ... + 0);
+      if (bytes.size() < size)
+        throw DecodeError{"failed to read " + std::to_string(size) + " bytes: " + std::to_string(bytes.size()) + " left"};
+      if (bytes.size() > size)
+        throw DecodeError{std::to_string(bytes.size() - size) + " of " + std::to_string(bytes.size()) +
+                          " bytes left undecoded"};
       const char* at = bytes.data();
       ((std::memcpy(&values, at, sizeof(T)), at += sizeof(T)), ...);
       return;
     }
-    buf_.view(bytes);
-    stream_.clear();
+    archive_->view(bytes);
     try {
       if constexpr (sizeof...(T) > 0) (*archive_)(values...);
     } catch (const cereal::Exception& e) {
       throw DecodeError{e.what()};
     }
-    if (buf_.unread() != 0)
-      throw DecodeError{std::to_string(buf_.unread()) + " of " + std::to_string(bytes.size()) +
-                        " bytes left undecoded"};
+    if (const auto left = archive_->remaining(); left != 0)
+      throw DecodeError{std::to_string(left) + " of " + std::to_string(bytes.size()) + " bytes left undecoded"};
   }
 
  private:
-  ViewBuf buf_;
-  std::istream stream_;
-  std::optional<cereal::BinaryInputArchive> archive_;
+  std::optional<BoundedBinaryInputArchive> archive_;  // optional: Cereal archives cannot be reassigned
 };
 
 /// A value as bare, compact JSON text: `49`, `"ab"`, `[1,2]`, `{"x":1}`.
@@ -171,10 +165,101 @@ std::string to_json(const T& value) {
   return {text.GetString(), text.GetSize()};
 }
 
+/// The deepest nesting of JSON arguments accepted. rapidjson parses recursively (and Cereal's JSON
+/// archive parses again, the same way), so a line of a million '[' would overflow the stack of
+/// whoever parses it; no argument type nests anywhere near this deep.
+inline constexpr std::size_t max_json_depth = 128;
+
+/// How deep arrays and objects nest in `json` (brackets inside strings do not count), counted up
+/// to `stop_after` + 1 at most: one pass, no parsing, nothing allocated.
+inline std::size_t json_depth(std::string_view json, std::size_t stop_after = max_json_depth) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : json) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > stop_after) break;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+/// `json` with every number that is zero but written with an exponent ("0e40", "-0.00E+7")
+/// rewritten as "0.0 " (or "-0.0 "), or nothing when it has none (the common case: one scan, no
+/// copy). The space keeps a malformed document malformed: "0e5e3" must not become "0.0e3".
+///
+/// Why: rapidjson 1.1.0 (Debian 12's, under Cereal's JSON archive) misreads such numbers. Its
+/// full-precision strtod normalizes the zero significand with __builtin_clzll(0), undefined
+/// behaviour that the task fuzzer found, and in practice "0e40" parses as 2.36e21 and "0e400" as
+/// a number too big for a double. Later rapidjson fixed it; until then, zero is written plainly.
+inline std::optional<std::string> without_zero_exponents(std::string_view json) {
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto number_char = [&](char c) { return digit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'; };
+  /// The length of the JSON number of value zero with an exponent, -?0(.0+)?[eE][+-]?[0-9]+, that
+  /// starts `n`; 0 if none does. Only the grammar's own span: rapidjson reads that much as a
+  /// number whatever follows.
+  const auto zero_with_exponent = [&](std::string_view n) -> std::size_t {
+    std::size_t i = 0;
+    if (i < n.size() && n[i] == '-') ++i;
+    if (i >= n.size() || n[i++] != '0') return 0;
+    if (i + 1 < n.size() && n[i] == '.' && digit(n[i + 1])) {
+      for (++i; i < n.size() && digit(n[i]); ++i)
+        if (n[i] != '0') return 0;
+    }
+    if (i >= n.size() || (n[i] != 'e' && n[i] != 'E')) return 0;
+    if (++i < n.size() && (n[i] == '+' || n[i] == '-')) ++i;
+    const auto digits = i;
+    while (i < n.size() && digit(n[i])) ++i;
+    return i > digits ? i : 0;
+  };
+  std::optional<std::string> fixed;
+  std::size_t copied = 0;  // json[0, copied) is in *fixed
+  bool in_string = false, escaped = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if ((c != '-' && c != '0') || (i > 0 && number_char(json[i - 1]))) continue;
+    if (const auto length = zero_with_exponent(json.substr(i)); length != 0) {
+      if (!fixed) fixed.emplace();
+      fixed->append(json.substr(copied, i - copied));
+      fixed->append(c == '-' ? "-0.0 " : "0.0 ");
+      copied = i + length;
+      i += length - 1;
+    }
+  }
+  if (fixed) fixed->append(json.substr(copied));
+  return fixed;
+}
+
 /// Decodes a JSON array of arguments (`["ab", 3]`) into a tuple, element by element. Throws
-/// DecodeError when the text is not an array of exactly sizeof...(T) values of the right types.
+/// DecodeError when the text is not an array of exactly sizeof...(T) values of the right types,
+/// or nests deeper than max_json_depth.
 template <class... T>
 void from_json_args(std::string_view json, std::tuple<T...>& args) {
+  if (json_depth(json) > max_json_depth)
+    throw DecodeError{"arguments nest deeper than " + std::to_string(max_json_depth) + " levels"};
+  const auto fixed = without_zero_exponents(json);
+  if (fixed) json = *fixed;
   RAPIDJSON_NAMESPACE::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) throw DecodeError{"arguments are not valid JSON"};

@@ -1,0 +1,72 @@
+// Test-only plugin: tasks that attack the worker's protocol from inside the worker: forged
+// frames on its result pipe, floods of output, closed standard fds, child processes.
+
+#include <dlpool/plugin.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+DLPOOL_PLUGIN(hostile, "1.0.0")
+
+namespace {
+
+constexpr int results_fd = 4;  // the worker's result pipe (see runtime/worker/main.cpp)
+
+/// Writes `bytes` straight onto the worker's result pipe, ahead of the worker's own answer: to
+/// the host it looks as if the worker sent them.
+int forge(std::string bytes) {
+  for (std::size_t at = 0; at < bytes.size();) {
+    const auto n = ::write(results_fd, bytes.data() + at, bytes.size() - at);
+    if (n <= 0) return -1;
+    at += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+DLPOOL_TASK(forge)
+
+/// Prints `bytes` bytes on stdout and as many on stderr (many times a pipe's capacity), then
+/// returns `bytes`.
+long shout(long bytes) {
+  const std::string line(99, 'o');
+  for (long done = 0; done < bytes; done += 100) std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+  for (long done = 0; done < bytes; done += 100) std::fprintf(stderr, "%s\n", line.c_str());
+  return bytes;
+}
+DLPOOL_TASK(shout)
+
+/// Closes fds 0, 1 and 2, prints into the void, then opens files that take those numbers and
+/// prints into them: none of it may reach the protocol. Returns `x`.
+int close_std_fds(int x) {
+  ::close(0);
+  ::close(1);
+  ::close(2);
+  std::printf("to a closed stdout\n");
+  std::fflush(stdout);
+  std::fprintf(stderr, "to a closed stderr\n");
+  // The lowest free numbers: 0, 1, 2 again, now files of the plugin's.
+  for (int i = 0; i < 3; ++i) ::open("/dev/null", O_WRONLY);
+  std::printf("to a reopened stdout\n");
+  std::fflush(stdout);
+  std::fprintf(stderr, "to a reopened stderr\n");
+  return x;
+}
+DLPOOL_TASK(close_std_fds)
+
+/// Which of the worker's protocol fds (3, 4) a child process started by the task inherits: "" if
+/// none, as it must be.
+std::string child_fds() {
+  FILE* child = ::popen("for fd in 3 4; do [ -e /proc/$$/fd/$fd ] && printf '%s ' $fd; done", "r");
+  if (child == nullptr) return "popen failed";
+  std::string out;
+  char buf[64];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, child)) > 0;) out.append(buf, n);
+  ::pclose(child);
+  return out;
+}
+DLPOOL_TASK(child_fds)
+
+}  // namespace
