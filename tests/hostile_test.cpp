@@ -116,6 +116,20 @@ TEST_P(FramesFromAWorker, AMalformedOneIsAProtocolErrorThatEndsOnlyThatWorker) {
 INSTANTIATE_TEST_SUITE_P(Forged, FramesFromAWorker, ::testing::ValuesIn(forged_frames),
                          [](const auto& info) { return std::string{info.param.name}; });
 
+TEST(FramesFromAWorker, AHalfFrameStallsOnlyItsChunkUntilItsTimeoutEndsIt) {
+  // A header within the limit announcing more than the worker will ever write (its own answer
+  // then reads as part of the payload): the host cannot tell a liar from a slow writer, so it
+  // waits, but only as long as the task may run.
+  Pool pool{options(1)};
+  const int pid = pool.apply(worker_pid);
+  const auto header_only = frame(wire::FrameKind::result, "").replace(0, 4, "\0\0\x10\0"s);  // 1 MiB
+  using namespace std::chrono_literals;
+  EXPECT_THROW(pool.apply(forge.with_timeout(200ms), header_only), TaskTimeout);
+  EXPECT_NE(pool.apply(worker_pid), pid) << "the worker was replaced";
+  pool.close();
+  pool.join();
+}
+
 // --- Frames into a worker -----------------------------------------------------------------------
 
 struct BadInput {

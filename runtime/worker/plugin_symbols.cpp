@@ -52,10 +52,12 @@ PluginSymbols read_plugin_symbols(const std::string& path) {
   if (!elf || elf_kind(elf.get()) != ELF_K_ELF) throw std::runtime_error{"is not an ELF file"};
   GElf_Ehdr header;
   if (gelf_getehdr(elf.get(), &header) == nullptr) elf_failure("has an unreadable ELF header");
-  if (header.e_type != ET_DYN) throw std::runtime_error{"is not a shared object (ELF type " + std::to_string(header.e_type) + ")"};
+  if (header.e_type != ET_DYN)
+    throw std::runtime_error{"is not a shared object (ELF type " + std::to_string(header.e_type) + ")"};
 
   PluginSymbols found;
-  for (Elf_Scn* section = elf_nextscn(elf.get(), nullptr); section != nullptr; section = elf_nextscn(elf.get(), section)) {
+  for (Elf_Scn* section = elf_nextscn(elf.get(), nullptr); section != nullptr;
+       section = elf_nextscn(elf.get(), section)) {
     GElf_Shdr section_header;
     if (gelf_getshdr(section, &section_header) == nullptr) elf_failure("has an unreadable section header");
     if (section_header.sh_type != SHT_DYNSYM) continue;

@@ -32,7 +32,9 @@ int checked(int x) {
 }
 DLPOOL_TASK(checked)
 
-std::uint64_t sum(std::vector<std::uint64_t> values) { return std::accumulate(values.begin(), values.end(), std::uint64_t{0}); }
+std::uint64_t sum(std::vector<std::uint64_t> values) {
+  return std::accumulate(values.begin(), values.end(), std::uint64_t{0});
+}
 DLPOOL_TASK(sum)
 
 std::map<std::string, int> count_words(std::vector<std::string> words) {

@@ -134,7 +134,8 @@ int main(int argc, char** argv) {
   seeds.call<std::map<S, int>, std::vector<S>>("count_words", 3, {{{"a", "b", "a"}}, {{}}});
   seeds.call<fuzzkit::Point, fuzzkit::Point>("mirror", 4, {{{1, 2}}});
   seeds.call<fuzzkit::Record, fuzzkit::Record>(
-      "reverse_values", 5, {{{"r", {1.5, -2.0, 3.25}, fuzzkit::Point{4, 5}, {{"k", 9}}}}, {{"empty", {}, std::nullopt, {}}}});
+      "reverse_values", 5,
+      {{{"r", {1.5, -2.0, 3.25}, fuzzkit::Point{4, 5}, {{"k", 9}}}}, {{"empty", {}, std::nullopt, {}}}});
   seeds.call<std::set<S>, std::unordered_map<S, std::vector<int>>>("keys", 6, {{{{"x", {1, 2}}, {"y", {}}}}});
   seeds.call<unsigned long, std::vector<bool>>("count_true", 7, {{{true, false, true}}});
   seeds.call<std::optional<S>, std::vector<std::vector<S>>>("first", 8, {{{{}, {"a", "b"}}}, {{}}});
@@ -149,7 +150,8 @@ int main(int argc, char** argv) {
   seeds.call_json("rotate", 1, {R"([{"first": "p", "second": 1}, 2.5])", "[[[[]]]]"});
 
   seeds.raw("unknown-plugin", Seeds::preamble(wire::Codec::binary, "square", "int(int)", "nosuch") + std::string(4, '\0'));
-  seeds.raw("invalid-plugin-name", Seeds::preamble(wire::Codec::binary, "square", "int(int)", "../fuzzkit") + std::string(4, '\0'));
+  seeds.raw("invalid-plugin-name",
+            Seeds::preamble(wire::Codec::binary, "square", "int(int)", "../fuzzkit") + std::string(4, '\0'));
   seeds.raw("unknown-task", Seeds::preamble(wire::Codec::binary, "nosuch", "int(int)") + std::string(4, '\0'));
   seeds.raw("wrong-signature", Seeds::preamble(wire::Codec::binary, "square", "long(int)") + std::string(4, '\0'));
   seeds.raw("no-items", Seeds::preamble(wire::Codec::binary, "square", "int(int)"));

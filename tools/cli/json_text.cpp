@@ -32,7 +32,7 @@ std::optional<std::string> arguments_problem(std::string_view text) {
   // Before parsing: rapidjson's recursive parser would overflow the stack on deep nesting.
   if (wire::json_depth(text) > wire::max_json_depth)
     return "JSON nested deeper than " + std::to_string(wire::max_json_depth) + " levels (" + expected + ")";
-  const auto fixed = wire::without_zero_exponents(text);  // as the worker will read it
+  const auto fixed = wire::with_plain_zeros(text);  // as the worker will read it
   if (fixed) text = *fixed;
   rapidjson::Document doc;
   doc.Parse(text.data(), text.size());

@@ -195,21 +195,25 @@ inline std::size_t json_depth(std::string_view json, std::size_t stop_after = ma
   return deepest;
 }
 
-/// `json` with every number that is zero but written with an exponent ("0e40", "-0.00E+7")
-/// rewritten as "0.0 " (or "-0.0 "), or nothing when it has none (the common case: one scan, no
-/// copy). The space keeps a malformed document malformed: "0e5e3" must not become "0.0e3".
+/// `json` with every number that is zero but not written plainly ("0e40", "-0.00E+7",
+/// "0.0000000000000000000000000") rewritten as "0.0 " (or "-0.0 "), or nothing when it has none
+/// (the common case: one scan, no copy). The space keeps a malformed document malformed: "0e5e3"
+/// must not become "0.0e3".
 ///
-/// Why: rapidjson 1.1.0 (Debian 12's, under Cereal's JSON archive) misreads such numbers. Its
-/// full-precision strtod normalizes the zero significand with __builtin_clzll(0), undefined
-/// behaviour that the task fuzzer found, and in practice "0e40" parses as 2.36e21 and "0e400" as
-/// a number too big for a double. Later rapidjson fixed it; until then, zero is written plainly.
-inline std::optional<std::string> without_zero_exponents(std::string_view json) {
+/// Why: rapidjson 1.1.0 (Debian 12's, under Cereal's JSON archive) misreads such numbers when
+/// their decimal exponent is beyond +-22. Its full-precision strtod normalizes the zero
+/// significand with __builtin_clzll(0), undefined behaviour that the task fuzzer found, and in
+/// practice "0e40" parses as 2.36e21 and "0e400" as a number too big for a double. Later
+/// rapidjson fixed it; until then, zero is written plainly.
+inline std::optional<std::string> with_plain_zeros(std::string_view json) {
   const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  const auto number_char = [&](char c) { return digit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'; };
-  /// The length of the JSON number of value zero with an exponent, -?0(.0+)?[eE][+-]?[0-9]+, that
-  /// starts `n`; 0 if none does. Only the grammar's own span: rapidjson reads that much as a
-  /// number whatever follows.
-  const auto zero_with_exponent = [&](std::string_view n) -> std::size_t {
+  const auto number_char = [&](char c) {
+    return digit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+  };
+  /// The length of the JSON number of value zero, -?0(.[0-9]+)?([eE][+-]?[0-9]+)? with only zeros
+  /// for fraction digits, that starts `n`; 0 if none does. Only the grammar's own span: rapidjson
+  /// reads that much as a number whatever follows.
+  const auto zero = [&](std::string_view n) -> std::size_t {
     std::size_t i = 0;
     if (i < n.size() && n[i] == '-') ++i;
     if (i >= n.size() || n[i++] != '0') return 0;
@@ -217,11 +221,14 @@ inline std::optional<std::string> without_zero_exponents(std::string_view json) 
       for (++i; i < n.size() && digit(n[i]); ++i)
         if (n[i] != '0') return 0;
     }
-    if (i >= n.size() || (n[i] != 'e' && n[i] != 'E')) return 0;
-    if (++i < n.size() && (n[i] == '+' || n[i] == '-')) ++i;
-    const auto digits = i;
-    while (i < n.size() && digit(n[i])) ++i;
-    return i > digits ? i : 0;
+    if (i + 1 < n.size() && (n[i] == 'e' || n[i] == 'E')) {
+      auto exponent = i + 1;
+      if (n[exponent] == '+' || n[exponent] == '-') ++exponent;
+      if (exponent < n.size() && digit(n[exponent])) {
+        for (i = exponent; i < n.size() && digit(n[i]);) ++i;
+      }
+    }
+    return i;
   };
   std::optional<std::string> fixed;
   std::size_t copied = 0;  // json[0, copied) is in *fixed
@@ -239,13 +246,16 @@ inline std::optional<std::string> without_zero_exponents(std::string_view json) 
     }
     if (c == '"') in_string = true;
     if ((c != '-' && c != '0') || (i > 0 && number_char(json[i - 1]))) continue;
-    if (const auto length = zero_with_exponent(json.substr(i)); length != 0) {
+    const auto length = zero(json.substr(i));
+    if (length == 0) continue;
+    if (const auto number = json.substr(i, length);
+        number != "0" && number != "-0" && number != "0.0" && number != "-0.0") {
       if (!fixed) fixed.emplace();
       fixed->append(json.substr(copied, i - copied));
       fixed->append(c == '-' ? "-0.0 " : "0.0 ");
       copied = i + length;
-      i += length - 1;
     }
+    i += length - 1;
   }
   if (fixed) fixed->append(json.substr(copied));
   return fixed;
@@ -258,7 +268,7 @@ template <class... T>
 void from_json_args(std::string_view json, std::tuple<T...>& args) {
   if (json_depth(json) > max_json_depth)
     throw DecodeError{"arguments nest deeper than " + std::to_string(max_json_depth) + " levels"};
-  const auto fixed = without_zero_exponents(json);
+  const auto fixed = with_plain_zeros(json);
   if (fixed) json = *fixed;
   RAPIDJSON_NAMESPACE::Document doc;
   doc.Parse(json.data(), json.size());
