@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # python3 (standard library only): scripts/bench.sh runs the CPython peer and prints its table with it.
-packages=(g++ cmake ninja-build libboost-dev libcereal-dev libcli11-dev libgtest-dev zlib1g-dev libssl-dev libspdlog-dev
+packages=(g++ cmake ninja-build libboost-dev libcereal-dev libcli11-dev libgtest-dev zlib1g-dev nettle-dev libspdlog-dev
           python3)
 
 missing=()
