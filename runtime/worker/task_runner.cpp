@@ -2,13 +2,25 @@
 
 #include <dlpool/wire/bytes.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 namespace dlpool::worker {
 namespace {
 
+/// The worker's side of a dlpool_sink: appends to the answer being built, and remembers where
+/// the last write began. A failing chunk has written the results of the items before the one
+/// that failed, then that item's error record in one write: the record is what the last write
+/// appended.
+struct SinkTarget {
+  std::string* out;
+  std::size_t last_write = 0;
+};
+
 void append_to(void* context, const char* data, std::size_t size) {
-  static_cast<std::string*>(context)->append(data, size);
+  auto& target = *static_cast<SinkTarget*>(context);
+  target.last_write = target.out->size();
+  target.out->append(data, size);
 }
 
 wire::ErrorKind kind_of(int status) {
@@ -44,11 +56,12 @@ void error_answer(const wire::FrameHeader& header, const RequestError& error, st
 }
 
 void TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec, std::string_view items, std::string& out) {
-  dlpool_sink sink{&out, &append_to};
+  SinkTarget target{&out};
+  dlpool_sink sink{&target, &append_to};
   if (codec == wire::Codec::binary) {
     const auto at = out.size();
     if (const int status = task.run_chunk(items.data(), items.size(), &sink); status != dlpool_status_ok)
-      throw TaskFailed{kind_of(status), out.substr(at)};
+      throw TaskFailed{kind_of(status), out.substr(std::max(at, target.last_write))};
     return;
   }
   // JSON: one call per item, each result framed as an item (u32 size + text).

@@ -27,8 +27,9 @@ enum dlpool_status : int {
 };
 
 /// Runs a whole chunk. `items` is an items block (u32 count, then u32 size + Cereal binary of the
-/// argument list, per item). On success writes one u32 size + Cereal binary result per item; on
-/// failure stops at the first failing item and writes only its error record.
+/// argument list, per item). Writes one u32 size + Cereal binary result per item, in as many
+/// writes as it likes; on failure stops at the first failing item and writes its error record in
+/// one write of its own (the worker takes the last write as the record).
 typedef int (*dlpool_chunk_fn)(const char* items, std::size_t size, dlpool_sink* out);
 
 /// Runs one call with arguments as a JSON array (`["ab", 3]`); writes the result as JSON text, or
