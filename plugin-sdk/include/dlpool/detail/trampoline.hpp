@@ -93,13 +93,22 @@ int run_chunk(const char* items, std::size_t size, dlpool_sink* out) noexcept {
         return fail(out, dlpool_status_bad_arguments, item, "dlpool::DecodeError", e.what());
       }
       const int status = invoke<Fn>(args, item, out, [&](const auto&... result) {
-        encoded.clear();
-        try {
-          encoder.append_item(encoded, result...);
-        } catch (const std::exception& e) {
-          return fail(out, dlpool_status_bad_result, item, current_exception_type(), e.what());
+        if constexpr (wire::direct_bytes<std::remove_cvref_t<decltype(result)>...> &&
+                      !wire::raw_bytes<std::remove_cvref_t<decltype(result)>...>) {
+          // A string or a vector of numbers goes straight to the sink, not through a buffer
+          // first: the worker then copies a large result once, into the frame it sends.
+          const auto size = static_cast<std::uint32_t>(wire::direct_size(result...));
+          out->write(out->context, reinterpret_cast<const char*>(&size), sizeof size);
+          (wire::write_direct(result, [&](const char* data, std::size_t n) { out->write(out->context, data, n); }), ...);
+        } else {
+          encoded.clear();
+          try {
+            encoder.append_item(encoded, result...);
+          } catch (const std::exception& e) {
+            return fail(out, dlpool_status_bad_result, item, current_exception_type(), e.what());
+          }
+          write(out, encoded);
         }
-        write(out, encoded);
         return int{dlpool_status_ok};
       });
       if (status != dlpool_status_ok) return status;
