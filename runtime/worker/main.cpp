@@ -17,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
@@ -51,7 +52,30 @@ std::string own_plugin_dir() {
   return (self.parent_path() / dlpool::detail::config::bin_to_plugins).lexically_normal().string();
 }
 
+/// A protocol pipe grown to hold a whole frame the first time one does not fit, up to 1 MiB
+/// (Linux's default pipe-max-size): a large payload then crosses in a few writes and reads
+/// instead of one per 64 KiB, each a context switch between host and worker. Pipes of workers
+/// that never see large frames keep the default size, and so do not count against the user's
+/// pipe memory limit.
+class PipeCapacity {
+ public:
+  explicit PipeCapacity(int fd) noexcept : fd_{fd} {}
+
+  void fit(std::size_t frame) noexcept {
+    if (frame <= capacity_ || capacity_ >= limit) return;
+    const auto grown = dlpool::detail::grow_pipe(fd_, std::min(frame, limit));
+    capacity_ = grown != 0 ? grown : limit;  // could not grow: stay as it is, and stop asking
+  }
+
+ private:
+  static constexpr std::size_t limit = 1 << 20;
+  int fd_;
+  std::size_t capacity_ = 64 * 1024;  // a new pipe's
+};
+
 void send(const std::string& frame) {
+  static PipeCapacity results{results_fd};
+  results.fit(frame.size());
   // The host is gone if this fails: nothing left to do but exit.
   if (!dlpool::detail::write_all(results_fd, frame)) std::exit(0);
 }
@@ -125,12 +149,14 @@ int main(int argc, char** argv) {
   send(frame);
 
   std::string payload, scratch;
+  PipeCapacity tasks{tasks_fd};
   unsigned long tasks_done = 0;
   try {
     for (;;) {
       char raw[dlpool::wire::header_size];
       if (!dlpool::detail::read_exact(tasks_fd, raw, sizeof raw)) return 0;  // EOF: the host's sentinel
       const auto header = dlpool::wire::decode_header(raw, max_frame);
+      tasks.fit(dlpool::wire::header_size + header.length);  // the host may be writing the rest now
       payload.resize(header.length);
       if (!dlpool::detail::read_exact(tasks_fd, payload.data(), payload.size()) && header.length != 0)
         throw dlpool::wire::DecodeError{"EOF before the payload"};
