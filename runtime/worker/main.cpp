@@ -3,8 +3,10 @@
 //
 //   dlpool-worker --plugin-path DIR[:DIR...] [--max-tasks N] [--max-frame BYTES]
 //   dlpool-worker --describe NAME [--plugin-path DIR[:DIR...]]   (prints the manifest as JSON)
+//   dlpool-worker --fork-server [worker options]   (a pool's zygote: see fork_server.hpp)
 
 #include "describe.hpp"
+#include "fork_server.hpp"
 #include "plugin_loader.hpp"
 #include "task_runner.hpp"
 #include "log/log.hpp"
@@ -124,8 +126,14 @@ int main(int argc, char** argv) {
   std::string describe;
   const auto* describe_option =
       app.add_option("--describe", describe, "print plugin NAME's manifest as JSON on stdout, then exit");
+  bool fork_server = false;
+  app.add_flag("--fork-server", fork_server, "make the pool's workers by cloning this process (socket on fd 3)");
   CLI11_PARSE(app, argc, argv);
   dlpool::detail::configure_log(std::getenv("DLPOOL_LOG"), "dlpool-worker");
+  auto search_path = split_path(plugin_path);
+  if (auto own = own_plugin_dir(); !own.empty()) search_path.push_back(std::move(own));
+  // Returns in each worker the server makes; everything above is done once for all of them.
+  if (fork_server) dlpool::worker::serve_forks();
 
   // A process a plugin starts must not inherit the protocol pipes: holding the task pipe open
   // would keep a write from the host blocking after this worker died, instead of failing.
@@ -135,8 +143,6 @@ int main(int argc, char** argv) {
   // PR_SET_PDEATHSIG: it follows the host *thread* that spawned us, not the host process.)
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto search_path = split_path(plugin_path);
-  if (auto own = own_plugin_dir(); !own.empty()) search_path.push_back(std::move(own));
   dlpool::worker::PluginLoader loader{std::move(search_path)};
   if (*describe_option) return dlpool::worker::describe_plugin(loader, describe);
   dlpool::worker::TaskRunner runner{loader, max_frame};
