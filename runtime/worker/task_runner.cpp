@@ -31,11 +31,6 @@ wire::ErrorKind kind_of(int status) {
   }
 }
 
-/// Thrown with a plugin's error record (u32 item, str type, str message) already encoded.
-struct TaskFailed {
-  wire::ErrorKind kind;
-  std::string record;
-};
 
 void error_frame(const wire::FrameHeader& header, wire::ErrorKind kind, std::string_view record, std::string& out) {
   wire::begin_frame(out, wire::FrameKind::result, header.job, header.index);
@@ -55,14 +50,15 @@ void error_answer(const wire::FrameHeader& header, const RequestError& error, st
   error_frame(header, error.kind(), record, out);
 }
 
-void TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec, std::string_view items, std::string& out) {
+std::optional<TaskRunner::Failure> TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec,
+                                                        std::string_view items, std::string& out) {
   SinkTarget target{&out};
   dlpool_sink sink{&target, &append_to};
   if (codec == wire::Codec::binary) {
     const auto at = out.size();
     if (const int status = task.run_chunk(items.data(), items.size(), &sink); status != dlpool_status_ok)
-      throw TaskFailed{kind_of(status), out.substr(std::max(at, target.last_write))};
-    return;
+      return Failure{kind_of(status), out.substr(std::max(at, target.last_write))};
+    return std::nullopt;
   }
   // JSON: one call per item, each result framed as an item (u32 size + text).
   wire::ByteReader in{items};
@@ -75,11 +71,12 @@ void TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec, std:
       // Report the item's index within the chunk, as the binary entry point does.
       std::string record = out.substr(size_at + sizeof(std::uint32_t));
       std::memcpy(record.data(), &i, sizeof i);
-      throw TaskFailed{kind_of(status), std::move(record)};
+      return Failure{kind_of(status), std::move(record)};
     }
     const auto size = static_cast<std::uint32_t>(out.size() - size_at - sizeof(std::uint32_t));
     std::memcpy(out.data() + size_at, &size, sizeof size);
   }
+  return std::nullopt;
 }
 
 bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, std::string& out) {
@@ -107,7 +104,10 @@ bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, 
     wire::begin_frame(out, wire::FrameKind::result, header.job, header.index);
     wire::put(out, static_cast<std::uint8_t>(wire::Status::ok));
     wire::put(out, count);
-    run_items(task, static_cast<wire::Codec>(codec), items, out);
+    if (auto failed = run_items(task, static_cast<wire::Codec>(codec), items, out)) {
+      error_frame(header, failed->kind, failed->record, out);
+      return false;
+    }
     if (out.size() - wire::header_size > max_frame_) {
       // CPython's MaybeEncodingError: the result cannot be sent, the worker carries on.
       std::string record;
@@ -120,8 +120,6 @@ bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, 
     }
     wire::finish_frame(out);
     return true;
-  } catch (const TaskFailed& failed) {
-    error_frame(header, failed.kind, failed.record, out);
   } catch (const RequestError& e) {
     error_answer(header, e, out);
   } catch (const wire::DecodeError& e) {

@@ -11,11 +11,13 @@
 
 #include <cxxabi.h>
 
+#include <cstdlib>
 #include <deque>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 namespace dlpool {
@@ -44,15 +46,20 @@ inline int fail(dlpool_sink* out, int status, std::uint32_t item, std::string_vi
   return status;
 }
 
-/// Name of the exception being handled, demangled ("std::out_of_range").
+/// Name of the exception being handled, demangled ("std::out_of_range"). The last one is kept:
+/// a task that fails usually fails the same way again, and demangling costs more than the copy.
 inline std::string current_exception_type() {
   const std::type_info* type = abi::__cxa_current_exception_type();
   if (type == nullptr) return "unknown exception";
-  int status = 0;
-  char* name = abi::__cxa_demangle(type->name(), nullptr, nullptr, &status);
-  std::string result = status == 0 && name ? name : type->name();
-  std::free(name);
-  return result;
+  thread_local std::string last_mangled, last_name;  // by name: a type_info's address may be reused
+  if (last_mangled != type->name()) {
+    int status = 0;
+    char* name = abi::__cxa_demangle(type->name(), nullptr, nullptr, &status);
+    last_name = status == 0 && name ? name : type->name();
+    std::free(name);
+    last_mangled = type->name();
+  }
+  return last_name;
 }
 
 /// Calls Fn with the arguments in `args`, catching what it throws into an error record.
