@@ -86,7 +86,10 @@ std::optional<ChildProcess> ForkServer::spawn(const std::vector<std::string>& wo
     disable();
     return std::nullopt;
   }
-  if (*answer <= 0) return std::nullopt;  // this clone failed (-errno); the next may not
+  if (*answer <= 0) {  // it cannot clone (-errno: clone3 filtered out by seccomp, a process limit)
+    disable();
+    return std::nullopt;
+  }
   try {
     return ChildProcess::adopt(static_cast<int>(*answer));
   } catch (const std::system_error&) {
