@@ -157,7 +157,11 @@ TEST_F(ForkServerTest, RefusesARequestWithoutTwoDescriptorsThenServesTheNext) {
   ASSERT_EQ(::sendmsg(ours.get(), &message, MSG_NOSIGNAL), 1);
   const auto pid = answer();
   ASSERT_GT(pid, 0);
-  auto worker = ChildProcess::adopt(static_cast<int>(pid));
+  // The server became the worker; the answer names its clone, the server from now on.
+  auto worker = std::move(*server);
+  server.reset();
+  server.emplace(ChildProcess::adopt(static_cast<int>(pid)));
+  EXPECT_EQ(test::parent_of(server->pid()), static_cast<int>(::getpid()));
   channel.tasks.read.reset();
   channel.results.write.reset();
   expect_hello(channel, worker.pid());

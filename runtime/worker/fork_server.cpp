@@ -102,15 +102,24 @@ void serve_forks() {
       answer(-EINVAL);
       continue;
     }
+    // The clone carries on as the server and this process becomes the worker, not the other way
+    // round: this process is running now, while a new process may wait for a CPU (the scheduler
+    // gives a new task no credit), and the worker is the one the host is waiting for.
     const long pid = clone_as_sibling(state);
-    if (pid == 0) {
+    if (pid != 0) {
+      const int error = errno;
+      if (pid < 0) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        answer(-error);
+        continue;
+      }
+      answer(pid);  // the new server's pid; the host knows this process's
       place_pipes(fds[0], fds[1]);
       return;
     }
-    const int error = errno;
-    ::close(fds[0]);
+    ::close(fds[0]);  // the new server: on with the loop
     ::close(fds[1]);
-    answer(pid > 0 ? pid : -error);
   }
 }
 

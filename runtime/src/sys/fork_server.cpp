@@ -90,11 +90,15 @@ std::optional<ChildProcess> ForkServer::spawn(const std::vector<std::string>& wo
     disable();
     return std::nullopt;
   }
+  // The server became the worker, and its clone the server.
+  ChildProcess worker = std::move(*server_);
+  server_.reset();
   try {
-    return ChildProcess::adopt(static_cast<int>(*answer));
+    server_.emplace(ChildProcess::adopt(static_cast<int>(*answer)));
   } catch (const std::system_error&) {
-    return std::nullopt;
+    disable();
   }
+  return worker;
 }
 
 void ForkServer::stop() noexcept {
