@@ -159,6 +159,25 @@ TEST_F(Pool_, AWorkerKilledFromOutsideFailsOnlyWhatItHeld) {
   pool.join();
 }
 
+TEST_F(Pool_, AChunkFailingAfterItsFirstItemReportsThatItemsErrorAndTheWorkerCarriesOn) {
+  // The items before the failing one have already written their results when it throws: the
+  // error record must still be told apart from them.
+  Pool pool{options(1)};
+  const Task<int(int)> fail_if_negative{"testkit", "fail_if_negative"};
+  try {
+    (void)pool.map(fail_if_negative, std::vector{1, 2, -3, 4}, 4);
+    ADD_FAILURE() << "map returned";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.remote_type(), "std::invalid_argument");
+    EXPECT_EQ(e.remote_message(), "negative input -3");
+  }
+  const auto pid = pool.workers().at(0).pid;
+  EXPECT_EQ(pool.map(fail_if_negative, std::vector{5, 6}, 2), (std::vector{5, 6}));
+  EXPECT_EQ(pool.workers().at(0).pid, pid) << "a task's exception does not cost its worker";
+  pool.close();
+  pool.join();
+}
+
 TEST_F(Pool_, ImapReportsAFailedChunkAtEachOfItsPositionsAndGoesOn) {
   Pool pool{options(2)};
   auto it = pool.imap(Task<int(int)>{"testkit", "fail_if_negative"}, std::vector{1, 2, -3, 4, 5, 6}, 2);

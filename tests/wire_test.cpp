@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -165,6 +166,50 @@ TEST(BinaryCodec, CopiesNumbersAsTheSameBytesCerealWrites) {
   EXPECT_THROW(decoder.decode(std::string_view{bytes}.substr(0, 3), i), wire::DecodeError);
 }
 
+TEST(BinaryCodec, CopiesStringsAndVectorsOfNumbersAsTheSameBytesCerealWrites) {
+  // Strings and vectors of numbers bypass Cereal's stream too (direct_bytes); the wire must stay Cereal's.
+  const std::string text{"h\0llo", 5};
+  const std::vector<double> numbers{1.5, -2.25};
+  const std::vector<std::uint8_t> octets{0, 255, 7};
+  std::ostringstream os;
+  {
+    cereal::BinaryOutputArchive archive{os};
+    archive(text, std::int32_t{-7}, numbers, octets, std::string{});
+  }
+  wire::BinaryEncoder encoder;
+  std::string bytes;
+  encoder.append(bytes, text, std::int32_t{-7}, numbers, octets, std::string{});
+  EXPECT_EQ(bytes, os.str());
+
+  wire::BinaryDecoder decoder;
+  std::string text_back, empty_back{"stale"};
+  std::int32_t i = 0;
+  std::vector<double> numbers_back;
+  std::vector<std::uint8_t> octets_back;
+  decoder.decode(bytes, text_back, i, numbers_back, octets_back, empty_back);
+  EXPECT_EQ(std::tuple(text_back, i, numbers_back, octets_back, empty_back), std::tuple(text, -7, numbers, octets, std::string{}));
+  // Values of other types in the same call still go through Cereal, in order.
+  std::map<std::string, int> map_back;
+  bytes.clear();
+  encoder.append(bytes, text, std::map<std::string, int>{{"a", 1}});
+  decoder.decode(bytes, text_back, map_back);
+  EXPECT_EQ(text_back, text);
+  EXPECT_EQ(map_back, (std::map<std::string, int>{{"a", 1}}));
+}
+
+TEST(BinaryCodec, RefusesACountLargerThanTheBytesBeforeAllocating) {
+  wire::BinaryDecoder decoder;
+  std::string huge;
+  const std::uint64_t count = std::uint64_t{1} << 60;
+  std::string bytes(reinterpret_cast<const char*>(&count), sizeof count);
+  bytes += "abc";
+  EXPECT_THROW(decoder.decode(bytes, huge), wire::DecodeError);
+  std::vector<std::int64_t> longs;
+  EXPECT_THROW(decoder.decode(bytes, longs), wire::DecodeError);
+  EXPECT_TRUE(huge.empty());
+  EXPECT_TRUE(longs.empty());
+}
+
 TEST(BinaryCodec, RejectsShortInput) {
   wire::BinaryDecoder decoder;
   std::string value;
@@ -310,6 +355,11 @@ int triple(int x) {
   return 3 * x;
 }
 
+std::string shout(std::string text) {
+  if (text.empty()) throw std::invalid_argument{"nothing to shout"};
+  return text + "!";
+}
+
 struct Sink {
   std::string bytes;
   dlpool_sink sink{this, [](void* self, const char* data, std::size_t n) { static_cast<Sink*>(self)->bytes.append(data, n); }};
@@ -335,6 +385,29 @@ TEST(Trampoline, RunsAChunk) {
     EXPECT_EQ(value, expected);
   }
   EXPECT_EQ(in.remaining(), 0u);
+}
+
+TEST(Trampoline, WritesStringResultsAsEncodedItemsAndTheRecordInOneWrite) {
+  std::vector<std::string> writes;
+  dlpool_sink sink{&writes, [](void* self, const char* data, std::size_t n) {
+                     static_cast<std::vector<std::string>*>(self)->emplace_back(data, n);
+                   }};
+  wire::BinaryEncoder encoder;
+  std::string items;
+  wire::put(items, std::uint32_t{3});
+  for (const std::string arg : {"a", "bc", ""}) encoder.append_item(items, arg);
+  ASSERT_EQ(sdk_detail::run_chunk<&shout>(items.data(), items.size(), &sink), dlpool_status_task_exception);
+  ASSERT_FALSE(writes.empty());
+  std::string results;
+  for (std::size_t i = 0; i + 1 < writes.size(); ++i) results += writes[i];
+  std::string expected;
+  for (const std::string result : {"a!", "bc!"}) encoder.append_item(expected, result);
+  EXPECT_EQ(results, expected);
+  wire::ByteReader record{writes.back()};  // the record alone, in the last write
+  EXPECT_EQ(record.get<std::uint32_t>("item"), 2u);
+  EXPECT_EQ(record.get_string("type"), "std::invalid_argument");
+  EXPECT_EQ(record.get_string("message"), "nothing to shout");
+  EXPECT_EQ(record.remaining(), 0u);
 }
 
 TEST(Trampoline, TurnsAnExceptionIntoARecordNamingItsTypeAndItem) {

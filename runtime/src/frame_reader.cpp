@@ -8,32 +8,49 @@
 namespace dlpool::detail {
 namespace {
 
+constexpr std::size_t read_size = 64 * 1024;  // a pipe's default capacity
+// A buffer grown past retained_capacity for a large frame is given back once this many frames in
+// a row fitted in retained_capacity, or at once if it is over retained_large: one large result
+// must not pin its buffer for the worker's lifetime, but a stream of them must not pay for a
+// fresh buffer (and its page faults) each time.
 constexpr std::size_t retained_capacity = 1 << 20;
+constexpr std::size_t retained_large = 8 << 20;
+constexpr unsigned release_after = 16;
 
 }  // namespace
 
+void FrameReader::make_room(std::size_t room) {
+  const std::size_t kept = end_ - begin_;
+  if (capacity_ - end_ >= room) return;
+  if (capacity_ - kept >= room) {
+    // Keep the partial frame at the front, so the room after it is contiguous.
+    std::memmove(buf_.get(), buf_.get() + begin_, kept);
+  } else {
+    auto bigger = std::make_unique_for_overwrite<char[]>(kept + room);
+    if (kept != 0) std::memcpy(bigger.get(), buf_.get() + begin_, kept);
+    buf_ = std::move(bigger);
+    capacity_ = kept + room;
+  }
+  begin_ = 0;
+  end_ = kept;
+}
+
 FrameReader::Fill FrameReader::fill(int fd) {
-  constexpr std::size_t read_size = 64 * 1024;  // a pipe's default capacity
   if (begin_ == end_) {
     begin_ = end_ = 0;
-    // One large result must not pin its buffer for the worker's lifetime.
-    if (buf_.size() > retained_capacity) std::string{}.swap(buf_);
-  } else if (begin_ > 0) {
-    // Keep the partial frame at the front, so the room after it is contiguous.
-    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-    end_ -= begin_;
-    begin_ = 0;
+    if (capacity_ > retained_large || (capacity_ > retained_capacity && small_frames_ >= release_after)) {
+      buf_.reset();
+      capacity_ = 0;
+    }
   }
-  // Room for one read; for the rest of a longer frame whose header we have seen, the buffer grows
-  // by doubling with the bytes that arrive (so copying stays linear in the frame's size), up to
-  // what the frame needs. Never to what its header claims at once: a worker's lying length then
-  // costs the host no memory.
-  std::size_t want = end_ + read_size;
-  if (pending_ > read_size) want = std::min(end_ + pending_, std::max(want, 2 * buf_.size()));
-  if (buf_.size() < want) buf_.resize(want);
+  // Room for one read; for the rest of a longer frame whose header we have seen, room to double
+  // what has arrived (so copying stays linear in the frame's size), up to what the frame needs.
+  // Never what its header claims at once: a worker's lying length costs the host no memory.
+  const std::size_t kept = end_ - begin_;
+  make_room(pending_ > read_size ? std::min(pending_, std::max(read_size, kept)) : read_size);
   // One read per call: the caller polls level-triggered, and parsing between reads keeps the
   // buffer at one partial frame however fast a worker writes.
-  const long n = read_some(fd, buf_.data() + end_, buf_.size() - end_);
+  const long n = read_some(fd, buf_.get() + end_, capacity_ - end_);
   if (n == 0) return Fill::eof;
   if (n < 0) return Fill::drained;
   end_ += static_cast<std::size_t>(n);
@@ -43,14 +60,16 @@ FrameReader::Fill FrameReader::fill(int fd) {
 bool FrameReader::next(wire::FrameHeader& header, std::string_view& payload) {
   const std::size_t available = end_ - begin_;
   if (available < wire::header_size) return false;
-  header = wire::decode_header(buf_.data() + begin_, max_payload_);
-  if (available < wire::header_size + header.length) {
-    pending_ = wire::header_size + header.length - available;
+  header = wire::decode_header(buf_.get() + begin_, max_payload_);
+  const std::size_t size = wire::header_size + header.length;
+  if (available < size) {
+    pending_ = size - available;
     return false;
   }
   pending_ = 0;
-  payload = {buf_.data() + begin_ + wire::header_size, header.length};
-  begin_ += wire::header_size + header.length;
+  small_frames_ = size > retained_capacity ? 0 : small_frames_ + 1;
+  payload = {buf_.get() + begin_ + wire::header_size, header.length};
+  begin_ += size;
   return true;
 }
 

@@ -3,7 +3,7 @@
 #include <dlpool/wire/frame.hpp>
 
 #include <cstdint>
-#include <string>
+#include <memory>
 #include <string_view>
 
 namespace dlpool::detail {
@@ -27,11 +27,15 @@ class FrameReader {
   [[nodiscard]] std::size_t partial() const noexcept { return end_ - begin_; }
 
  private:
+  void make_room(std::size_t room);
+
   std::uint32_t max_payload_;
-  std::string buf_;          // storage; bytes [begin_, end_) are read and not yet consumed
-  std::size_t begin_ = 0;
+  std::unique_ptr<char[]> buf_;  // never zeroed: every byte is read into before it is parsed
+  std::size_t capacity_ = 0;
+  std::size_t begin_ = 0;        // bytes [begin_, end_) are read and not yet consumed
   std::size_t end_ = 0;
-  std::size_t pending_ = 0;  // bytes still missing from the buffered partial frame
+  std::size_t pending_ = 0;      // bytes still missing from the buffered partial frame
+  unsigned small_frames_ = 0;    // frames in a row that fitted the retained capacity
 };
 
 }  // namespace dlpool::detail

@@ -22,6 +22,7 @@
 
 #include "frame_reader.hpp"
 #include "sys/child_process.hpp"
+#include "sys/fork_server.hpp"
 #include "sys/unique_fd.hpp"
 
 #include <atomic>
@@ -203,6 +204,7 @@ class PoolImpl {
   const int processes_;
   const std::size_t imap_window_;  // chunks
   std::vector<std::string> worker_argv_;
+  ForkServer fork_server_;  // makes workers by cloning one (spawn_worker); stopped once all are reaped
 
   mutable std::mutex mutex_;
   std::condition_variable task_cv_;  // task handler: work or an idle worker appeared

@@ -3,9 +3,11 @@
 //
 //   dlpool-worker --plugin-path DIR[:DIR...] [--max-tasks N] [--max-frame BYTES]
 //   dlpool-worker --describe NAME [--plugin-path DIR[:DIR...]]   (prints the manifest as JSON)
+//   dlpool-worker --fork-server [worker options]   (a pool's zygote: see fork_server.hpp)
 
 #include "describe.hpp"
 #include "frame_input.hpp"
+#include "fork_server.hpp"
 #include "plugin_loader.hpp"
 #include "task_runner.hpp"
 #include "log/log.hpp"
@@ -18,6 +20,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
@@ -52,7 +55,30 @@ std::string own_plugin_dir() {
   return (self.parent_path() / dlpool::detail::config::bin_to_plugins).lexically_normal().string();
 }
 
+/// A protocol pipe grown to hold a whole frame the first time one does not fit, up to 1 MiB
+/// (Linux's default pipe-max-size): a large payload then crosses in a few writes and reads
+/// instead of one per 64 KiB, each a context switch between host and worker. Pipes of workers
+/// that never see large frames keep the default size, and so do not count against the user's
+/// pipe memory limit.
+class PipeCapacity {
+ public:
+  explicit PipeCapacity(int fd) noexcept : fd_{fd} {}
+
+  void fit(std::size_t frame) noexcept {
+    if (frame <= capacity_ || capacity_ >= limit) return;
+    const auto grown = dlpool::detail::grow_pipe(fd_, std::min(frame, limit));
+    capacity_ = grown != 0 ? grown : limit;  // could not grow: stay as it is, and stop asking
+  }
+
+ private:
+  static constexpr std::size_t limit = 1 << 20;
+  int fd_;
+  std::size_t capacity_ = 64 * 1024;  // a new pipe's
+};
+
 void send(const std::string& frame) {
+  static PipeCapacity results{results_fd};
+  results.fit(frame.size());
   // The host is gone if this fails: nothing left to do but exit.
   if (!dlpool::detail::write_all(results_fd, frame)) std::exit(0);
 }
@@ -101,8 +127,14 @@ int main(int argc, char** argv) {
   std::string describe;
   const auto* describe_option =
       app.add_option("--describe", describe, "print plugin NAME's manifest as JSON on stdout, then exit");
+  bool fork_server = false;
+  app.add_flag("--fork-server", fork_server, "make the pool's workers by cloning this process (socket on fd 3)");
   CLI11_PARSE(app, argc, argv);
   dlpool::detail::configure_log(std::getenv("DLPOOL_LOG"), "dlpool-worker");
+  auto search_path = split_path(plugin_path);
+  if (auto own = own_plugin_dir(); !own.empty()) search_path.push_back(std::move(own));
+  // Returns in each worker the server makes; everything above is done once for all of them.
+  if (fork_server) dlpool::worker::serve_forks();
 
   // A process a plugin starts must not inherit the protocol pipes: holding the task pipe open
   // would keep a write from the host blocking after this worker died, instead of failing.
@@ -112,8 +144,6 @@ int main(int argc, char** argv) {
   // PR_SET_PDEATHSIG: it follows the host *thread* that spawned us, not the host process.)
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto search_path = split_path(plugin_path);
-  if (auto own = own_plugin_dir(); !own.empty()) search_path.push_back(std::move(own));
   dlpool::worker::PluginLoader loader{std::move(search_path)};
   if (*describe_option) return dlpool::worker::describe_plugin(loader, describe);
   dlpool::worker::TaskRunner runner{loader, max_frame};
@@ -126,11 +156,13 @@ int main(int argc, char** argv) {
   send(frame);
 
   std::string payload, scratch;
+  PipeCapacity tasks{tasks_fd};
   unsigned long tasks_done = 0;
   try {
     for (;;) {
       dlpool::wire::FrameHeader header;
       if (!dlpool::worker::read_frame(tasks_fd, max_frame, header, payload)) return 0;  // EOF: the host's sentinel
+      tasks.fit(dlpool::wire::header_size + header.length);  // for the next frames this large
       switch (header.kind) {
         case dlpool::wire::FrameKind::stop:
           return 0;

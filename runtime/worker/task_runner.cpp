@@ -2,21 +2,25 @@
 
 #include <dlpool/wire/bytes.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 namespace dlpool::worker {
 namespace {
 
-/// The sink a plugin writes into: appends to the answer, remembering where the last write began.
-struct Output {
+/// The worker's side of a dlpool_sink: appends to the answer being built, and remembers where
+/// the last write began. A failing chunk has written the results of the items before the one
+/// that failed, then that item's error record in one write: the record is what the last write
+/// appended.
+struct SinkTarget {
   std::string* out;
   std::size_t last_write = 0;
 };
 
 void append_to(void* context, const char* data, std::size_t size) {
-  auto& output = *static_cast<Output*>(context);
-  output.last_write = output.out->size();
-  output.out->append(data, size);
+  auto& target = *static_cast<SinkTarget*>(context);
+  target.last_write = target.out->size();
+  target.out->append(data, size);
 }
 
 wire::ErrorKind kind_of(int status) {
@@ -27,33 +31,6 @@ wire::ErrorKind kind_of(int status) {
   }
 }
 
-/// Thrown with a plugin's error record (u32 item, str type, str message) already encoded.
-struct TaskFailed {
-  TaskFailed(wire::ErrorKind kind, std::string_view bytes) : kind{kind}, record{checked_record(bytes)} {}
-
-  wire::ErrorKind kind;
-  std::string record;
-
- private:
-  /// The record as the plugin wrote it if it is well formed; the host would take anything else
-  /// for a protocol error and kill this worker over a plugin's bug.
-  static std::string checked_record(std::string_view bytes) {
-    try {
-      wire::ByteReader in{bytes};
-      in.get<std::uint32_t>("item");
-      in.get_string("type");
-      in.get_string("message");
-      if (in.remaining() == 0) return std::string{bytes};
-    } catch (const wire::DecodeError&) {
-    }
-    std::string record;
-    wire::put(record, std::uint32_t{0});
-    wire::put_string(record, "dlpool::PluginError");
-    wire::put_string(record, "the task failed without a well-formed error record (" + std::to_string(bytes.size()) +
-                                 " bytes): a plugin not built with the dlpool SDK?");
-    return record;
-  }
-};
 
 void error_frame(const wire::FrameHeader& header, wire::ErrorKind kind, std::string_view record, std::string& out) {
   wire::begin_frame(out, wire::FrameKind::result, header.job, header.index);
@@ -73,15 +50,15 @@ void error_answer(const wire::FrameHeader& header, const RequestError& error, st
   error_frame(header, error.kind(), record, out);
 }
 
-void TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec, std::string_view items, std::string& out) {
-  Output output{&out, out.size()};
-  dlpool_sink sink{&output, &append_to};
+std::optional<TaskRunner::Failure> TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec,
+                                                        std::string_view items, std::string& out) {
+  SinkTarget target{&out};
+  dlpool_sink sink{&target, &append_to};
   if (codec == wire::Codec::binary) {
-    // A failed chunk ends with its error record, written in one write after the results of the
-    // items before the failing one (abi.hpp): the record alone is the answer.
+    const auto at = out.size();
     if (const int status = task.run_chunk(items.data(), items.size(), &sink); status != dlpool_status_ok)
-      throw TaskFailed{kind_of(status), std::string_view{out}.substr(output.last_write)};
-    return;
+      return Failure{kind_of(status), out.substr(std::max(at, target.last_write))};
+    return std::nullopt;
   }
   // JSON: one call per item, each result framed as an item (u32 size + text).
   wire::ByteReader in{items};
@@ -91,15 +68,15 @@ void TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec, std:
     const auto size_at = out.size();
     wire::put(out, std::uint32_t{0});
     if (const int status = task.run_json(json.data(), json.size(), &sink); status != dlpool_status_ok) {
-      TaskFailed failed{kind_of(status), std::string_view{out}.substr(size_at + sizeof(std::uint32_t))};
-      // Report the item's index within the chunk, as the binary entry point does. (A checked
-      // record starts with its u32 item.)
-      std::memcpy(failed.record.data(), &i, sizeof i);
-      throw failed;
+      // Report the item's index within the chunk, as the binary entry point does.
+      std::string record = out.substr(size_at + sizeof(std::uint32_t));
+      std::memcpy(record.data(), &i, sizeof i);
+      return Failure{kind_of(status), std::move(record)};
     }
     const auto size = static_cast<std::uint32_t>(out.size() - size_at - sizeof(std::uint32_t));
     std::memcpy(out.data() + size_at, &size, sizeof size);
   }
+  return std::nullopt;
 }
 
 bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, std::string& out) {
@@ -127,7 +104,10 @@ bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, 
     wire::begin_frame(out, wire::FrameKind::result, header.job, header.index);
     wire::put(out, static_cast<std::uint8_t>(wire::Status::ok));
     wire::put(out, count);
-    run_items(task, static_cast<wire::Codec>(codec), items, out);
+    if (auto failed = run_items(task, static_cast<wire::Codec>(codec), items, out)) {
+      error_frame(header, failed->kind, failed->record, out);
+      return false;
+    }
     if (out.size() - wire::header_size > max_frame_) {
       // CPython's MaybeEncodingError: the result cannot be sent, the worker carries on.
       std::string record;
@@ -140,8 +120,6 @@ bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, 
     }
     wire::finish_frame(out);
     return true;
-  } catch (const TaskFailed& failed) {
-    error_frame(header, failed.kind, failed.record, out);
   } catch (const RequestError& e) {
     error_answer(header, e, out);
   } catch (const wire::DecodeError& e) {

@@ -4,6 +4,7 @@
 
 #include <dlpool/wire/frame.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,7 +23,15 @@ class TaskRunner {
   bool run(const wire::FrameHeader& header, std::string_view payload, std::string& out);
 
  private:
-  void run_items(const dlpool_task_info& task, wire::Codec codec, std::string_view items, std::string& out);
+  /// A failed chunk: the plugin's error record (u32 item, str type, str message), encoded.
+  struct Failure {
+    wire::ErrorKind kind;
+    std::string record;
+  };
+  /// Returned rather than thrown: a failing task has already cost one exception, and the error
+  /// path is a workload of its own.
+  std::optional<Failure> run_items(const dlpool_task_info& task, wire::Codec codec, std::string_view items,
+                                   std::string& out);
 
   PluginLoader& loader_;
   std::uint32_t max_frame_;  // the host refuses larger frames: answer with an error instead

@@ -66,6 +66,10 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const std
     errno = rc;
     throw_errno("posix_spawn", argv[0]);
   }
+  return adopt(pid);
+}
+
+ChildProcess ChildProcess::adopt(int pid) {
   UniqueFd pidfd{static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))};
   if (!pidfd) {
     const int saved = errno;

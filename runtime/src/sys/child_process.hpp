@@ -16,6 +16,10 @@ class ChildProcess {
   /// posix_spawn()s `argv[0]` with stdin on /dev/null, stdout on the host's stderr, and each
   /// `fds[i]` placed at fd 3 + i. Every other fd of the host is close-on-exec.
   static ChildProcess spawn(const std::vector<std::string>& argv, const std::vector<int>& fds);
+  /// Takes charge of `pid`, a child of this process started some other way (a fork server's
+  /// CLONE_PARENT clone). Throws std::system_error if no pidfd can be opened for it; the child
+  /// is then killed and reaped.
+  static ChildProcess adopt(int pid);
 
   ChildProcess(ChildProcess&& other) noexcept
       : pid_{std::exchange(other.pid_, -1)}, pidfd_{std::move(other.pidfd_)}, reaped_{other.reaped_} {}

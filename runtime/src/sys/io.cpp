@@ -1,5 +1,6 @@
 #include "sys/io.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -84,6 +85,11 @@ long read_some(int fd, char* data, std::size_t size) {
 void set_nonblocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) throw_errno("fcntl(O_NONBLOCK)");
+}
+
+std::size_t grow_pipe(int fd, std::size_t bytes) noexcept {
+  const int size = ::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(std::min<std::size_t>(bytes, 1u << 30)));
+  return size < 0 ? 0 : static_cast<std::size_t>(size);
 }
 
 void signal_eventfd(int fd) noexcept {

@@ -32,6 +32,11 @@ long read_some(int fd, char* data, std::size_t size);
 
 void set_nonblocking(int fd);
 
+/// Asks for the pipe `fd` belongs to to hold at least `bytes` (F_SETPIPE_SZ, rounded up to a
+/// power of two by the kernel). Returns its capacity afterwards, or 0 if it could not be grown
+/// (over the user's pipe limits, or not a pipe). Never throws: a small pipe is only slower.
+std::size_t grow_pipe(int fd, std::size_t bytes) noexcept;
+
 /// Wakes a thread polling an eventfd / drains its count.
 void signal_eventfd(int fd) noexcept;
 void drain_eventfd(int fd) noexcept;

@@ -54,15 +54,20 @@ inline int fail(dlpool_sink* out, int status, std::uint32_t item, std::string_vi
   return status;
 }
 
-/// Name of the exception being handled, demangled ("std::out_of_range").
+/// Name of the exception being handled, demangled ("std::out_of_range"). The last one is kept:
+/// a task that fails usually fails the same way again, and demangling costs more than the copy.
 inline std::string current_exception_type() {
   const std::type_info* type = abi::__cxa_current_exception_type();
   if (type == nullptr) return "unknown exception";
-  int status = 0;
-  char* name = abi::__cxa_demangle(type->name(), nullptr, nullptr, &status);
-  std::string result = status == 0 && name ? name : type->name();
-  std::free(name);
-  return result;
+  thread_local std::string last_mangled, last_name;  // by name: a type_info's address may be reused
+  if (last_mangled != type->name()) {
+    int status = 0;
+    char* name = abi::__cxa_demangle(type->name(), nullptr, nullptr, &status);
+    last_name = status == 0 && name ? name : type->name();
+    std::free(name);
+    last_mangled = type->name();
+  }
+  return last_name;
 }
 
 /// Calls Fn with the arguments in `args`, catching what it throws into an error record.
@@ -103,13 +108,22 @@ int run_chunk(const char* items, std::size_t size, dlpool_sink* out) noexcept {
         return fail(out, dlpool_status_bad_arguments, item, "dlpool::DecodeError", e.what());
       }
       const int status = invoke<Fn>(args, item, out, [&](const auto&... result) {
-        encoded.clear();
-        try {
-          encoder.append_item(encoded, result...);
-        } catch (const std::exception& e) {
-          return fail(out, dlpool_status_bad_result, item, current_exception_type(), e.what());
+        if constexpr (wire::direct_bytes<std::remove_cvref_t<decltype(result)>...> &&
+                      !wire::raw_bytes<std::remove_cvref_t<decltype(result)>...>) {
+          // A string or a vector of numbers goes straight to the sink, not through a buffer
+          // first: the worker then copies a large result once, into the frame it sends.
+          const auto size = static_cast<std::uint32_t>(wire::direct_size(result...));
+          out->write(out->context, reinterpret_cast<const char*>(&size), sizeof size);
+          (wire::write_direct(result, [&](const char* data, std::size_t n) { out->write(out->context, data, n); }), ...);
+        } else {
+          encoded.clear();
+          try {
+            encoder.append_item(encoded, result...);
+          } catch (const std::exception& e) {
+            return fail(out, dlpool_status_bad_result, item, current_exception_type(), e.what());
+          }
+          write(out, encoded);
         }
-        write(out, encoded);
         return int{dlpool_status_ok};
       });
       if (status != dlpool_status_ok) return status;

@@ -12,13 +12,6 @@ extern "C" {
 /// another ABI version before calling any of its tasks.
 #define DLPOOL_SDK_ABI_VERSION 1u
 
-/// Every plugin also exports a function named "dlpool_sdk_abi_" followed by its ABI version
-/// (DLPOOL_PLUGIN defines it): a worker reads the version from the file's symbol table and
-/// refuses a plugin of another ABI, or a file that is no plugin at all, before loading it runs
-/// any of its code. Keep the marker's number equal to DLPOOL_SDK_ABI_VERSION.
-#define DLPOOL_SDK_ABI_MARKER dlpool_sdk_abi_1
-#define DLPOOL_SDK_ABI_MARKER_PREFIX "dlpool_sdk_abi_"
-
 /// Where a plugin writes its output: an append-only byte sink owned by the worker.
 struct dlpool_sink {
   void* context;
@@ -34,9 +27,9 @@ enum dlpool_status : int {
 };
 
 /// Runs a whole chunk. `items` is an items block (u32 count, then u32 size + Cereal binary of the
-/// argument list, per item). Writes one u32 size + Cereal binary result per item as it goes; on
-/// failure stops at the first failing item and writes its error record, in one write of its own:
-/// the worker takes the last write as the record.
+/// argument list, per item). Writes one u32 size + Cereal binary result per item, in as many
+/// writes as it likes; on failure stops at the first failing item and writes its error record in
+/// one write of its own (the worker takes the last write as the record).
 typedef int (*dlpool_chunk_fn)(const char* items, std::size_t size, dlpool_sink* out);
 
 /// Runs one call with arguments as a JSON array (`["ab", 3]`); writes the result as JSON text, or

@@ -36,6 +36,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace dlpool::wire {
 
@@ -64,6 +65,61 @@ class AppendBuf final : public std::streambuf {
 template <class... T>
 inline constexpr bool raw_bytes = ((std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) && ...);
 
+/// Strings and vectors of numbers are encoded by Cereal as a size_type count, then their
+/// elements' raw bytes. The codecs copy those themselves too: one memcpy straight between the
+/// value and the frame, where Cereal's stream would zero a decoded string before filling it and
+/// check nothing before allocating it.
+template <class T>
+struct ContiguousTraits {
+  static constexpr bool value = false;
+};
+template <class C, class Traits, class A>
+  requires std::is_arithmetic_v<C>
+struct ContiguousTraits<std::basic_string<C, Traits, A>> {
+  static constexpr bool value = true;
+  using Element = C;
+};
+template <class E, class A>
+  requires(std::is_arithmetic_v<E> && !std::is_same_v<E, bool>)
+struct ContiguousTraits<std::vector<E, A>> {
+  static constexpr bool value = true;
+  using Element = E;
+};
+template <class T>
+inline constexpr bool contiguous_bytes = ContiguousTraits<T>::value;
+
+/// Values the codecs encode without Cereal's stream: numbers and contiguous containers of them.
+template <class... T>
+inline constexpr bool direct_bytes = ((raw_bytes<T> || contiguous_bytes<T>) && ...);
+
+/// The size of the Cereal binary encoding of `values`, all of them direct_bytes.
+template <class... T>
+  requires direct_bytes<T...>
+std::size_t direct_size(const T&... values) noexcept {
+  const auto one = [](const auto& v) -> std::size_t {
+    using V = std::remove_cvref_t<decltype(v)>;
+    if constexpr (raw_bytes<V>)
+      return sizeof(V);
+    else
+      return sizeof(cereal::size_type) + v.size() * sizeof(typename ContiguousTraits<V>::Element);
+  };
+  return (std::size_t{0} + ... + one(values));
+}
+
+/// Writes the Cereal binary encoding of `value` (a direct_bytes type) through `write(data, size)`:
+/// a number in one call; a container as its count, then its elements in one call.
+template <class T, class Write>
+  requires direct_bytes<T>
+void write_direct(const T& value, Write&& write) {
+  if constexpr (raw_bytes<T>) {
+    write(reinterpret_cast<const char*>(&value), sizeof(T));
+  } else {
+    const auto count = static_cast<cereal::size_type>(value.size());
+    write(reinterpret_cast<const char*>(&count), sizeof count);
+    write(reinterpret_cast<const char*>(value.data()), value.size() * sizeof(typename ContiguousTraits<T>::Element));
+  }
+}
+
 // Both codecs keep one Cereal archive per chunk rather than one per item: building an archive
 // costs more than encoding a small value. Cereal records some things once per archive (a class's
 // version), so each end of the pipe starts a fresh archive at the same place: restart() at the
@@ -81,8 +137,10 @@ class BinaryEncoder {
 
   template <class... T>
   void append(std::string& out, const T&... values) {
-    if constexpr (raw_bytes<T...>) {  // void results encode as nothing
-      (out.append(reinterpret_cast<const char*>(&values), sizeof(T)), ...);
+    if constexpr (direct_bytes<T...>) {  // void results encode as nothing
+      if constexpr (!raw_bytes<T...>) out.reserve(out.size() + direct_size(values...));
+      const auto to_out = [&](const char* data, std::size_t size) { out.append(data, size); };
+      (write_direct(values, to_out), ...);
     } else {
       buf_.target(&out);
       (*archive_)(values...);
@@ -131,6 +189,12 @@ class BinaryDecoder {
       const char* at = bytes.data();
       ((std::memcpy(&values, at, sizeof(T)), at += sizeof(T)), ...);
       return;
+    } else if constexpr (direct_bytes<T...>) {
+      std::string_view rest = bytes;
+      (read_direct(rest, values), ...);
+      if (!rest.empty())
+        throw DecodeError{std::to_string(rest.size()) + " of " + std::to_string(bytes.size()) + " bytes left undecoded"};
+      return;
     }
     archive_->view(bytes);
     try {
@@ -143,6 +207,36 @@ class BinaryDecoder {
   }
 
  private:
+  /// Reads one direct_bytes value from the front of `rest`. The count is checked against the
+  /// bytes there before anything is allocated for it.
+  template <class T>
+  static void read_direct(std::string_view& rest, T& value) {
+    const auto take = [&](std::size_t n) {
+      if (n > rest.size())
+        throw DecodeError{"failed to read " + std::to_string(n) + " bytes: " + std::to_string(rest.size()) + " left"};
+      const char* at = rest.data();
+      rest.remove_prefix(n);
+      return at;
+    };
+    if constexpr (raw_bytes<T>) {
+      std::memcpy(&value, take(sizeof(T)), sizeof(T));
+    } else {
+      using Element = typename ContiguousTraits<T>::Element;
+      cereal::size_type count;
+      std::memcpy(&count, take(sizeof count), sizeof count);
+      if (count > rest.size() / sizeof(Element))
+        throw DecodeError{"a length of " + std::to_string(count) + " with only " + std::to_string(rest.size()) +
+                          " bytes left"};
+      const char* data = take(static_cast<std::size_t>(count) * sizeof(Element));
+      if constexpr (sizeof(Element) == 1) {
+        value.assign(reinterpret_cast<const Element*>(data), reinterpret_cast<const Element*>(data) + count);
+      } else {  // the bytes may not be aligned for Element
+        value.resize(static_cast<std::size_t>(count));
+        std::memcpy(value.data(), data, static_cast<std::size_t>(count) * sizeof(Element));
+      }
+    }
+  }
+
   std::optional<BoundedBinaryInputArchive> archive_;  // optional: Cereal archives cannot be reassigned
 };
 

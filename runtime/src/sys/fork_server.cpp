@@ -1,0 +1,115 @@
+#include "sys/fork_server.hpp"
+
+#include "sys/io.hpp"
+#include "sys/sanitizers.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+
+#include <poll.h>
+#include <sys/socket.h>
+
+namespace dlpool::detail {
+namespace {
+
+// The server answers at once, but its first answer waits for it to start (exec and dynamic
+// linking): a bound on that only keeps a stopped or wedged server from stalling the pool.
+constexpr int answer_timeout_ms = 10'000;
+
+bool send_fds(int socket, const std::vector<int>& fds) {
+  char byte = 0;
+  iovec data{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))]{};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(2 * sizeof(int));
+  std::memcpy(CMSG_DATA(header), fds.data(), 2 * sizeof(int));
+  ssize_t n;
+  do n = ::sendmsg(socket, &message, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+
+std::optional<std::int64_t> receive_answer(int socket) {
+  pollfd ready{socket, POLLIN, 0};
+  int polled;
+  do polled = ::poll(&ready, 1, answer_timeout_ms);
+  while (polled < 0 && errno == EINTR);
+  if (polled <= 0) return std::nullopt;
+  std::int64_t answer = 0;
+  ssize_t n;
+  do n = ::recv(socket, &answer, sizeof answer, 0);
+  while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof answer)) return std::nullopt;
+  return answer;
+}
+
+}  // namespace
+
+std::optional<ChildProcess> ForkServer::spawn(const std::vector<std::string>& worker_argv, const std::vector<int>& fds) {
+  if (fds.size() != 2) return std::nullopt;
+  std::lock_guard lock{mutex_};
+  if (disabled_ || built_with_sanitizer) return std::nullopt;
+  if (!started_) {
+    started_ = true;
+    int pair[2];
+    // SOCK_SEQPACKET: each request and answer is one message, and a server gone is EOF.
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+      disable();
+      return std::nullopt;
+    }
+    socket_ = UniqueFd{pair[0]};
+    const UniqueFd theirs{pair[1]};
+    auto argv = worker_argv;
+    argv.emplace_back("--fork-server");
+    try {
+      server_.emplace(ChildProcess::spawn(argv, {theirs.get()}));
+    } catch (const std::system_error&) {
+      disable();
+      return std::nullopt;  // the caller's own spawn reports what is wrong
+    }
+  }
+  if (!send_fds(socket_.get(), fds)) {
+    disable();
+    return std::nullopt;
+  }
+  const auto answer = receive_answer(socket_.get());
+  if (!answer) {  // it could not start, cannot clone here (exit status 3), or is wedged
+    disable();
+    return std::nullopt;
+  }
+  if (*answer <= 0) {  // it cannot clone (-errno: clone3 filtered out by seccomp, a process limit)
+    disable();
+    return std::nullopt;
+  }
+  // The server became the worker, and its clone the server.
+  ChildProcess worker = std::move(*server_);
+  server_.reset();
+  try {
+    server_.emplace(ChildProcess::adopt(static_cast<int>(*answer)));
+  } catch (const std::system_error&) {
+    disable();
+  }
+  return worker;
+}
+
+void ForkServer::stop() noexcept {
+  std::lock_guard lock{mutex_};
+  disable();
+}
+
+void ForkServer::disable() noexcept {
+  disabled_ = true;
+  socket_.reset();  // EOF: the server exits
+  server_.reset();  // killed if it has not, and reaped
+}
+
+}  // namespace dlpool::detail

@@ -1,0 +1,46 @@
+#pragma once
+
+#include "sys/child_process.hpp"
+#include "sys/unique_fd.hpp"
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dlpool::detail {
+
+/// A pool's zygote (`dlpool-worker --fork-server`, see worker/fork_server.hpp): it makes workers
+/// by cloning an already started worker process instead of executing a new one, which costs a
+/// fraction of an exec plus dynamic linking of the C++ runtime. Workers it makes are children of
+/// this process, like spawned ones.
+///
+/// Started by the first spawn(); thread-safe. When the server cannot make a worker (it could not
+/// start, cannot clone here, died, or was stopped), spawn() returns nothing and the caller
+/// spawns the worker itself, so a pool never depends on it.
+class ForkServer {
+ public:
+  ForkServer() = default;
+  ForkServer(const ForkServer&) = delete;
+  ForkServer& operator=(const ForkServer&) = delete;
+  ~ForkServer() { stop(); }
+
+  /// A worker of `worker_argv` (the arguments every worker of the pool gets) with `fds[0]` and
+  /// `fds[1]` placed at fd 3 and 4, as ChildProcess::spawn would; nothing if the server cannot.
+  std::optional<ChildProcess> spawn(const std::vector<std::string>& worker_argv, const std::vector<int>& fds);
+
+  /// Ends the server and reaps it; spawn() returns nothing from then on. The workers it made
+  /// are not affected.
+  void stop() noexcept;
+
+ private:
+  void disable() noexcept;  // with mutex_ held
+
+  std::mutex mutex_;
+  bool started_ = false;
+  bool disabled_ = false;
+  UniqueFd socket_;
+  std::optional<ChildProcess> server_;
+};
+
+}  // namespace dlpool::detail
