@@ -12,6 +12,13 @@ extern "C" {
 /// another ABI version before calling any of its tasks.
 #define DLPOOL_SDK_ABI_VERSION 1u
 
+/// Every plugin also exports a function named "dlpool_sdk_abi_" followed by its ABI version
+/// (DLPOOL_PLUGIN defines it): a worker reads the version from the file's symbol table and
+/// refuses a plugin of another ABI, or a file that is no plugin at all, before loading it runs
+/// any of its code. Keep the marker's number equal to DLPOOL_SDK_ABI_VERSION.
+#define DLPOOL_SDK_ABI_MARKER dlpool_sdk_abi_1
+#define DLPOOL_SDK_ABI_MARKER_PREFIX "dlpool_sdk_abi_"
+
 /// Where a plugin writes its output: an append-only byte sink owned by the worker.
 struct dlpool_sink {
   void* context;
