@@ -325,6 +325,12 @@ int sweep_fd_limits() {
 // CPython: TestPoolNotLeakOnFailure.test_release_unused_processes (start-up failing after some
 // workers have started, through a lowered fd limit; in a child process)
 TEST_F(Construction, StartFailureAfterSomeWorkersLeaksNothing) {
+#ifdef DLPOOL_UNDER_UBSAN
+  // UBSan's vptr check probes an object's memory through a pipe of its own (sanitizer_common's
+  // IsAccessibleMemoryRange); with the fd limit exhausted on purpose it cannot make one, and
+  // reports a valid shared_ptr control block as having an invalid vptr. The other builds run it.
+  GTEST_SKIP() << "the fd-limit sweep starves UBSan's vptr check of the pipe it needs";
+#endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(std::exit(sweep_fd_limits() == 0 ? 0 : 1), ::testing::ExitedWithCode(0), "");
 }

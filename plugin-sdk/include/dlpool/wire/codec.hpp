@@ -232,7 +232,7 @@ class BinaryDecoder {
         value.assign(reinterpret_cast<const Element*>(data), reinterpret_cast<const Element*>(data) + count);
       } else {  // the bytes may not be aligned for Element
         value.resize(static_cast<std::size_t>(count));
-        std::memcpy(value.data(), data, static_cast<std::size_t>(count) * sizeof(Element));
+        if (count != 0) std::memcpy(value.data(), data, static_cast<std::size_t>(count) * sizeof(Element));
       }
     }
   }
