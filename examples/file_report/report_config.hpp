@@ -24,7 +24,7 @@ class ConfigError : public std::runtime_error {
 ///   {
 ///     "processes": 2,            worker processes (default: one per hardware thread)
 ///     "chunksize": 1,            files sent to a worker at a time
-///     "imap_window": 8,          chunks in flight ahead of the output (default: 4 per worker)
+///     "imap_window": 8,          chunks in flight ahead of the output (default: see PoolOptions)
 ///     "task_timeout_ms": 60000,  a file taking longer fails with TaskTimeout (default: no limit)
 ///     "plugin_path": ["dir"]     searched for the text plugin before the installed plugins;
 ///   }                            relative to the config file's directory

@@ -24,8 +24,12 @@ int resolve_processes(const PoolOptions& options) {
   return *options.processes;
 }
 
-std::size_t resolve_imap_window(const PoolOptions& options, int processes) {
-  if (!options.imap_window) return 4 * static_cast<std::size_t>(processes);
+// The default imap window: 4 chunks per worker, and at least this many items, so that tiny
+// items can be sent and answered in batches rather than one round trip each.
+constexpr std::size_t default_window_items = 64;
+
+std::optional<std::size_t> resolve_imap_window(const PoolOptions& options) {
+  if (!options.imap_window) return std::nullopt;
   if (*options.imap_window < 1) throw UsageError{"imap_window must be at least 1"};
   return static_cast<std::size_t>(*options.imap_window);
 }
@@ -49,7 +53,7 @@ class JobHandle final : public JobControl {
     // Pairs with the task handler's park: it sets `parked` then re-reads `consumed`, we store
     // `consumed` then read `parked` (both seq_cst), so one of us always sees the other.
     record->consumed.store(items);
-    if (!record->parked.load()) return;
+    if (!record->parked.load() || items < record->resume_at.load()) return;
     std::lock_guard lock{link_->mutex};
     if (link_->pool) link_->pool->resume(record);
   }
@@ -69,7 +73,7 @@ std::exception_ptr cancelled_error(const JobRecord& record) {
 PoolImpl::PoolImpl(PoolOptions options)
     : options_{std::move(options)},
       processes_{resolve_processes(options_)},
-      imap_window_{resolve_imap_window(options_, processes_)} {
+      imap_window_{resolve_imap_window(options_)} {
   if (options_.maxtasksperchild && *options_.maxtasksperchild < 1)
     throw UsageError{"maxtasksperchild must be a positive int or None"};
   if (options_.max_frame_bytes < min_frame_bytes)
@@ -123,7 +127,9 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   record->timeout = submission.task.timeout ? submission.task.timeout : options_.task_timeout;
   if (submission.imap_chunksize) {
     record->chunksize = *submission.imap_chunksize;
-    record->window_items = imap_window_ * record->chunksize;
+    record->window_items =
+        imap_window_ ? *imap_window_ * record->chunksize
+                     : std::max(4 * static_cast<std::size_t>(processes_) * record->chunksize, default_window_items);
   }
   record->task = std::move(submission.task);
   record->job = std::move(submission.job);
@@ -132,7 +138,7 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
     // Encoded on the caller's thread, so that an idle worker can be given it from here.
     thread_local wire::BinaryEncoder encoder;
     std::exception_ptr input_error;
-    record->first_chunk = encode_chunk(*record, *submission.source, encoder, input_error);
+    record->first_chunk = encode_chunk(*record, 0, *submission.source, encoder, input_error);
     if (input_error) std::rethrow_exception(input_error);
   }
   DirectSend direct;
@@ -200,7 +206,7 @@ void PoolImpl::resume(const std::shared_ptr<JobRecord>& record) {
   {
     std::lock_guard lock{mutex_};
     auto it = std::ranges::find_if(parked_, [&](const Queued& q) { return q.first == record; });
-    if (it == parked_.end() || window_full(*record)) return;
+    if (it == parked_.end() || record->consumed.load() < record->resume_at.load()) return;
     record->parked = false;
     // It was submitted before whatever is queued now: it goes first.
     queue_.push_front(std::move(*it));

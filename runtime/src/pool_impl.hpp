@@ -50,11 +50,6 @@ struct TaskStats {
   void add(std::int64_t ns) { average_ns = average_ns < 0 ? ns : (average_ns * 7 + ns) / 8; }
 };
 
-/// Chunks a worker may hold at once, the running one included (see task_handler.cpp).
-inline constexpr std::size_t pipeline_depth = 4;
-/// A worker's answer wakes the task handler only once it holds this few chunks: it then tops the
-/// worker up with several, instead of being woken for each.
-inline constexpr std::size_t refill_below = 2;
 
 /// A chunk encoded as a complete TASK frame.
 struct EncodedChunk {
@@ -78,11 +73,16 @@ struct JobRecord {
   std::size_t chunksize = 0;
   std::size_t window_items = 0;  // 0: unbounded
   std::atomic<std::size_t> consumed{0};  // written by the consumer without the pool lock
-  std::atomic<bool> parked{false};       // in PoolImpl::parked_, waiting for the consumer
+  std::atomic<bool> parked{false};       // in PoolImpl::parked_, waiting for the consumer...
+  std::atomic<std::size_t> resume_at{0};  // ...to have consumed this many (set before `parked`)
   bool input_ended = false;
   std::atomic<bool> cancelled{false};  // written under the pool lock; report_chunk reads it without
   bool completed = false;
 };
+
+/// How many chunks of `record` a worker may hold at once, the running one included: 1 unless its
+/// chunks are known to be short (see task_handler.cpp).
+std::size_t queue_cap(const JobRecord& record);
 
 /// The error a cancelled job's results fail with.
 std::exception_ptr cancelled_error(const JobRecord& record);
@@ -174,10 +174,13 @@ class PoolImpl {
   // task_handler.cpp
   void task_handler();
   [[nodiscard]] bool window_full(const JobRecord& record) const;
-  std::optional<EncodedChunk> encode_chunk(JobRecord& record, ChunkSource& source, wire::BinaryEncoder& encoder,
-                                           std::exception_ptr& input_error) const;
+  [[nodiscard]] static std::size_t resume_point(const JobRecord& record);
+  std::optional<EncodedChunk> encode_chunk(const JobRecord& record, std::uint32_t index, ChunkSource& source,
+                                           wire::BinaryEncoder& encoder, std::exception_ptr& input_error) const;
   std::exception_ptr unsendable(const InFlight& chunk) const;
   std::shared_ptr<Worker> worker_for(const JobRecord& record) const;
+  [[nodiscard]] bool may_queue_behind(const Worker& worker, const JobRecord& record) const;
+  InFlight take_first_chunk(const std::shared_ptr<JobRecord>& record);
   void assign(Worker& worker, InFlight chunk);
   void start_chunk(InFlight& chunk);
   struct DirectSend {
@@ -202,7 +205,7 @@ class PoolImpl {
 
   const PoolOptions options_;
   const int processes_;
-  const std::size_t imap_window_;  // chunks
+  const std::optional<std::size_t> imap_window_;  // chunks, if the options set it
   std::vector<std::string> worker_argv_;
   ForkServer fork_server_;  // makes workers by cloning one (spawn_worker); stopped once all are reaped
 

@@ -146,7 +146,9 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
         worker.in_flight.pop_front();
         chunk.record->stats->add(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - chunk.started).count());
         if (!worker.in_flight.empty()) start_chunk(worker.in_flight.front());
-        refill = worker.in_flight.size() <= refill_below;
+        // Woken once the worker is down to half the queue it may hold, the task handler tops it
+        // up with several chunks in one write, instead of being woken for each.
+        refill = worker.in_flight.size() <= queue_cap(*chunk.record) / 2;
         (result.ok ? worker.items_done : worker.items_failed) += chunk.count;
         // An old generation's worker that has finished its work is told to exit (restart).
         if (worker.generation != generation_ && worker.in_flight.empty()) signal_eventfd(worker_wake_.get());

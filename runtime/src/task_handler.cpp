@@ -1,16 +1,19 @@
-// The task handler: CPython's _handle_tasks. It walks the queue in submission order, encodes one
-// chunk at a time (so an imap input is read only as workers take work) and writes it to a worker.
+// The task handler: CPython's _handle_tasks. It walks the queue in submission order, encodes
+// chunks (an imap input is read only as workers take work) and writes them to workers.
 //
-// Dispatch: an idle worker is always preferred. Chunks of tasks known to be short (see
-// pipeline_below) may also queue in a busy worker's pipe, up to pipeline_depth per worker, so
-// that a worker finishing one finds the next already there instead of waiting a round trip for
-// it. A worker runs its chunks in order, so the host still knows which one a dead worker was
-// running (the front one); those behind it never started and are sent again (retry_).
+// Dispatch: an idle worker is always preferred. Chunks of tasks known to be short may also queue
+// in a busy worker's pipe, up to about a millisecond of work (queue_cap), so that a worker
+// finishing one finds the next already there instead of waiting a round trip for it; chunks for
+// one worker go out in one writev. A worker runs its chunks in order, so the host still knows
+// which one a dead worker was running (the front one); those behind it never started and are
+// sent again (retry_).
 
 #include "pool_impl.hpp"
 
 #include "log/log.hpp"
 #include "sys/io.hpp"
+
+#include <algorithm>
 
 namespace dlpool::detail {
 namespace {
@@ -18,6 +21,10 @@ namespace {
 // Only chunks of tasks whose chunks have taken less than this on average are queued behind
 // others: a long one would hold the chunks behind it hostage while another worker sits idle.
 constexpr std::int64_t pipeline_below_ns = 250'000;
+// How much work, by the task's average, a worker may have queued: enough to cover the round trip
+// of a refill many times over, little enough that an imbalance between workers stays small.
+constexpr std::int64_t queue_budget_ns = 1'000'000;
+constexpr std::size_t max_queue = 32;  // chunks, however short
 
 // An apply_async frame up to this size is written by the caller's thread itself when a worker is
 // idle: an idle worker's pipe is empty, so a write this small never blocks the caller.
@@ -36,21 +43,39 @@ bool short_task(const JobRecord& record) {
   return record.stats != nullptr && record.stats->average_ns >= 0 && record.stats->average_ns < pipeline_below_ns;
 }
 
+bool eligible(const Worker& w) { return w.ready && !w.retiring && !w.channel_lost && !w.wait_status; }
+
 }  // namespace
+
+std::size_t queue_cap(const JobRecord& record) {
+  if (!short_task(record)) return 1;
+  const auto fits = queue_budget_ns / std::max<std::int64_t>(record.stats->average_ns, 1);
+  return std::clamp<std::size_t>(static_cast<std::size_t>(fits), 2, max_queue);
+}
 
 bool PoolImpl::window_full(const JobRecord& record) const {
   return record.items_made + record.chunksize > record.consumed.load() + record.window_items;
 }
 
+std::size_t PoolImpl::resume_point(const JobRecord& record) {
+  // A full window reopens only once half of it (in whole chunks) is free: the consumer then wakes
+  // the task handler once per half window, which sends the chunks in a few writes, instead of
+  // once per result. (A window of one chunk reopens as soon as that chunk is consumed.)
+  const auto slack = record.window_items / record.chunksize / 2 * record.chunksize;
+  return record.items_made + record.chunksize + slack - record.window_items;
+}
+
+bool PoolImpl::may_queue_behind(const Worker& worker, const JobRecord& record) const {
+  return worker.in_flight.size() < queue_cap(record) &&
+         std::ranges::all_of(worker.in_flight, [](const InFlight& c) { return short_task(*c.record); });
+}
+
 std::shared_ptr<Worker> PoolImpl::worker_for(const JobRecord& record) const {
   std::shared_ptr<Worker> queue_behind;
-  const bool may_queue = short_task(record);
   for (const auto& w : workers_) {
-    if (!w->ready || w->retiring || w->channel_lost || w->wait_status || w->writing) continue;
+    if (!eligible(*w) || w->writing) continue;
     if (w->in_flight.empty()) return w;
-    if (may_queue && w->in_flight.size() < pipeline_depth &&
-        (!queue_behind || w->in_flight.size() < queue_behind->in_flight.size()) &&
-        std::ranges::all_of(w->in_flight, [](const InFlight& c) { return short_task(*c.record); }))
+    if ((!queue_behind || w->in_flight.size() < queue_behind->in_flight.size()) && may_queue_behind(*w, record))
       queue_behind = w;
   }
   return queue_behind;
@@ -91,12 +116,12 @@ std::exception_ptr PoolImpl::unsendable(const InFlight& chunk) const {
   return broken_;  // the workers cannot start
 }
 
-std::optional<EncodedChunk> PoolImpl::encode_chunk(JobRecord& record, ChunkSource& source,
+std::optional<EncodedChunk> PoolImpl::encode_chunk(const JobRecord& record, std::uint32_t index, ChunkSource& source,
                                                    wire::BinaryEncoder& encoder, std::exception_ptr& input_error) const {
   EncodedChunk chunk;
   auto& frame = chunk.frame;
   frame.reserve(256);
-  wire::begin_frame(frame, wire::FrameKind::task, record.id, record.chunks_made);
+  wire::begin_frame(frame, wire::FrameKind::task, record.id, index);
   frame += record.preamble;
   const auto count_at = frame.size();
   wire::put(frame, std::uint32_t{0});
@@ -113,6 +138,19 @@ std::optional<EncodedChunk> PoolImpl::encode_chunk(JobRecord& record, ChunkSourc
   return chunk;
 }
 
+InFlight PoolImpl::take_first_chunk(const std::shared_ptr<JobRecord>& record) {
+  // An apply_async's one chunk, encoded by the caller. Its job has nothing to learn from the end
+  // of its input (one item, already encoded), so the input ends here too.
+  auto& first = *record->first_chunk;
+  InFlight chunk{record, 0, 0, first.count, std::make_shared<const std::string>(std::move(first.frame)), {},
+                 std::nullopt};
+  record->first_chunk.reset();
+  record->chunks_made = 1;
+  record->items_made = chunk.count;
+  record->input_ended = true;
+  return chunk;
+}
+
 PoolImpl::DirectSend PoolImpl::send_directly(const std::shared_ptr<JobRecord>& record) {
   // Only when nothing is ahead of it (CPython's order) and a worker is idle: then the caller's
   // thread writes the frame, and the task handler is never woken.
@@ -122,13 +160,9 @@ PoolImpl::DirectSend PoolImpl::send_directly(const std::shared_ptr<JobRecord>& r
     return {};
   auto worker = worker_for(*record);
   if (!worker || !worker->in_flight.empty()) return {};
-  const auto count = first.count;
-  auto frame = std::make_shared<const std::string>(std::move(record->first_chunk->frame));
-  assign(*worker, InFlight{record, 0, 0, count, frame, {}, std::nullopt});
-  record->first_chunk.reset();
-  record->chunks_made = 1;
-  record->items_made = count;
-  record->input_ended = true;  // one item, encoded: an apply's job has nothing to learn from its end
+  auto chunk = take_first_chunk(record);
+  auto frame = chunk.frame;
+  assign(*worker, std::move(chunk));
   return {std::move(worker), std::move(frame)};
 }
 
@@ -137,30 +171,48 @@ void PoolImpl::task_handler() {
   wire::BinaryEncoder encoder;
   std::shared_ptr<JobRecord> record;  // the submission being chunked
   std::unique_ptr<ChunkSource> source;
-  std::optional<InFlight> next;  // the chunk to send next: just encoded, or to be sent again
+  std::deque<InFlight> ready;  // encoded, in order, not yet given to a worker
+  std::vector<std::shared_ptr<const std::string>> batch;  // frames of one write, kept alive through it
+  std::vector<std::string_view> pieces;
+  std::vector<std::unique_ptr<ChunkSource>> spent;  // of apply records taken into a batch
 
   std::unique_lock lock{mutex_};
   // Whenever the lock is let go: whether a submission or a chunk is held here, which nothing
   // submitted later may overtake (see send_directly).
-  const auto publish_busy = [&] { task_handler_busy_ = record || next; };
+  const auto publish_busy = [&] { task_handler_busy_ = record || !ready.empty(); };
+  // The chunk to add to a batch for `worker` after the ones taken so far, if one is at hand in
+  // order without encoding: one to send again, or the next submission's if the caller encoded it.
+  const auto next_at_hand = [&]() -> bool {
+    if (!ready.empty()) return true;
+    if (!retry_.empty()) {
+      ready.push_back(std::move(retry_.front()));
+      retry_.pop_front();
+      ready.back().deadline.reset();
+      return true;
+    }
+    if (record || queue_.empty() || !queue_.front().first->first_chunk || queue_.front().first->cancelled) return false;
+    auto [taken, taken_source] = std::move(queue_.front());
+    queue_.pop_front();
+    ready.push_back(take_first_chunk(taken));
+    spent.push_back(std::move(taken_source));
+    return true;
+  };
   try {
     for (;;) {
       publish_busy();
       task_cv_.wait(lock, [&] {
         if (stop_tasks_ || state_ == State::terminate) return true;
-        if (next) return unsendable(*next) || worker_for(*next->record) != nullptr;
+        if (!ready.empty()) return unsendable(ready.front()) || worker_for(*ready.front().record) != nullptr;
         return record || !queue_.empty() || !retry_.empty();
       });
       if (stop_tasks_ || state_ == State::terminate) break;
 
-      if (!next && !retry_.empty()) {  // older than anything still to be encoded
-        next = std::move(retry_.front());
-        retry_.pop_front();
-        next->deadline.reset();
+      if (ready.empty() && !retry_.empty()) {  // older than anything still to be encoded
+        next_at_hand();
         continue;
       }
 
-      if (!next) {
+      if (ready.empty()) {
         if (!record) {
           record = std::move(queue_.front().first);
           source = std::move(queue_.front().second);
@@ -178,44 +230,63 @@ void PoolImpl::task_handler() {
         }
         if (record->window_items != 0 && window_full(*record)) {
           // Publish `parked` before the second look at `consumed` (see JobHandle::consumed).
+          record->resume_at = resume_point(*record);
           record->parked = true;
-          if (window_full(*record)) {
+          if (record->consumed.load() < record->resume_at.load()) {
             parked_.emplace_back(std::move(record), std::move(source));
             continue;
           }
           record->parked = false;
         }
-        std::optional<EncodedChunk> chunk = std::exchange(record->first_chunk, std::nullopt);
-        std::exception_ptr input_error;
-        if (!chunk) {
-          publish_busy();
-          lock.unlock();
-          chunk = encode_chunk(*record, *source, encoder, input_error);
-          lock.lock();
+        if (record->first_chunk) {  // an apply_async no worker was idle for
+          ready.push_back(take_first_chunk(record));
+          record.reset();
+          spent.push_back(std::move(source));
+          continue;
         }
-        if (!chunk) {
+        // Short chunks from an input in memory are encoded a worker's queue ahead, to go out in
+        // one write; a generator is pulled one chunk at a time, as workers take them.
+        const std::size_t ahead = source->pulls_from_caller() ? 1 : queue_cap(*record);
+        publish_busy();
+        lock.unlock();
+        std::exception_ptr input_error;
+        bool ended = false;
+        std::uint32_t index = record->chunks_made;
+        std::size_t first = record->items_made;
+        for (std::size_t k = 0; k < ahead && !ended; ++k) {
+          if (k > 0 && record->window_items != 0 && first + record->chunksize > record->consumed.load() + record->window_items)
+            break;
+          auto chunk = encode_chunk(*record, index, *source, encoder, input_error);
+          if (!chunk) {
+            ended = true;
+            break;
+          }
+          ready.push_back(InFlight{record, index++, first, chunk->count,
+                                   std::make_shared<const std::string>(std::move(chunk->frame)), {}, std::nullopt});
+          first += chunk->count;
+        }
+        if (ended) {
           // The input is over: the job learns its length first, then may complete.
-          publish_busy();
-          lock.unlock();
           try {
-            record->job->input_ended(record->items_made, input_error);
+            record->job->input_ended(first, input_error);
           } catch (...) {
           }
           source.reset();
-          lock.lock();
+        }
+        lock.lock();
+        record->chunks_made = index;
+        record->items_made = first;
+        if (ended) {
           record->input_ended = true;
           maybe_complete(record, lock);
           record.reset();
-          continue;
         }
-        next = InFlight{record, record->chunks_made++, record->items_made, chunk->count,
-                        std::make_shared<const std::string>(std::move(chunk->frame)), {}, std::nullopt};
-        record->items_made += chunk->count;
         continue;
       }
 
-      if (const auto error = unsendable(*next)) {
-        const auto chunk = *std::exchange(next, std::nullopt);
+      if (const auto error = unsendable(ready.front())) {
+        const auto chunk = std::move(ready.front());
+        ready.pop_front();
         publish_busy();
         lock.unlock();
         report_chunk(chunk, error);
@@ -223,13 +294,25 @@ void PoolImpl::task_handler() {
         continue;
       }
 
-      const auto worker = worker_for(*next->record);
-      const auto frame = next->frame;
-      assign(*worker, *std::exchange(next, std::nullopt));
+      // One write for as many chunks as this worker may take, while no other worker is idle.
+      const auto worker = worker_for(*ready.front().record);
+      batch.clear();
+      do {
+        batch.push_back(ready.front().frame);
+        assign(*worker, std::move(ready.front()));
+        ready.pop_front();
+      } while (next_at_hand() && !unsendable(ready.front()) && eligible(*worker) &&
+               may_queue_behind(*worker, *ready.front().record) &&
+               std::ranges::none_of(workers_, [&](const auto& w) {
+                 return w != worker && eligible(*w) && !w->writing && w->in_flight.empty();
+               }));
       publish_busy();
       lock.unlock();
-      // EPIPE means the worker died; the result handler settles the chunk when it finalizes it.
-      write_all(worker->to_worker.get(), *frame);
+      pieces.clear();
+      for (const auto& frame : batch) pieces.emplace_back(*frame);
+      spent.clear();  // the callers' arguments: not destroyed under the pool lock
+      // EPIPE means the worker died; the result handler settles its chunks when it finalizes it.
+      write_all(worker->to_worker.get(), pieces);
       lock.lock();
       written(*worker);
     }

@@ -1,16 +1,30 @@
 #pragma once
 
+#include "frame_reader.hpp"
+
 #include <dlpool/wire/frame.hpp>
 
 #include <cstdint>
-#include <string>
+#include <string_view>
 
 namespace dlpool::worker {
 
-/// Reads the next frame from the blocking fd `fd` (the host's task pipe). Returns false at EOF
-/// between frames. Throws wire::DecodeError for an unknown kind or a payload over `max_payload`
-/// (decided from the header alone, before a byte of the payload is allocated or read), and
-/// std::system_error when the pipe ends inside a frame or fails.
-bool read_frame(int fd, std::uint32_t max_payload, wire::FrameHeader& header, std::string& payload);
+/// The worker's side of the task pipe (a blocking fd): frames as the host wrote them, read in as
+/// few syscalls as they arrive in. Chunks the host queued behind the running one, or wrote in one
+/// batch, come out of a single read.
+class FrameInput {
+ public:
+  FrameInput(int fd, std::uint32_t max_payload) : fd_{fd}, reader_{max_payload} {}
+
+  /// The next frame; its payload stays valid until the next call. Blocks while none is complete.
+  /// Returns false at EOF between frames. Throws wire::DecodeError for an unknown kind, a payload
+  /// over the limit (decided from the header alone, before the payload is read or allocated), or
+  /// a pipe that ends inside a frame; std::system_error when reading fails.
+  bool next(wire::FrameHeader& header, std::string_view& payload);
+
+ private:
+  int fd_;
+  detail::FrameReader reader_;
+};
 
 }  // namespace dlpool::worker

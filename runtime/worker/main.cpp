@@ -155,13 +155,15 @@ int main(int argc, char** argv) {
   dlpool::wire::finish_frame(frame);
   send(frame);
 
-  std::string payload, scratch;
+  std::string scratch;
+  dlpool::worker::FrameInput input{tasks_fd, max_frame};
   PipeCapacity tasks{tasks_fd};
   unsigned long tasks_done = 0;
   try {
     for (;;) {
       dlpool::wire::FrameHeader header;
-      if (!dlpool::worker::read_frame(tasks_fd, max_frame, header, payload)) return 0;  // EOF: the host's sentinel
+      std::string_view payload;
+      if (!input.next(header, payload)) return 0;  // EOF: the host's sentinel
       tasks.fit(dlpool::wire::header_size + header.length);  // for the next frames this large
       switch (header.kind) {
         case dlpool::wire::FrameKind::stop:

@@ -13,7 +13,7 @@ namespace dlpool::fuzz {
 
 /// Bytes a worker writes on its result pipe, as the host reassembles and reads them
 /// (FrameReader, then the payload of each frame kind); and bytes the host writes on a task pipe,
-/// as the worker reads them (read_frame). Input: one control byte (frame limit, number of
+/// as the worker reads them (FrameInput). Input: one control byte (frame limit, number of
 /// writes), then the byte stream.
 void frames(std::string_view input);
 

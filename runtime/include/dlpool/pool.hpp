@@ -71,7 +71,8 @@ struct PoolOptions {
   /// How long a worker being stopped (terminate, a timeout, a cancel) has between SIGTERM and
   /// SIGKILL.
   std::chrono::milliseconds kill_grace{1000};
-  /// Chunks an imap may pull ahead of its consumer; unset means 4 per worker. < 1 is refused.
+  /// Chunks an imap may pull ahead of its consumer; unset means 4 per worker, and at least 64
+  /// items' worth (so that tiny items travel in batches). < 1 is refused.
   std::optional<int> imap_window;
 };
 

@@ -2,8 +2,10 @@
 // Handles to results that are still being computed: AsyncResult<T> (apply_async, map_async,
 // starmap_async) and IMapIterator<T> (imap, imap_unordered).
 
+#include <dlpool/detail/spin.hpp>
 #include <dlpool/errors.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -45,6 +47,7 @@ struct ResultState {
   std::optional<Stored<T>> value;
   std::exception_ptr error;
   std::shared_ptr<JobControl> control;  // set once by the pool before the handle exists
+  std::atomic<std::uint32_t> ready_word{0};  // `ready`, for wait()'s spin to poll without the lock
 
   void set(std::optional<Stored<T>> v, std::exception_ptr e) {
     {
@@ -52,6 +55,7 @@ struct ResultState {
       value = std::move(v);
       error = std::move(e);
       ready = true;
+      ready_word.store(1, std::memory_order_release);
     }
     cv.notify_all();
   }
@@ -83,6 +87,7 @@ class AsyncResult {
 
   /// Blocks until the result is ready.
   void wait() const {
+    if (state_->ready_word.load(std::memory_order_acquire) == 0) detail::spin_until_changed(state_->ready_word, 0);
     std::unique_lock lock{state_->mutex};
     state_->cv.wait(lock, [&] { return state_->ready; });
   }
@@ -138,6 +143,7 @@ struct IMapState {
   std::optional<std::size_t> length;  // known once the input has ended
   std::exception_ptr aborted;         // terminated or cancelled: what is missing fails with this
   std::shared_ptr<JobControl> control;  // set once by the pool before the iterator exists
+  std::atomic<std::uint32_t> changes{0};  // bumped by every change, for the consumer's spin
 
   void put(std::size_t index, Outcome outcome) {
     {
@@ -146,6 +152,7 @@ struct IMapState {
         pending.emplace(index, std::move(outcome));
       else
         arrived.emplace_back(index, std::move(outcome));
+      changes.fetch_add(1, std::memory_order_release);
     }
     cv.notify_all();
   }
@@ -153,6 +160,7 @@ struct IMapState {
     {
       std::lock_guard lock{mutex};
       aborted = std::move(error);
+      changes.fetch_add(1, std::memory_order_release);
     }
     cv.notify_all();
   }
@@ -160,6 +168,7 @@ struct IMapState {
     {
       std::lock_guard lock{mutex};
       length = n;
+      changes.fetch_add(1, std::memory_order_release);
     }
     cv.notify_all();
   }
@@ -275,8 +284,15 @@ class IMapIterator {
       if (s.length && s.delivered >= *s.length) return true;
       return s.aborted || (s.ordered ? s.pending.contains(s.delivered) : !s.arrived.empty());
     };
-    if (!deadline)
+    if (!deadline) {
+      if (!has_next()) {  // spin a little before sleeping (see detail::spin_until_changed)
+        const auto seen = s.changes.load(std::memory_order_relaxed);
+        lock.unlock();
+        detail::spin_until_changed(s.changes, seen);
+        lock.lock();
+      }
       s.cv.wait(lock, has_next);
+    }
     else if (!s.cv.wait_until(lock, *deadline, has_next))
       throw TimeoutError{"no imap result within the timeout"};
     if (s.length && s.delivered >= *s.length) return std::nullopt;

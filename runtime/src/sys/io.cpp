@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace dlpool::detail {
@@ -51,6 +52,34 @@ bool write_all(int fd, std::string_view bytes) {
       throw_errno("write");
     }
     bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool write_all(int fd, std::span<const std::string_view> pieces) {
+  constexpr std::size_t max_iov = 64;  // per call; well under IOV_MAX
+  iovec iov[max_iov];
+  std::size_t skip = 0;  // bytes of pieces.front() already written
+  while (!pieces.empty()) {
+    const auto n_iov = std::min(pieces.size(), max_iov);
+    for (std::size_t i = 0; i < n_iov; ++i)
+      iov[i] = {const_cast<char*>(pieces[i].data()), pieces[i].size()};
+    iov[0].iov_base = static_cast<char*>(iov[0].iov_base) + skip;
+    iov[0].iov_len -= skip;
+    auto n = ::writev(fd, iov, static_cast<int>(n_iov));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) return false;
+      throw_errno("writev");
+    }
+    // Step over what went out: whole pieces, then part of the next.
+    auto done = static_cast<std::size_t>(n);
+    while (!pieces.empty() && done >= pieces.front().size() - skip) {
+      done -= pieces.front().size() - skip;
+      skip = 0;
+      pieces = pieces.subspan(1);
+    }
+    skip += done;
   }
   return true;
 }

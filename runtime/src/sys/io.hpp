@@ -5,6 +5,7 @@
 #include "sys/unique_fd.hpp"
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -21,6 +22,8 @@ UniqueFd make_epoll();
 
 /// Writes all of `bytes`; returns false if the reader is gone (EPIPE), throws on other errors.
 bool write_all(int fd, std::string_view bytes);
+/// The same for several buffers, one after the other, in as few writev() calls as they allow.
+bool write_all(int fd, std::span<const std::string_view> pieces);
 
 /// Blocking read of exactly `size` bytes; returns false at EOF before the first byte, throws on a
 /// short read at EOF or an error.

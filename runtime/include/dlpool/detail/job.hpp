@@ -48,6 +48,9 @@ class ChunkSource {
   /// wire::BinaryEncoder::append_item) and returns how many; 0 when the input is exhausted.
   /// Throws when reading the input fails.
   virtual std::size_t next_chunk(std::string& out, wire::BinaryEncoder& encoder) = 0;
+  /// Whether next_chunk() calls back into the caller's code, which may take any time (an imap
+  /// generator). Otherwise the task handler may encode several chunks ahead to send in one write.
+  [[nodiscard]] virtual bool pulls_from_caller() const noexcept { return false; }
 };
 
 /// What a task frame names.

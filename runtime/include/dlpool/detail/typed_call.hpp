@@ -231,6 +231,8 @@ class GeneratorSource final : public ChunkSource {
   using Generator = std::function<std::optional<typename Codec::Item>()>;
   GeneratorSource(Generator generator, std::size_t chunksize) : generator_{std::move(generator)}, chunksize_{chunksize} {}
 
+  [[nodiscard]] bool pulls_from_caller() const noexcept override { return true; }
+
   std::size_t next_chunk(std::string& out, wire::BinaryEncoder& encoder) override {
     if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
     std::size_t n = 0;

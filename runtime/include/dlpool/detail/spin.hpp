@@ -1,0 +1,14 @@
+#pragma once
+// A short busy-wait before a caller blocks on a result (see src/spin.cpp for why).
+
+#include <atomic>
+#include <cstdint>
+
+namespace dlpool::detail {
+
+/// Busy-waits, for at most a few tens of microseconds, until `word` no longer holds `seen`.
+/// Returns whether it changed; the caller then checks its condition under its lock as usual, and
+/// blocks if it must. Never a substitute for that lock: only a way to skip a futex sleep.
+bool spin_until_changed(const std::atomic<std::uint32_t>& word, std::uint32_t seen) noexcept;
+
+}  // namespace dlpool::detail
