@@ -369,7 +369,10 @@ TEST_F(Reliability, CancelStopsTheWorkerRunningAStartedTask) {
 }
 
 TEST_F(Reliability, CancellingAnEndlessImapEndsItAndThePoolCanClose) {
-  Pool pool{options(2)};
+  constexpr int window = 8;
+  auto o = options(2);
+  o.imap_window = window;
+  Pool pool{o};
   int next = 0;
   auto it = pool.imap(square, [&next]() -> std::optional<int> { return next++ % 1000; });
   EXPECT_EQ(it.next(), 0);
@@ -385,7 +388,7 @@ TEST_F(Reliability, CancellingAnEndlessImapEndsItAndThePoolCanClose) {
     }
   }
   EXPECT_EQ(cancelled, 1);
-  EXPECT_LE(delivered, 2 + 4 * 2) << "no more than the window was pulled after the cancel";
+  EXPECT_LE(delivered, 2 + window) << "no more than the window was pulled after the cancel";
   pool.close();
   pool.join();
 }
@@ -406,6 +409,22 @@ TEST_F(Reliability, ImapPullsItsInputOnlyAWindowAheadOfTheConsumer) {
       ASSERT_LE(pulled.load(), k + window * chunksize) << "after consuming " << k;
     }
   }  // abandoned: no more input is pulled, and close/join do not wait for an endless input
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Reliability, TheDefaultImapWindowIsFourChunksPerWorkerAndAtLeast64Items) {
+  Pool pool{options(2)};
+  for (const std::size_t chunksize : {std::size_t{1}, std::size_t{32}}) {
+    const std::size_t window_items = std::max<std::size_t>(4 * 2 * chunksize, 64);
+    std::atomic<std::size_t> pulled{0};
+    auto it = pool.imap(
+        square, [&]() -> std::optional<int> { return static_cast<int>(pulled++ % 1000); }, chunksize);
+    for (std::size_t k = 1; k <= 500; ++k) {
+      ASSERT_EQ(it.next(), static_cast<int>((k - 1) % 1000) * static_cast<int>((k - 1) % 1000));
+      ASSERT_LE(pulled.load(), k + window_items) << "chunksize " << chunksize << ", after consuming " << k;
+    }
+  }
   pool.close();
   pool.join();
 }

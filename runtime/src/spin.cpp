@@ -9,6 +9,8 @@
 
 #include <chrono>
 
+#include <sched.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -38,6 +40,7 @@ bool spin_until_changed(const std::atomic<std::uint32_t>& word, std::uint32_t se
       cpu_relax();
     }
     if (Clock::now() >= until) return false;
+    sched_yield();
   }
 }
 

@@ -213,6 +213,8 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
     else
       done_cv_.wait_for(lock, std::chrono::milliseconds{ms}, woken);
   }
+  // No worker is spawned from here on: the zygote exits while the workers do.
+  fork_server_.close();
   // Closing: nothing is in flight, and EOF on its task pipe is a worker's sentinel to exit.
   if (state_ != State::terminate)
     for (const auto& w : workers_) w->to_worker.reset();

@@ -101,6 +101,12 @@ std::optional<ChildProcess> ForkServer::spawn(const std::vector<std::string>& wo
   return worker;
 }
 
+void ForkServer::close() noexcept {
+  std::lock_guard lock{mutex_};
+  disabled_ = true;
+  socket_.reset();
+}
+
 void ForkServer::stop() noexcept {
   std::lock_guard lock{mutex_};
   disable();

@@ -29,6 +29,9 @@ class ForkServer {
   /// `fds[1]` placed at fd 3 and 4, as ChildProcess::spawn would; nothing if the server cannot.
   std::optional<ChildProcess> spawn(const std::vector<std::string>& worker_argv, const std::vector<int>& fds);
 
+  /// Tells the server to exit (EOF on its socket) without waiting for it: spawn() returns nothing
+  /// from then on. A pool shutting down lets it exit while its workers do.
+  void close() noexcept;
   /// Ends the server and reaps it; spawn() returns nothing from then on. The workers it made
   /// are not affected.
   void stop() noexcept;
