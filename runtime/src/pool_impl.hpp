@@ -21,8 +21,10 @@
 #include <dlpool/wire/plugin_report.hpp>
 
 #include "frame_reader.hpp"
+#include "result_payload.hpp"
 #include "sys/child_process.hpp"
 #include "sys/fork_server.hpp"
+#include "sys/pipe_capacity.hpp"
 #include "sys/unique_fd.hpp"
 
 #include <atomic>
@@ -63,6 +65,7 @@ struct JobRecord {
   TaskRef task;
   std::string preamble;  // codec, plugin, task, signature: encoded once, copied into every frame
   std::shared_ptr<Job> job;
+  std::size_t frame_hint = 256;   // task handler: bytes its last frame took, reserved for the next
   std::uint32_t chunks_made = 0;  // encoded by the task handler
   std::uint32_t chunks_done = 0;  // reported (success or failure)
   std::size_t items_made = 0;
@@ -104,12 +107,13 @@ struct Worker {
 
   Worker(std::uint64_t id, ChildProcess process, UniqueFd to_worker, UniqueFd from_worker, std::uint32_t max_frame)
       : id{id}, process{std::move(process)}, to_worker{std::move(to_worker)}, from_worker{std::move(from_worker)},
-        reader{max_frame} {}
+        to_worker_capacity{this->to_worker.get()}, reader{max_frame} {}
 
   const std::uint64_t id;
   ChildProcess process;        // worker handler reaps; others only read pid()
   UniqueFd to_worker;          // task handler writes (worker handler at startup and shutdown)
   UniqueFd from_worker;        // result handler reads
+  PipeCapacity to_worker_capacity;  // whoever writes (see `writing`) grows it first
   FrameReader reader;          // result handler only
   bool registered = false;     // in the result handler's epoll set
   bool init_sent = false;      // worker handler: the INIT frame went out first
@@ -236,6 +240,7 @@ class PoolImpl {
   bool stop_results_ = false;               // worker handler -> result handler: exit
 
   UniqueFd epoll_;        // result handler only (made by the constructor, which can throw)
+  ParsedResult parsed_;   // result handler only: the result being handled, its vector reused
   UniqueFd result_wake_;  // eventfd: new workers, workers to finalize, stop
   UniqueFd worker_wake_;  // eventfd: state change, a worker was erased
   std::jthread worker_thread_, task_thread_, result_thread_;

@@ -107,7 +107,8 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       lose_channel(worker, "sent a frame of kind " + std::to_string(static_cast<int>(header.kind)));
       return false;
     }
-    const auto result = parse_result(payload);
+    auto& result = parsed_;
+    parse_result(payload, result);
     if (header.job == 0) {  // the initializer's answer
       std::unique_lock lock{mutex_};
       if (!options_.initializer || !worker.init_sent || worker.ready) {

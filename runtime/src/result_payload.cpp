@@ -5,8 +5,15 @@
 namespace dlpool::detail {
 
 ParsedResult parse_result(std::string_view payload) {
-  wire::ByteReader in{payload};
   ParsedResult r;
+  parse_result(payload, r);
+  return r;
+}
+
+void parse_result(std::string_view payload, ParsedResult& r) {
+  wire::ByteReader in{payload};
+  r.ok = true;
+  r.items.clear();
   const auto status = in.get<std::uint8_t>("result status");
   if (status == static_cast<std::uint8_t>(wire::Status::ok)) {
     const auto count = in.get<std::uint32_t>("result count");
@@ -23,7 +30,6 @@ ParsedResult parse_result(std::string_view payload) {
     throw wire::DecodeError{"unknown result status " + std::to_string(status)};
   }
   if (in.remaining() != 0) throw wire::DecodeError{"trailing bytes after the result"};
-  return r;
 }
 
 }  // namespace dlpool::detail

@@ -19,5 +19,7 @@ struct ParsedResult {
 
 /// Throws wire::DecodeError for anything malformed, trailing bytes included.
 ParsedResult parse_result(std::string_view payload);
+/// The same into `into`, whose item vector keeps its capacity from one result to the next.
+void parse_result(std::string_view payload, ParsedResult& into);
 
 }  // namespace dlpool::detail

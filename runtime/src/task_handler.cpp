@@ -120,7 +120,7 @@ std::optional<EncodedChunk> PoolImpl::encode_chunk(const JobRecord& record, std:
                                                    wire::BinaryEncoder& encoder, std::exception_ptr& input_error) const {
   EncodedChunk chunk;
   auto& frame = chunk.frame;
-  frame.reserve(256);
+  frame.reserve(record.frame_hint);  // chunks of a job are much alike: grown once, not doubled each time
   wire::begin_frame(frame, wire::FrameKind::task, record.id, index);
   frame += record.preamble;
   const auto count_at = frame.size();
@@ -261,6 +261,7 @@ void PoolImpl::task_handler() {
             ended = true;
             break;
           }
+          record->frame_hint = chunk->frame.size();
           ready.push_back(InFlight{record, index++, first, chunk->count,
                                    std::make_shared<const std::string>(std::move(chunk->frame)), {}, std::nullopt});
           first += chunk->count;
@@ -309,7 +310,9 @@ void PoolImpl::task_handler() {
       publish_busy();
       lock.unlock();
       pieces.clear();
-      for (const auto& frame : batch) pieces.emplace_back(*frame);
+      std::size_t bytes = 0;
+      for (const auto& frame : batch) bytes += pieces.emplace_back(*frame).size();
+      worker->to_worker_capacity.fit(bytes);
       spent.clear();  // the callers' arguments: not destroyed under the pool lock
       // EPIPE means the worker died; the result handler settles its chunks when it finalizes it.
       write_all(worker->to_worker.get(), pieces);

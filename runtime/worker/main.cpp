@@ -14,6 +14,7 @@
 
 #include "dlpool_config.hpp"
 #include "sys/io.hpp"
+#include "sys/pipe_capacity.hpp"
 
 #include <dlpool/wire/bytes.hpp>
 #include <dlpool/wire/frame.hpp>
@@ -55,29 +56,8 @@ std::string own_plugin_dir() {
   return (self.parent_path() / dlpool::detail::config::bin_to_plugins).lexically_normal().string();
 }
 
-/// A protocol pipe grown to hold a whole frame the first time one does not fit, up to 1 MiB
-/// (Linux's default pipe-max-size): a large payload then crosses in a few writes and reads
-/// instead of one per 64 KiB, each a context switch between host and worker. Pipes of workers
-/// that never see large frames keep the default size, and so do not count against the user's
-/// pipe memory limit.
-class PipeCapacity {
- public:
-  explicit PipeCapacity(int fd) noexcept : fd_{fd} {}
-
-  void fit(std::size_t frame) noexcept {
-    if (frame <= capacity_ || capacity_ >= limit) return;
-    const auto grown = dlpool::detail::grow_pipe(fd_, std::min(frame, limit));
-    capacity_ = grown != 0 ? grown : limit;  // could not grow: stay as it is, and stop asking
-  }
-
- private:
-  static constexpr std::size_t limit = 1 << 20;
-  int fd_;
-  std::size_t capacity_ = 64 * 1024;  // a new pipe's
-};
-
 void send(const std::string& frame) {
-  static PipeCapacity results{results_fd};
+  static dlpool::detail::PipeCapacity results{results_fd};
   results.fit(frame.size());
   // The host is gone if this fails: nothing left to do but exit.
   if (!dlpool::detail::write_all(results_fd, frame)) std::exit(0);
@@ -157,14 +137,12 @@ int main(int argc, char** argv) {
 
   std::string scratch;
   dlpool::worker::FrameInput input{tasks_fd, max_frame};
-  PipeCapacity tasks{tasks_fd};
   unsigned long tasks_done = 0;
   try {
     for (;;) {
       dlpool::wire::FrameHeader header;
       std::string_view payload;
       if (!input.next(header, payload)) return 0;  // EOF: the host's sentinel
-      tasks.fit(dlpool::wire::header_size + header.length);  // for the next frames this large
       switch (header.kind) {
         case dlpool::wire::FrameKind::stop:
           return 0;

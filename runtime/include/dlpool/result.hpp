@@ -48,6 +48,7 @@ struct ResultState {
   std::exception_ptr error;
   std::shared_ptr<JobControl> control;  // set once by the pool before the handle exists
   std::atomic<std::uint32_t> ready_word{0};  // `ready`, for wait()'s spin to poll without the lock
+  std::atomic<bool> copied{false};  // an AsyncResult was copied: get() must leave the value in place
 
   void set(std::optional<Stored<T>> v, std::exception_ptr e) {
     {
@@ -70,11 +71,31 @@ template <class T>
 class AsyncResult {
  public:
   explicit AsyncResult(std::shared_ptr<detail::ResultState<T>> state) : state_{std::move(state)} {}
+  AsyncResult(const AsyncResult& other) : state_{other.state_} { mark_copied(); }
+  AsyncResult& operator=(const AsyncResult& other) {
+    state_ = other.state_;
+    mark_copied();
+    return *this;
+  }
+  AsyncResult(AsyncResult&&) noexcept = default;
+  AsyncResult& operator=(AsyncResult&&) noexcept = default;
 
   /// Blocks until ready, then returns the value or throws the task's error (RemoteError,
   /// WorkerLostError, PluginError, ...). May be called more than once.
-  T get() const {
+  T get() const& {
     wait();
+    return take();
+  }
+
+  /// As get(), on a handle about to go away (`pool.map_async(...).get()`, which is what map and
+  /// apply do): the value is moved out rather than copied, unless the handle was ever copied, and
+  /// the handle is left with a moved-from value.
+  T get() && {
+    wait();
+    if constexpr (!std::is_void_v<T>) {
+      std::lock_guard lock{state_->mutex};
+      if (!state_->error && !state_->copied.load(std::memory_order_relaxed)) return std::move(*state_->value);
+    }
     return take();
   }
 
@@ -123,6 +144,10 @@ class AsyncResult {
     std::lock_guard lock{state_->mutex};
     if (state_->error) std::rethrow_exception(state_->error);
     if constexpr (!std::is_void_v<T>) return *state_->value;
+  }
+
+  void mark_copied() const noexcept {
+    if (state_) state_->copied.store(true, std::memory_order_relaxed);
   }
 
   std::shared_ptr<detail::ResultState<T>> state_;

@@ -44,8 +44,33 @@ struct FnTraits<R (*)(A...) noexcept> : FnTraits<R (*)(A...)> {};
 
 inline void write(dlpool_sink* out, std::string_view bytes) { out->write(out->context, bytes.data(), bytes.size()); }
 
+/// Results of a chunk's items, gathered for one sink write instead of one per item. An item's
+/// error record must be the sink's last write (the worker tells it from the results that way), so
+/// what is gathered goes out before it.
+class PendingResults {
+ public:
+  explicit PendingResults(dlpool_sink* out) : out_{out} {}
+  std::string& buffer() { return bytes_; }
+  /// Writes out what is gathered once it is this large, so that a chunk of many items does not
+  /// hold all their results twice.
+  void flush_if_large() {
+    if (bytes_.size() >= 64 * 1024) flush();
+  }
+  void flush() {
+    if (bytes_.empty()) return;
+    write(out_, bytes_);
+    bytes_.clear();
+  }
+
+ private:
+  dlpool_sink* out_;
+  std::string bytes_;
+};
+
 /// The error record: u32 item, str type, str message.
-inline int fail(dlpool_sink* out, int status, std::uint32_t item, std::string_view type, std::string_view message) {
+inline int fail(dlpool_sink* out, int status, std::uint32_t item, std::string_view type, std::string_view message,
+                PendingResults* pending = nullptr) {
+  if (pending != nullptr) pending->flush();
   std::string record;
   wire::put(record, item);
   wire::put_string(record, type);
@@ -72,7 +97,8 @@ inline std::string current_exception_type() {
 
 /// Calls Fn with the arguments in `args`, catching what it throws into an error record.
 template <auto Fn, class Emit>
-int invoke(typename FnTraits<decltype(Fn)>::Args& args, std::uint32_t item, dlpool_sink* out, Emit&& emit) {
+int invoke(typename FnTraits<decltype(Fn)>::Args& args, std::uint32_t item, dlpool_sink* out, Emit&& emit,
+           PendingResults* pending = nullptr) {
   using R = typename FnTraits<decltype(Fn)>::Result;
   try {
     if constexpr (std::is_void_v<R>) {
@@ -83,9 +109,10 @@ int invoke(typename FnTraits<decltype(Fn)>::Args& args, std::uint32_t item, dlpo
       return emit(result);
     }
   } catch (const std::exception& e) {
-    return fail(out, dlpool_status_task_exception, item, current_exception_type(), e.what());
+    return fail(out, dlpool_status_task_exception, item, current_exception_type(), e.what(), pending);
   } catch (...) {
-    return fail(out, dlpool_status_task_exception, item, current_exception_type(), "a non-standard exception was thrown");
+    return fail(out, dlpool_status_task_exception, item, current_exception_type(), "a non-standard exception was thrown",
+                pending);
   }
 }
 
@@ -96,7 +123,7 @@ int run_chunk(const char* items, std::size_t size, dlpool_sink* out) noexcept {
   try {
     wire::BinaryDecoder decoder;
     wire::BinaryEncoder encoder;
-    std::string encoded;
+    PendingResults pending{out};
     wire::ByteReader in{items, size};
     const auto count = in.get<std::uint32_t>("item count");
     for (; item < count; ++item) {
@@ -105,29 +132,33 @@ int run_chunk(const char* items, std::size_t size, dlpool_sink* out) noexcept {
         const auto bytes = in.get_string("item");
         std::apply([&](auto&... arg) { decoder.decode(bytes, arg...); }, args);
       } catch (const std::exception& e) {
-        return fail(out, dlpool_status_bad_arguments, item, "dlpool::DecodeError", e.what());
+        return fail(out, dlpool_status_bad_arguments, item, "dlpool::DecodeError", e.what(), &pending);
       }
       const int status = invoke<Fn>(args, item, out, [&](const auto&... result) {
         if constexpr (wire::direct_bytes<std::remove_cvref_t<decltype(result)>...> &&
                       !wire::raw_bytes<std::remove_cvref_t<decltype(result)>...>) {
           // A string or a vector of numbers goes straight to the sink, not through a buffer
           // first: the worker then copies a large result once, into the frame it sends.
+          pending.flush();
           const auto size = static_cast<std::uint32_t>(wire::direct_size(result...));
           out->write(out->context, reinterpret_cast<const char*>(&size), sizeof size);
           (wire::write_direct(result, [&](const char* data, std::size_t n) { out->write(out->context, data, n); }), ...);
         } else {
-          encoded.clear();
+          auto& encoded = pending.buffer();
+          const auto before = encoded.size();
           try {
             encoder.append_item(encoded, result...);
           } catch (const std::exception& e) {
-            return fail(out, dlpool_status_bad_result, item, current_exception_type(), e.what());
+            encoded.resize(before);  // the item's partial encoding goes nowhere
+            return fail(out, dlpool_status_bad_result, item, current_exception_type(), e.what(), &pending);
           }
-          write(out, encoded);
+          pending.flush_if_large();
         }
         return int{dlpool_status_ok};
-      });
+      }, &pending);
       if (status != dlpool_status_ok) return status;
     }
+    pending.flush();
     return dlpool_status_ok;
   } catch (...) {  // only allocation can get here
     return fail(out, dlpool_status_task_exception, item, current_exception_type(), "out of memory in the SDK");

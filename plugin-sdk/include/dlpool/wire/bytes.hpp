@@ -57,9 +57,8 @@ class ByteReader {
   }
 
   const char* take(std::size_t n, const char* what) {
-    if (n > remaining())
-      throw DecodeError{std::string{"truncated payload: "} + what + " needs " + std::to_string(n) +
-                        " bytes, " + std::to_string(remaining()) + " left"};
+    if (n > remaining()) [[unlikely]]
+      truncated(n, what);
     const char* at = pos_;
     pos_ += n;
     return at;
@@ -69,6 +68,12 @@ class ByteReader {
   [[nodiscard]] const char* position() const noexcept { return pos_; }
 
  private:
+  // Out of line, so that take() stays small enough to inline into every field read.
+  [[noreturn, gnu::noinline, gnu::cold]] void truncated(std::size_t n, const char* what) const {
+    throw DecodeError{std::string{"truncated payload: "} + what + " needs " + std::to_string(n) + " bytes, " +
+                      std::to_string(remaining()) + " left"};
+  }
+
   const char* pos_;
   const char* end_;
 };

@@ -150,6 +150,15 @@ class BinaryEncoder {
   /// Appends u32 size + encoding, the item layout of an items block.
   template <class... T>
   void append_item(std::string& out, const T&... values) {
+    if constexpr (raw_bytes<T...>) {  // the common case of numbers: one append, size known now
+      constexpr auto size = static_cast<std::uint32_t>((sizeof(T) + ... + 0));
+      char item[sizeof size + size];
+      std::memcpy(item, &size, sizeof size);
+      char* at = item + sizeof size;
+      ((std::memcpy(at, &values, sizeof(T)), at += sizeof(T)), ...);
+      out.append(item, sizeof item);
+      return;
+    }
     const auto at = out.size();
     put(out, std::uint32_t{0});
     append(out, values...);
@@ -181,19 +190,18 @@ class BinaryDecoder {
     if constexpr (raw_bytes<T...>) {
       // The messages Cereal's path gives, so that an error reads the same whatever the type.
       constexpr std::size_t size = (sizeof(T) + ... + 0);
-      if (bytes.size() < size)
-        throw DecodeError{"failed to read " + std::to_string(size) + " bytes: " + std::to_string(bytes.size()) + " left"};
-      if (bytes.size() > size)
-        throw DecodeError{std::to_string(bytes.size() - size) + " of " + std::to_string(bytes.size()) +
-                          " bytes left undecoded"};
+      if (bytes.size() < size) [[unlikely]]
+        short_read(size, bytes.size());
+      if (bytes.size() > size) [[unlikely]]
+        left_over(bytes.size() - size, bytes.size());
       const char* at = bytes.data();
       ((std::memcpy(&values, at, sizeof(T)), at += sizeof(T)), ...);
       return;
     } else if constexpr (direct_bytes<T...>) {
       std::string_view rest = bytes;
       (read_direct(rest, values), ...);
-      if (!rest.empty())
-        throw DecodeError{std::to_string(rest.size()) + " of " + std::to_string(bytes.size()) + " bytes left undecoded"};
+      if (!rest.empty()) [[unlikely]]
+        left_over(rest.size(), bytes.size());
       return;
     }
     archive_->view(bytes);
@@ -202,18 +210,25 @@ class BinaryDecoder {
     } catch (const cereal::Exception& e) {
       throw DecodeError{e.what()};
     }
-    if (const auto left = archive_->remaining(); left != 0)
-      throw DecodeError{std::to_string(left) + " of " + std::to_string(bytes.size()) + " bytes left undecoded"};
+    if (const auto left = archive_->remaining(); left != 0) left_over(left, bytes.size());
   }
 
  private:
+  // The errors, out of line so that decoding a number inlines into its caller.
+  [[noreturn, gnu::noinline, gnu::cold]] static void short_read(std::size_t wanted, std::size_t left) {
+    throw DecodeError{"failed to read " + std::to_string(wanted) + " bytes: " + std::to_string(left) + " left"};
+  }
+  [[noreturn, gnu::noinline, gnu::cold]] static void left_over(std::size_t left, std::size_t size) {
+    throw DecodeError{std::to_string(left) + " of " + std::to_string(size) + " bytes left undecoded"};
+  }
+
   /// Reads one direct_bytes value from the front of `rest`. The count is checked against the
   /// bytes there before anything is allocated for it.
   template <class T>
   static void read_direct(std::string_view& rest, T& value) {
     const auto take = [&](std::size_t n) {
-      if (n > rest.size())
-        throw DecodeError{"failed to read " + std::to_string(n) + " bytes: " + std::to_string(rest.size()) + " left"};
+      if (n > rest.size()) [[unlikely]]
+        short_read(n, rest.size());
       const char* at = rest.data();
       rest.remove_prefix(n);
       return at;

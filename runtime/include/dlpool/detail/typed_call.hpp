@@ -130,16 +130,25 @@ class ApplyJob final : public Job {
 };
 
 /// map / starmap and their async forms: every chunk runs, the first error to arrive wins.
+/// Results are decoded straight into the vector the caller gets when the value type can be
+/// default-constructed (each position is written once, by its chunk's report); otherwise each
+/// waits in an optional and is moved over at the end.
 template <class Codec>
 class MapJob final : public Job {
  public:
-  using T = std::vector<typename Codec::Value>;
+  using Value = typename Codec::Value;
+  using T = std::vector<Value>;
   MapJob(std::size_t size, std::shared_ptr<ResultState<T>> state, Callbacks<T> callbacks)
       : state_{std::move(state)}, callbacks_{std::move(callbacks)}, values_(size) {}
 
   void chunk_done(std::size_t first, std::span<const std::string_view> items) override {
     try {
-      decode_items<Codec>(first, items, [&](std::size_t i, auto&& v) { values_.at(i).emplace(std::move(v)); });
+      decode_items<Codec>(first, items, [&](std::size_t i, auto&& v) {
+        if constexpr (in_place)
+          values_.at(i) = std::move(v);
+        else
+          values_.at(i).emplace(std::move(v));
+      });
     } catch (...) {
       fail(std::current_exception());
     }
@@ -151,14 +160,20 @@ class MapJob final : public Job {
   void complete() override {
     std::lock_guard lock{mutex_};
     if (error_) return finish(*state_, callbacks_, std::nullopt, error_);
-    T result;
-    result.reserve(values_.size());
-    for (auto& v : values_) result.push_back(std::move(*v));
-    finish(*state_, callbacks_, std::optional<T>{std::move(result)}, nullptr);
+    if constexpr (in_place) {
+      finish(*state_, callbacks_, std::optional<T>{std::move(values_)}, nullptr);
+    } else {
+      T result;
+      result.reserve(values_.size());
+      for (auto& v : values_) result.push_back(std::move(*v));
+      finish(*state_, callbacks_, std::optional<T>{std::move(result)}, nullptr);
+    }
   }
   void abort(std::exception_ptr error) override { finish(*state_, callbacks_, std::nullopt, std::move(error)); }
 
  private:
+  static constexpr bool in_place = std::is_default_constructible_v<Value>;
+
   void fail(std::exception_ptr error) {
     std::lock_guard lock{mutex_};
     if (!error_) error_ = std::move(error);
@@ -167,7 +182,7 @@ class MapJob final : public Job {
   std::shared_ptr<ResultState<T>> state_;
   Callbacks<T> callbacks_;
   std::mutex mutex_;  // chunk reports come from the result thread, input_ended from the task thread
-  std::vector<std::optional<typename Codec::Value>> values_;
+  std::conditional_t<in_place, T, std::vector<std::optional<Value>>> values_;
   std::exception_ptr error_;
 };
 
