@@ -65,6 +65,11 @@ floor=$dir/bench/pipe_limits
 if [[ ! -x $floor || tools/bench/peer/pipe_limits.c -nt $floor ]]; then
   "$cc" -O2 -o "$floor" tools/bench/peer/pipe_limits.c
 fi
+# The CPU-bound speedup a bare pipe pool gets at the peer's sizes (tools/bench/floor/pool_floor.c).
+pool_floor=$dir/bench/pool_floor
+if [[ ! -x $pool_floor || tools/bench/floor/pool_floor.c -nt $pool_floor ]]; then
+  "$cc" -O2 -o "$pool_floor" tools/bench/floor/pool_floor.c
+fi
 
 args=(--processes "$processes")
 ((quick)) && args+=(--quick)
@@ -81,6 +86,10 @@ for ((run = 1; run <= peer_runs; run++)); do
 done
 echo "bench.sh: pipe floor" >&2
 "$floor" | tee -a "$results" >&2
+if [[ -z $only || ,$only, == *,cpu_speedup,* ]]; then
+  echo "bench.sh: pipe pool floor (cpu_speedup)" >&2
+  "$pool_floor" --processes "$processes" $( ((quick)) && echo --quick) | tee -a "$results" >&2
+fi
 
 echo >&2
 "$python" tools/bench/bench_table.py "$results"

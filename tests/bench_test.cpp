@@ -187,6 +187,7 @@ TEST(BenchSmoke, QuickRunReportsEveryWorkloadWithANumber) {
   const auto& latency = rows.at("apply_latency").front();
   ASSERT_TRUE(latency.HasMember("runs") && latency["runs"].IsArray());
   EXPECT_EQ(latency["runs"].Size(), 3u) << "--quick repeats each workload 3 times";
+  EXPECT_TRUE(latency.HasMember("warm_up") && latency["warm_up"].IsNumber()) << "the untimed first run is reported";
 }
 
 TEST(BenchCli, OnlyRunsTheNamedWorkloads) {

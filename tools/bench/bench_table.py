@@ -2,7 +2,8 @@
 """Prints dlpool's benchmark beside CPython's multiprocessing.Pool and the pipe floor.
 
 Reads JSON lines (files named on the command line, or stdin) from dlpool-bench ("peer":
-"dlpool"), peer/mp_pool_bench.py ("cpython-pool") and peer/pipe_limits.c ("raw-pipe"); lines
+"dlpool"), peer/mp_pool_bench.py ("cpython-pool"), peer/pipe_limits.c and floor/pool_floor.c
+("raw-pipe"); lines
 that are not JSON objects are ignored. A workload reported more than once by the same peer (the
 CPython peer run several times, say) counts as the median of its values.
 
@@ -28,7 +29,7 @@ ROWS = [
     ("imap_tiny", None, ("cpython", ">=", 10.0)),
     ("payload", "pipe_bandwidth", ("floor", ">=", 0.8)),
     ("error_path", None, ("cpython", ">=", 10.0)),
-    ("cpu_speedup", None, ("self", ">=", 1.95)),
+    ("cpu_speedup", "pipe_pool_speedup", ("self", ">=", 1.95)),
     ("sigkill_recovery", "spawn_exit", ("self", "<=", 5.0)),
 ]
 
@@ -100,7 +101,12 @@ def judge(goal, dl, to_cpython, to_floor, processes, unit):
     if against == "self" and op == ">=" and processes != 2:
         return text + " (P=2)", f"n/a (P={processes})"
     met = measured <= target if op == "<=" else measured >= target
-    return text, "met" if met else "MISSED"
+    if met:
+        return text, "met"
+    # A goal on dlpool's own figure that the bare floor misses too: the floor is what stops it.
+    if against == "self" and to_floor is not None and (to_floor >= 1 if op == ">=" else to_floor <= 1):
+        return text, "MISSED (floor too)"
+    return text, "MISSED"
 
 
 def table(headers, rows):
@@ -138,7 +144,7 @@ def main():
         to_py, to_fl = ratio(dl, py), ratio(dl, fl)
         unit = unit_row.get("unit", "")
         goal_text, status = judge(goal, dl, to_py, to_fl, processes, unit)
-        if status in ("met", "MISSED"):
+        if status in ("met", "MISSED", "MISSED (floor too)"):
             judged += 1
             met += status == "met"
         floor_cell = f"{fmt(fl)} ({floor_name})" if fl is not None else "-"

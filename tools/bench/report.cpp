@@ -105,6 +105,7 @@ double quantile(std::vector<double> values, double q) {
 }
 
 Row median_of_runs(int repeat, const std::function<Row()>& measure) {
+  const double warm_up = measure().value();
   std::vector<Row> rows;
   std::vector<double> values;
   for (int i = 0; i < std::max(repeat, 1); ++i) {
@@ -118,6 +119,7 @@ Row median_of_runs(int repeat, const std::function<Row()>& measure) {
   row.set_value(median(values));
   row.integer("repeat", static_cast<std::int64_t>(values.size()));
   row.numbers("runs", values);
+  row.number("warm_up", warm_up);
   return row;
 }
 

@@ -53,10 +53,12 @@ class Row {
 /// The value at fraction `q` of the sorted values, indexed as the peer does: sorted[int(q * (n - 1))].
 [[nodiscard]] double quantile(std::vector<double> values, double q);
 
-/// Runs `measure` `repeat` times (at least once) and returns the median run's row, its value
-/// replaced by the median of every run and "runs" listing them in the order they ran. The other
-/// fields (a p99, say) are the median run's: the run whose value ranks in the middle, the lower
-/// middle for an even count.
+/// Runs `measure` once untimed ("warm_up" in the row: the first run on a pool pays for growing its
+/// pipes and for the allocator's first large blocks, which a long-running host pays once), then
+/// `repeat` times (at least once), and returns the median run's row, its value replaced by the
+/// median of those runs and "runs" listing them in the order they ran. The other fields (a p99,
+/// say) are the median run's: the run whose value ranks in the middle, the lower middle for an
+/// even count.
 [[nodiscard]] Row median_of_runs(int repeat, const std::function<Row()>& measure);
 
 /// Prints the row's JSON line on stdout and flushes it, as the peer's print(..., flush=True):
