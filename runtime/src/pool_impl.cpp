@@ -53,7 +53,7 @@ class JobHandle final : public JobControl {
     // Pairs with the task handler's park: it sets `parked` then re-reads `consumed`, we store
     // `consumed` then read `parked` (both seq_cst), so one of us always sees the other.
     record->consumed.store(items);
-    if (!record->parked.load() || items < record->resume_at.load()) return;
+    if (!record->parked.load() || record->held_back()) return;
     std::lock_guard lock{link_->mutex};
     if (link_->pool) link_->pool->resume(record);
   }
@@ -206,7 +206,7 @@ void PoolImpl::resume(const std::shared_ptr<JobRecord>& record) {
   {
     std::lock_guard lock{mutex_};
     auto it = std::ranges::find_if(parked_, [&](const Queued& q) { return q.first == record; });
-    if (it == parked_.end() || record->consumed.load() < record->resume_at.load()) return;
+    if (it == parked_.end() || record->held_back()) return;
     record->parked = false;
     // It was submitted before whatever is queued now: it goes first.
     queue_.push_front(std::move(*it));

@@ -78,6 +78,7 @@ struct JobRecord {
   std::atomic<std::size_t> consumed{0};  // written by the consumer without the pool lock
   std::atomic<bool> parked{false};       // in PoolImpl::parked_, waiting for the consumer...
   std::atomic<std::size_t> resume_at{0};  // ...to have consumed this many (set before `parked`)
+  [[nodiscard]] bool held_back() const { return consumed.load() < resume_at.load(); }
   bool input_ended = false;
   std::atomic<bool> cancelled{false};  // written under the pool lock; report_chunk reads it without
   bool completed = false;
@@ -177,7 +178,8 @@ class PoolImpl {
 
   // task_handler.cpp
   void task_handler();
-  [[nodiscard]] bool window_full(const JobRecord& record) const;
+  /// Whether an imap's next chunk would pull past its window, `items_made` items being pulled.
+  [[nodiscard]] static bool window_full(const JobRecord& record, std::size_t items_made);
   [[nodiscard]] static std::size_t resume_point(const JobRecord& record);
   std::optional<EncodedChunk> encode_chunk(const JobRecord& record, std::uint32_t index, ChunkSource& source,
                                            wire::BinaryEncoder& encoder, std::exception_ptr& input_error) const;

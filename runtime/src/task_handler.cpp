@@ -53,8 +53,8 @@ std::size_t queue_cap(const JobRecord& record) {
   return std::clamp<std::size_t>(static_cast<std::size_t>(fits), 2, max_queue);
 }
 
-bool PoolImpl::window_full(const JobRecord& record) const {
-  return record.items_made + record.chunksize > record.consumed.load() + record.window_items;
+bool PoolImpl::window_full(const JobRecord& record, std::size_t items_made) {
+  return items_made + record.chunksize > record.consumed.load() + record.window_items;
 }
 
 std::size_t PoolImpl::resume_point(const JobRecord& record) {
@@ -228,11 +228,11 @@ void PoolImpl::task_handler() {
           lock.lock();
           continue;
         }
-        if (record->window_items != 0 && window_full(*record)) {
+        if (record->window_items != 0 && window_full(*record, record->items_made)) {
           // Publish `parked` before the second look at `consumed` (see JobHandle::consumed).
           record->resume_at = resume_point(*record);
           record->parked = true;
-          if (record->consumed.load() < record->resume_at.load()) {
+          if (record->held_back()) {
             parked_.emplace_back(std::move(record), std::move(source));
             continue;
           }
@@ -254,8 +254,7 @@ void PoolImpl::task_handler() {
         std::uint32_t index = record->chunks_made;
         std::size_t first = record->items_made;
         for (std::size_t k = 0; k < ahead && !ended; ++k) {
-          if (k > 0 && record->window_items != 0 && first + record->chunksize > record->consumed.load() + record->window_items)
-            break;
+          if (k > 0 && record->window_items != 0 && window_full(*record, first)) break;
           auto chunk = encode_chunk(*record, index, *source, encoder, input_error);
           if (!chunk) {
             ended = true;

@@ -43,20 +43,21 @@ template <class T>
 struct ResultState {
   std::mutex mutex;
   std::condition_variable cv;
-  bool ready = false;
+  // 1 once set: written under the mutex, atomic so that wait()'s spin can poll it without it.
+  std::atomic<std::uint32_t> ready{0};
   std::optional<Stored<T>> value;
   std::exception_ptr error;
   std::shared_ptr<JobControl> control;  // set once by the pool before the handle exists
-  std::atomic<std::uint32_t> ready_word{0};  // `ready`, for wait()'s spin to poll without the lock
   std::atomic<bool> copied{false};  // an AsyncResult was copied: get() must leave the value in place
+
+  [[nodiscard]] bool is_ready() const noexcept { return ready.load(std::memory_order_acquire) != 0; }
 
   void set(std::optional<Stored<T>> v, std::exception_ptr e) {
     {
       std::lock_guard lock{mutex};
       value = std::move(v);
       error = std::move(e);
-      ready = true;
-      ready_word.store(1, std::memory_order_release);
+      ready.store(1, std::memory_order_release);
     }
     cv.notify_all();
   }
@@ -108,22 +109,22 @@ class AsyncResult {
 
   /// Blocks until the result is ready.
   void wait() const {
-    if (state_->ready_word.load(std::memory_order_acquire) == 0) detail::spin_until_changed(state_->ready_word, 0);
+    if (!state_->is_ready()) detail::spin_until_changed(state_->ready, 0);
     std::unique_lock lock{state_->mutex};
-    state_->cv.wait(lock, [&] { return state_->ready; });
+    state_->cv.wait(lock, [&] { return state_->is_ready(); });
   }
 
   /// Blocks until ready or `timeout` passes; returns whether it is ready.
   template <class Rep, class Period>
   bool wait(std::chrono::duration<Rep, Period> timeout) const {
     std::unique_lock lock{state_->mutex};
-    return state_->cv.wait_for(lock, timeout, [&] { return state_->ready; });
+    return state_->cv.wait_for(lock, timeout, [&] { return state_->is_ready(); });
   }
 
   /// Whether the call has completed (successfully or not). Never blocks.
   [[nodiscard]] bool ready() const {
     std::lock_guard lock{state_->mutex};
-    return state_->ready;
+    return state_->is_ready();
   }
 
   /// Stops the call if it has not completed: queued work is dropped, and the workers running its
@@ -135,7 +136,7 @@ class AsyncResult {
   /// Whether the call completed without error; throws UsageError if it is not ready yet.
   [[nodiscard]] bool successful() const {
     std::lock_guard lock{state_->mutex};
-    if (!state_->ready) throw UsageError{"result is not ready"};
+    if (!state_->is_ready()) throw UsageError{"result is not ready"};
     return !state_->error;
   }
 

@@ -103,8 +103,7 @@ std::optional<ChildProcess> ForkServer::spawn(const std::vector<std::string>& wo
 
 void ForkServer::close() noexcept {
   std::lock_guard lock{mutex_};
-  disabled_ = true;
-  socket_.reset();
+  close_socket();
 }
 
 void ForkServer::stop() noexcept {
@@ -112,9 +111,13 @@ void ForkServer::stop() noexcept {
   disable();
 }
 
-void ForkServer::disable() noexcept {
+void ForkServer::close_socket() noexcept {
   disabled_ = true;
   socket_.reset();  // EOF: the server exits
+}
+
+void ForkServer::disable() noexcept {
+  close_socket();
   server_.reset();  // killed if it has not, and reaped
 }
 

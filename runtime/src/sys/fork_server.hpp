@@ -37,7 +37,8 @@ class ForkServer {
   void stop() noexcept;
 
  private:
-  void disable() noexcept;  // with mutex_ held
+  void close_socket() noexcept;  // with mutex_ held
+  void disable() noexcept;       // with mutex_ held
 
   std::mutex mutex_;
   bool started_ = false;

@@ -43,18 +43,7 @@ UniqueFd make_epoll() {
   return fd;
 }
 
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const auto n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EPIPE) return false;
-      throw_errno("write");
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
+bool write_all(int fd, std::string_view bytes) { return write_all(fd, std::span{&bytes, 1}); }
 
 bool write_all(int fd, std::span<const std::string_view> pieces) {
   constexpr std::size_t max_iov = 64;  // per call; well under IOV_MAX

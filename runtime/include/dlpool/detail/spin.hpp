@@ -6,7 +6,7 @@
 
 namespace dlpool::detail {
 
-/// Busy-waits, for at most a few tens of microseconds, until `word` no longer holds `seen`.
+/// Busy-waits, for at most 100 microseconds, until `word` no longer holds `seen`.
 /// Returns whether it changed; the caller then checks its condition under its lock as usual, and
 /// blocks if it must. Never a substitute for that lock: only a way to skip a futex sleep.
 bool spin_until_changed(const std::atomic<std::uint32_t>& word, std::uint32_t seen) noexcept;
