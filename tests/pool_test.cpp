@@ -8,6 +8,8 @@
 #include <future>
 #include <algorithm>
 #include <map>
+#include <numeric>
+#include <ranges>
 #include <variant>
 
 #include <sys/wait.h>
@@ -297,6 +299,31 @@ TEST_F(Pool_, RangeForOverImap) {
   std::vector<int> out;
   for (int v : pool.imap(square, std::vector{1, 2, 3}, 1)) out.push_back(v);
   EXPECT_EQ(out, (std::vector{1, 4, 9}));
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Pool_, InputsAreHeldOrCopiedSoThatTheCallerMayDropThem) {
+  Pool pool{options(2)};
+  std::vector<int> expected(100);
+  for (int i = 0; i < 100; ++i) expected[static_cast<std::size_t>(i)] = i * i;
+  // An iota and an rvalue container are held as they are, not copied into argument tuples.
+  auto from_iota = pool.map_async(square, std::views::iota(0, 100), 7);
+  auto from_moved = pool.map_async(square, std::vector<int>(expected.size(), 3), 7);
+  std::vector<int> out;
+  for (int v : pool.imap(square, std::views::iota(0, 100), 3)) out.push_back(v);
+  EXPECT_EQ(out, expected);
+  // An lvalue is copied: what the caller does with it afterwards changes nothing.
+  std::vector<int> input(100);
+  std::iota(input.begin(), input.end(), 0);
+  auto from_lvalue = pool.map_async(square, input, 7);
+  std::ranges::fill(input, -1);
+  input.clear();
+  input.shrink_to_fit();
+  EXPECT_EQ(from_lvalue.get(), expected);
+  EXPECT_EQ(from_iota.get(), expected);
+  EXPECT_EQ(from_moved.get(), std::vector<int>(expected.size(), 9));
+  EXPECT_EQ(pool.map(square, std::views::iota(0, 0)), std::vector<int>{});
   pool.close();
   pool.join();
 }

@@ -52,9 +52,12 @@ std::string worker_executable(const std::string& configured) {
 
 std::string plugin_search_path(const std::vector<std::string>& configured) {
   std::string path;
-  for (const auto& dir : configured) path += (path.empty() ? "" : ":") + dir;
-  if (const char* env = std::getenv("DLPOOL_PLUGIN_PATH"); env != nullptr && *env != '\0')
-    path += (path.empty() ? "" : ":") + std::string{env};
+  const auto add = [&path](std::string_view dir) {
+    if (!path.empty()) path += ':';
+    path += dir;
+  };
+  for (const auto& dir : configured) add(dir);
+  if (const char* env = std::getenv("DLPOOL_PLUGIN_PATH"); env != nullptr && *env != '\0') add(env);
   return path;
 }
 

@@ -125,8 +125,8 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   if (submission.task.timeout && submission.task.timeout->count() <= 0)
     throw UsageError{"the timeout of " + submission.task.plugin + "." + submission.task.task + " must be positive"};
   record->timeout = submission.task.timeout ? submission.task.timeout : options_.task_timeout;
-  if (submission.imap_chunksize) {
-    record->chunksize = *submission.imap_chunksize;
+  record->chunksize = submission.chunksize;
+  if (submission.windowed) {
     record->window_items =
         imap_window_ ? *imap_window_ * record->chunksize
                      : std::max(4 * static_cast<std::size_t>(processes_) * record->chunksize, default_window_items);
@@ -142,13 +142,13 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
     if (input_error) std::rethrow_exception(input_error);
   }
   DirectSend direct;
-  auto stats_key = record->task.plugin + '.' + record->task.task;  // not built under the lock
+  auto times_key = record->task.plugin + '.' + record->task.task;  // not built under the lock
   {
     std::lock_guard lock{mutex_};
     if (state_ != State::run) throw UsageError{"Pool not running"};
     record->id = next_job_++;
     cache_.emplace(record->id, record);
-    record->stats = &task_stats_[std::move(stats_key)];
+    record->item_time = &item_times_[std::move(times_key)];
     if (record->first_chunk) {
       std::memcpy(record->first_chunk->frame.data() + wire::job_offset, &record->id, sizeof record->id);
       direct = send_directly(record);

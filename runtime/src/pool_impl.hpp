@@ -45,11 +45,10 @@ namespace dlpool::detail {
 
 using Clock = std::chrono::steady_clock;
 
-/// How long a task's chunks take, learnt from the results: decides whether chunks of it may wait
-/// in a worker's pipe behind another (pipelining pays only for short chunks).
-struct TaskStats {
-  std::int64_t average_ns = -1;  // -1: no chunk of it has completed yet
-  void add(std::int64_t ns) { average_ns = average_ns < 0 ? ns : (average_ns * 7 + ns) / 8; }
+/// A moving average of how long something takes, in nanoseconds; negative until first measured.
+struct Average {
+  double ns = -1;
+  void add(double sample) { ns = ns < 0 ? sample : (ns * 7 + sample) / 8; }
 };
 
 
@@ -70,10 +69,14 @@ struct JobRecord {
   std::uint32_t chunks_done = 0;  // reported (success or failure)
   std::size_t items_made = 0;
   std::optional<std::chrono::milliseconds> timeout;  // per item: the call's, else the pool's
-  TaskStats* stats = nullptr;  // this task's, in PoolImpl::task_stats_ (guarded by the pool lock)
+  // How long chunks take (guarded by the pool lock): a job's own chunks are the best guide; until
+  // one is back, its task's time per item from earlier jobs, scaled to this job's chunk size (per
+  // item, so that the 1-item chunks of apply do not pass a map's large chunks off as short).
+  Average* item_time = nullptr;  // the task's, in PoolImpl::item_times_
+  Average chunk_time;
   std::optional<EncodedChunk> first_chunk;  // apply_async: encoded by the caller, not yet sent
+  std::size_t chunksize = 1;  // items per chunk, the last excepted
   // imap: input is pulled only while items_made + chunksize <= consumed + window_items.
-  std::size_t chunksize = 0;
   std::size_t window_items = 0;  // 0: unbounded
   std::atomic<std::size_t> consumed{0};  // written by the consumer without the pool lock
   std::atomic<bool> parked{false};       // in PoolImpl::parked_, waiting for the consumer...
@@ -227,7 +230,7 @@ class PoolImpl {
   std::vector<Queued> parked_;  // imap jobs whose window is full, until their consumer catches up
   std::deque<InFlight> retry_;  // chunks to send again: their worker died before starting them
   bool task_handler_busy_ = false;  // it holds a submission or a chunk: nothing may overtake it
-  std::unordered_map<std::string, TaskStats> task_stats_;  // by "plugin.task"
+  std::unordered_map<std::string, Average> item_times_;  // by "plugin.task"
   std::unordered_map<std::uint64_t, std::shared_ptr<JobRecord>> cache_;
   std::vector<std::shared_ptr<Worker>> workers_;
   std::vector<std::uint64_t> to_finalize_;  // reaped by the worker handler, for the result handler

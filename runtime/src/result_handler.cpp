@@ -145,7 +145,9 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       } else {
         chunk = std::move(worker.in_flight.front());
         worker.in_flight.pop_front();
-        chunk.record->stats->add(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - chunk.started).count());
+        const std::chrono::duration<double, std::nano> took = Clock::now() - chunk.started;
+        chunk.record->chunk_time.add(took.count());
+        chunk.record->item_time->add(took.count() / static_cast<double>(std::max<std::size_t>(chunk.count, 1)));
         if (!worker.in_flight.empty()) start_chunk(worker.in_flight.front());
         // Woken once the worker is down to half the queue it may hold, the task handler tops it
         // up with several chunks in one write, instead of being woken for each.

@@ -20,10 +20,10 @@ namespace {
 
 // Only chunks of tasks whose chunks have taken less than this on average are queued behind
 // others: a long one would hold the chunks behind it hostage while another worker sits idle.
-constexpr std::int64_t pipeline_below_ns = 250'000;
+constexpr double pipeline_below_ns = 250e3;
 // How much work, by the task's average, a worker may have queued: enough to cover the round trip
 // of a refill many times over, little enough that an imbalance between workers stays small.
-constexpr std::int64_t queue_budget_ns = 1'000'000;
+constexpr double queue_budget_ns = 1e6;
 constexpr std::size_t max_queue = 32;  // chunks, however short
 
 // An apply_async frame up to this size is written by the caller's thread itself when a worker is
@@ -39,8 +39,16 @@ Clock::time_point deadline_after(std::chrono::milliseconds per_item, std::size_t
   return now + per_item * static_cast<std::int64_t>(items);
 }
 
+/// How long a chunk of `record` is expected to take, in ns; negative when nothing is known yet.
+double expected_chunk_ns(const JobRecord& record) {
+  if (record.chunk_time.ns >= 0) return record.chunk_time.ns;
+  if (record.item_time == nullptr || record.item_time->ns < 0) return -1;
+  return record.item_time->ns * static_cast<double>(record.chunksize);
+}
+
 bool short_task(const JobRecord& record) {
-  return record.stats != nullptr && record.stats->average_ns >= 0 && record.stats->average_ns < pipeline_below_ns;
+  const auto ns = expected_chunk_ns(record);
+  return ns >= 0 && ns < pipeline_below_ns;
 }
 
 bool eligible(const Worker& w) { return w.ready && !w.retiring && !w.channel_lost && !w.wait_status; }
@@ -49,7 +57,7 @@ bool eligible(const Worker& w) { return w.ready && !w.retiring && !w.channel_los
 
 std::size_t queue_cap(const JobRecord& record) {
   if (!short_task(record)) return 1;
-  const auto fits = queue_budget_ns / std::max<std::int64_t>(record.stats->average_ns, 1);
+  const auto fits = queue_budget_ns / std::max(expected_chunk_ns(record), 1.0);
   return std::clamp<std::size_t>(static_cast<std::size_t>(fits), 2, max_queue);
 }
 

@@ -14,20 +14,16 @@ PoolOptions pool_options(const GlobalOptions& global) {
   return options;
 }
 
-std::string plugin_search_path(const GlobalOptions& global) {
-  std::string path;
-  for (const auto& dir : global.plugin_path) path += (path.empty() ? "" : ":") + dir;
-  if (const char* env = std::getenv("DLPOOL_PLUGIN_PATH"); env != nullptr && *env != '\0')
-    path += (path.empty() ? "" : ":") + std::string{env};
-  return path;
-}
-
 std::vector<std::string> plugin_dirs(const GlobalOptions& global) {
   namespace fs = std::filesystem;
   std::vector<std::string> dirs;
-  std::stringstream path{plugin_search_path(global)};
-  for (std::string dir; std::getline(path, dir, ':');)
-    if (!dir.empty()) dirs.push_back(dir);
+  const auto add = [&dirs](const std::string& path) {  // an entry may itself hold ':'-separated dirs
+    std::stringstream entries{path};
+    for (std::string dir; std::getline(entries, dir, ':');)
+      if (!dir.empty()) dirs.push_back(dir);
+  };
+  for (const auto& entry : global.plugin_path) add(entry);
+  if (const char* env = std::getenv("DLPOOL_PLUGIN_PATH"); env != nullptr) add(env);
   // The worker derives its own from /proc/self/exe, which names the resolved file.
   try {
     std::error_code ec;

@@ -13,10 +13,6 @@ namespace dlpool::cli {
 /// PoolOptions with the --plugin-path directories; the runtime adds $DLPOOL_PLUGIN_PATH.
 [[nodiscard]] PoolOptions pool_options(const GlobalOptions& global);
 
-/// The ':'-separated search path a worker gets: --plugin-path, then $DLPOOL_PLUGIN_PATH (the
-/// worker adds its own installed plugin dir).
-[[nodiscard]] std::string plugin_search_path(const GlobalOptions& global);
-
 /// The directories a worker searches for plugins, in order: --plugin-path, $DLPOOL_PLUGIN_PATH,
 /// then the plugin dir of the installation the worker belongs to (<prefix>/lib/dlpool/plugins).
 [[nodiscard]] std::vector<std::string> plugin_dirs(const GlobalOptions& global);

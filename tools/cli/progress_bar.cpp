@@ -96,8 +96,9 @@ std::string ProgressBar::render() const {
   const auto total = std::max<std::size_t>(*total_, done_);  // the file may have grown
   const double fraction = total == 0 ? 1.0 : static_cast<double>(done_) / static_cast<double>(total);
   const auto filled = static_cast<std::size_t>(fraction * bar_width);
-  std::string bar = "[" + std::string(filled, '=');
-  if (filled < bar_width) bar += '>' + std::string(bar_width - filled - 1, ' ');
+  std::string bar = "[";
+  bar.append(filled, '=');
+  if (filled < bar_width) bar.append(1, '>').append(bar_width - filled - 1, ' ');
   bar += ']';
   std::string eta = "?";
   if (done_ == total)

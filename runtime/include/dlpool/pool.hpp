@@ -123,7 +123,7 @@ class Pool {
     std::vector<typename Codec::Item> items;
     items.push_back(std::move(args));
     state->control = submit({detail::task_ref(task), std::make_shared<detail::ApplyJob<Codec>>(state, std::move(callbacks)),
-                             std::make_unique<detail::VectorSource<Codec>>(std::move(items), 1), std::nullopt, true});
+                             std::make_unique<detail::HeldSource<Codec>>(std::move(items), 1), 1, false, true});
     return AsyncResult<typename Codec::Result>{std::move(state)};
   }
 
@@ -140,7 +140,10 @@ class Pool {
   [[nodiscard]] AsyncResult<std::vector<typename detail::CallCodec<T>::Value>> map_async(
       const T& task, R&& items, std::optional<std::ptrdiff_t> chunksize = {},
       Callbacks<std::vector<typename detail::CallCodec<T>::Value>> callbacks = {}) {
-    return submit_map(task, single_items<T>(std::forward<R>(items)), chunksize, std::move(callbacks));
+    if constexpr (detail::HeldRange<T, R>)
+      return submit_map(task, std::views::all(std::forward<R>(items)), chunksize, std::move(callbacks));
+    else
+      return submit_map(task, single_items<T>(std::forward<R>(items)), chunksize, std::move(callbacks));
   }
 
   /// As map, but each element of `items` is a tuple of arguments: task(std::get<0>(x), ...).
@@ -222,15 +225,15 @@ class Pool {
     return copied;
   }
 
-  template <class T, class V>
-  AsyncResult<V> submit_map(const T& task, std::vector<typename detail::CallCodec<T>::Item> items,
-                            std::optional<std::ptrdiff_t> chunksize, Callbacks<V> callbacks) {
+  template <class T, class Held, class V>
+  AsyncResult<V> submit_map(const T& task, Held items, std::optional<std::ptrdiff_t> chunksize,
+                            Callbacks<V> callbacks) {
     using Codec = detail::CallCodec<T>;
-    const auto n = items.size();
+    const auto n = static_cast<std::size_t>(std::ranges::size(items));
     const auto size = chunksize ? checked_chunksize(*chunksize) : default_chunksize(n);
     auto state = std::make_shared<detail::ResultState<V>>();
     state->control = submit({detail::task_ref(task), std::make_shared<detail::MapJob<Codec>>(n, state, std::move(callbacks)),
-                             std::make_unique<detail::VectorSource<Codec>>(std::move(items), size), std::nullopt,
+                             std::make_unique<detail::HeldSource<Codec, Held>>(std::move(items), size), size, false,
                              false});
     return AsyncResult<V>{std::move(state)};
   }
@@ -254,11 +257,14 @@ class Pool {
               return typename Codec::Item{std::move(*x)};
           },
           size);
+    } else if constexpr (detail::HeldRange<T, Input>) {
+      using Held = decltype(std::views::all(std::forward<Input>(input)));
+      source = std::make_unique<detail::HeldSource<Codec, Held>>(std::views::all(std::forward<Input>(input)), size);
     } else {
-      source = std::make_unique<detail::VectorSource<Codec>>(single_items<T>(std::forward<Input>(input)), size);
+      source = std::make_unique<detail::HeldSource<Codec>>(single_items<T>(std::forward<Input>(input)), size);
     }
     state->control =
-        submit({detail::task_ref(task), std::make_shared<detail::IMapJob<Codec>>(state), std::move(source), size, false});
+        submit({detail::task_ref(task), std::make_shared<detail::IMapJob<Codec>>(state), std::move(source), size, true, false});
     return IMapIterator<typename Codec::Value>{std::move(state)};
   }
 

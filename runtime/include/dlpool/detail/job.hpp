@@ -65,8 +65,10 @@ struct Submission {
   TaskRef task;
   std::shared_ptr<Job> job;
   std::unique_ptr<ChunkSource> source;
-  /// imap: the chunk size, and so the input is pulled within PoolOptions::imap_window.
-  std::optional<std::size_t> imap_chunksize;
+  /// Items per chunk (the last may hold fewer).
+  std::size_t chunksize = 1;
+  /// imap: the input is pulled within PoolOptions::imap_window.
+  bool windowed = false;
   /// apply_async: one small item, which the caller's thread may hand straight to an idle worker.
   bool direct = false;
 };

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <ranges>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -42,6 +43,12 @@ struct CallCodec<Task<R(A...)>> {
 
   static void encode(std::string& out, wire::BinaryEncoder& encoder, const Item& item) {
     std::apply([&](const auto&... arg) { encoder.append_item(out, arg...); }, item);
+  }
+  /// The one argument of a one-argument task, not wrapped in a tuple (see HeldRange).
+  template <class X>
+    requires(sizeof...(A) == 1 && std::is_same_v<X, std::tuple_element_t<0, Item>>)
+  static void encode(std::string& out, wire::BinaryEncoder& encoder, const X& arg) {
+    encoder.append_item(out, arg);
   }
   static Value decode(wire::BinaryDecoder& decoder, std::string_view bytes) {
     Value value{};
@@ -139,10 +146,17 @@ class MapJob final : public Job {
   using Value = typename Codec::Value;
   using T = std::vector<Value>;
   MapJob(std::size_t size, std::shared_ptr<ResultState<T>> state, Callbacks<T> callbacks)
-      : state_{std::move(state)}, callbacks_{std::move(callbacks)}, values_(size) {}
+      : state_{std::move(state)}, callbacks_{std::move(callbacks)} {
+    // Only reserved: the values are constructed as chunks come in, on the result-handler thread,
+    // while the workers run the rest, rather than all up front on the caller's.
+    values_.reserve(size);
+  }
 
   void chunk_done(std::size_t first, std::span<const std::string_view> items) override {
     try {
+      // Chunks may report out of order: one reporting ahead of the others also makes room for
+      // theirs (never past the size reserved, so never reallocating under them).
+      if (const auto end = first + items.size(); end > values_.size()) values_.resize(end);
       decode_items<Codec>(first, items, [&](std::size_t i, auto&& v) {
         if constexpr (in_place)
           values_.at(i) = std::move(v);
@@ -218,25 +232,51 @@ class IMapJob final : public Job {
   std::shared_ptr<IMapState<T>> state_;
 };
 
-/// Chunks of an input held in memory (map, starmap, and imap over a container).
-template <class Codec>
-class VectorSource final : public ChunkSource {
+/// Chunks of an input held in memory (map, starmap, and imap over a range): a copy of the
+/// caller's items as argument tuples, or the caller's range itself where holding it is safe (see
+/// HeldRange). Never moved once made: it keeps an iterator into `items_`.
+template <class Codec, std::ranges::sized_range Held = std::vector<typename Codec::Item>>
+class HeldSource final : public ChunkSource {
  public:
-  VectorSource(std::vector<typename Codec::Item> items, std::size_t chunksize)
-      : items_{std::move(items)}, chunksize_{chunksize} {}
+  HeldSource(Held items, std::size_t chunksize)
+      : items_{std::move(items)},
+        next_{std::ranges::begin(items_)},
+        left_{static_cast<std::size_t>(std::ranges::size(items_))},
+        chunksize_{chunksize} {}
+  HeldSource(const HeldSource&) = delete;
+  HeldSource& operator=(const HeldSource&) = delete;
 
   std::size_t next_chunk(std::string& out, wire::BinaryEncoder& encoder) override {
-    const auto n = std::min(chunksize_, items_.size() - next_);
-    for (std::size_t i = next_; i < next_ + n; ++i) Codec::encode(out, encoder, items_[i]);
-    next_ += n;
+    const auto n = std::min(chunksize_, left_);
+    for (std::size_t i = 0; i < n; ++i, ++next_) Codec::encode(out, encoder, *next_);
+    left_ -= n;
     return n;
   }
 
  private:
-  std::vector<typename Codec::Item> items_;
+  Held items_;
+  std::ranges::iterator_t<Held> next_;
+  std::size_t left_;
   std::size_t chunksize_;
-  std::size_t next_ = 0;
 };
+
+template <class R>
+inline constexpr bool is_iota_view = false;
+template <class W, class B>
+inline constexpr bool is_iota_view<std::ranges::iota_view<W, B>> = true;
+
+/// A map or imap input that is held as it is instead of being copied into argument tuples: an
+/// iota (it makes its values: nothing to copy, and nothing of the caller's to outlive) or a
+/// container handed over as an rvalue (moved in), of a one-argument task's argument type. Other
+/// ranges are copied, as CPython's map copies its iterable into a list: a view may refer to the
+/// caller's data, which an *_async call must not depend on.
+template <class T, class R>
+concept HeldRange =
+    std::ranges::sized_range<R> && std::ranges::forward_range<R> && requires { typename CallCodec<T>::Item; } &&
+    !std::is_same_v<T, JsonTask> && std::tuple_size_v<typename CallCodec<T>::Item> == 1 &&
+    std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<R>>,
+                   std::tuple_element_t<0, typename CallCodec<T>::Item>> &&
+    (is_iota_view<std::remove_cvref_t<R>> || (!std::is_lvalue_reference_v<R> && !std::ranges::view<R>));
 
 /// Chunks pulled from a generator (imap over an endless or lazily computed input). An exception
 /// from the generator ends the input after the items it had produced.
