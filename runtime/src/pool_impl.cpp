@@ -269,7 +269,9 @@ void PoolImpl::maybe_complete(const std::shared_ptr<JobRecord>& record, std::uni
   }
   record->completed = true;
   cache_.erase(record->id);
-  if (cache_.empty()) signal_eventfd(worker_wake_.get());  // close() may be waiting for this
+  // A closed pool's worker handler waits for the last job to finish; a running one has no reason
+  // to wake (an apply in a loop would wake it on every call).
+  if (cache_.empty() && state_ != State::run) signal_eventfd(worker_wake_.get());
   lock.unlock();
   try {
     if (record->cancelled)

@@ -150,8 +150,10 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
         chunk.record->item_time->add(took.count() / static_cast<double>(std::max<std::size_t>(chunk.count, 1)));
         if (!worker.in_flight.empty()) start_chunk(worker.in_flight.front());
         // Woken once the worker is down to half the queue it may hold, the task handler tops it
-        // up with several chunks in one write, instead of being woken for each.
-        refill = worker.in_flight.size() <= queue_cap(*chunk.record) / 2;
+        // up with several chunks in one write, instead of being woken for each; and only if it
+        // has something to give (an apply in a loop would wake it on every result for nothing).
+        refill = worker.in_flight.size() <= queue_cap(*chunk.record) / 2 &&
+                 (task_handler_busy_ || !queue_.empty() || !retry_.empty());
         (result.ok ? worker.items_done : worker.items_failed) += chunk.count;
         // An old generation's worker that has finished its work is told to exit (restart).
         if (worker.generation != generation_ && worker.in_flight.empty()) signal_eventfd(worker_wake_.get());
