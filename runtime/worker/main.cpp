@@ -31,7 +31,6 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <unistd.h>
 
 namespace {
@@ -98,14 +97,6 @@ void load_plugin(dlpool::worker::PluginLoader& loader, const dlpool::wire::Frame
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A worker takes frames of megabytes one after another. By default glibc hands a freed buffer
-  // that large back to the kernel (munmap, or trimming the heap's top), and the next chunk
-  // page-faults all of it in again: on a VM, most of a tiny-item map's time in the worker. Freed
-  // memory is kept for the next chunk instead, at the price of a worker's RSS staying near its
-  // peak (buffers over 32 MiB are still mapped and unmapped each time).
-  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  ::mallopt(M_TRIM_THRESHOLD, 64 << 20);
-
   CLI::App app{"dlpool worker: runs plugin tasks for a dlpool::Pool (fd 3: tasks, fd 4: results)"};
   std::string plugin_path;
   unsigned long max_tasks = 0;
