@@ -7,6 +7,7 @@
 #include <fstream>
 #include <future>
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <ranges>
@@ -88,8 +89,15 @@ TEST_F(Pool_, AnItemFailingAfterOthersInItsChunkReportsItsOwnError) {
 }
 
 TEST_F(Pool_, PluginsThatDoNotLoadSayWhyAndThePoolKeepsServing) {
-  test::TempDir dir;  // a plugin dir holding a file that is not a shared object at all
+  test::TempDir dir;  // a plugin dir holding files that are not shared objects at all
   { std::ofstream{dir.path() / "libgarbage.so"} << "not an ELF file"; }
+  { std::ofstream{dir.path() / "libempty.so"}; }
+  {  // the first half of a real plugin: its section headers, at the end, are missing
+    std::ifstream in{std::string{DLPOOL_TEST_PLUGIN_DIR} + "/libtestkit.so", std::ios::binary};
+    std::string bytes{std::istreambuf_iterator<char>{in}, {}};
+    ASSERT_GT(bytes.size(), 1000u);
+    std::ofstream{dir.path() / "libhalf.so", std::ios::binary}.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  }
   auto o = options(1);
   o.plugin_path.push_back(dir.path().string());
   Pool pool{o};
@@ -103,7 +111,10 @@ TEST_F(Pool_, PluginsThatDoNotLoadSayWhyAndThePoolKeepsServing) {
   };
   EXPECT_NE(message_of("unresolved").find("undefined symbol: dlpool_test_symbol_that_does_not_exist"), std::string::npos)
       << message_of("unresolved");
-  EXPECT_NE(message_of("garbage").find("libgarbage.so"), std::string::npos) << message_of("garbage");
+  EXPECT_NE(message_of("garbage").find("libgarbage.so) is not an ELF file"), std::string::npos) << message_of("garbage");
+  EXPECT_NE(message_of("empty").find("libempty.so) is not an ELF file"), std::string::npos) << message_of("empty");
+  EXPECT_NE(message_of("half").find("libhalf.so) is truncated: its section headers end at byte"), std::string::npos)
+      << message_of("half");
   EXPECT_NE(message_of("notaplugin").find("is not a dlpool plugin"), std::string::npos) << message_of("notaplugin");
   EXPECT_NE(message_of("misnamed").find("declares itself as plugin 'somethingelse'"), std::string::npos)
       << message_of("misnamed");

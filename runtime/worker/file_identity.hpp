@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 namespace dlpool::worker {
@@ -11,7 +13,29 @@ struct FileIdentity {
   std::string sha256;  // lowercase hex
 };
 
-/// Opens and reads the file at `path`. Throws std::system_error if it cannot be read.
+/// A file's bytes, read whole through one descriptor: a plugin's are hashed for its identity and
+/// searched for its symbols, so that what the host is told is what was checked. Read, not mapped:
+/// a file truncated meanwhile would make a mapping raise SIGBUS.
+class FileImage {
+ public:
+  /// Throws std::system_error if the file cannot be opened or read.
+  explicit FileImage(const std::string& path);
+  ~FileImage();
+  FileImage(const FileImage&) = delete;
+  FileImage& operator=(const FileImage&) = delete;
+
+  /// Writable, as libelf's elf_memory wants it; nothing here writes to it.
+  [[nodiscard]] std::span<char> bytes() const noexcept { return {data_, size_}; }
+  [[nodiscard]] FileIdentity identity() const;
+
+ private:
+  char* data_ = nullptr;
+  std::size_t size_ = 0;      // bytes read
+  std::size_t capacity_ = 0;  // bytes mapped
+  std::uint64_t inode_ = 0;
+};
+
+/// FileImage{path}.identity().
 FileIdentity identify_path(const std::string& path);
 
 }  // namespace dlpool::worker

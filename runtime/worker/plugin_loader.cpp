@@ -53,8 +53,9 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
   FileIdentity identity;
   PluginSymbols symbols;
   try {
-    identity = identify_path(plugin->path);
-    symbols = read_plugin_symbols(plugin->path);
+    const FileImage image{plugin->path};
+    identity = image.identity();
+    symbols = read_plugin_symbols(image.bytes());
   } catch (const std::system_error& e) {
     throw failed(std::string{"cannot be read: "} + e.what());
   } catch (const std::runtime_error& e) {

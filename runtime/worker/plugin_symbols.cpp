@@ -2,18 +2,14 @@
 
 #include <dlpool/wire/abi.hpp>
 
-#include "sys/unique_fd.hpp"
-
-#include <cerrno>
 #include <charconv>
 #include <climits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <string_view>
-#include <system_error>
 
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 
@@ -39,21 +35,23 @@ std::optional<std::uint32_t> abi_marker(std::string_view name) {
 
 }  // namespace
 
-PluginSymbols read_plugin_symbols(const std::string& path) {
-  // libelf checks every offset and size it reads against the file (it is fuzzed by its
+PluginSymbols read_plugin_symbols(std::span<char> image) {
+  // libelf checks every offset and size it reads against the image (it is fuzzed by its
   // maintainers), which a hand-written reader or Boost.DLL's library_info (whose 1.74 copy indexes
   // its string table unchecked) would not.
   if (elf_version(EV_CURRENT) == EV_NONE) elf_failure("libelf");
-  const detail::UniqueFd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (!fd) throw std::system_error{errno, std::generic_category(), "open"};
-  // ELF_C_READ, not ELF_C_READ_MMAP: a file truncated while we read it is then an error, not a
-  // SIGBUS.
-  const ElfHandle elf{elf_begin(fd.get(), ELF_C_READ, nullptr), &elf_end};
+  const ElfHandle elf{elf_memory(image.data(), image.size()), &elf_end};
   if (!elf || elf_kind(elf.get()) != ELF_K_ELF) throw std::runtime_error{"is not an ELF file"};
   GElf_Ehdr header;
   if (gelf_getehdr(elf.get(), &header) == nullptr) elf_failure("has an unreadable ELF header");
   if (header.e_type != ET_DYN)
     throw std::runtime_error{"is not a shared object (ELF type " + std::to_string(header.e_type) + ")"};
+
+  // libelf reads no section at all from a file cut short before its section headers (they come
+  // last): say so, rather than that it exports nothing.
+  if (const auto end = header.e_shoff + std::uint64_t{header.e_shnum} * header.e_shentsize; end > image.size())
+    throw std::runtime_error{"is truncated: its section headers end at byte " + std::to_string(end) + ", the file has " +
+                             std::to_string(image.size())};
 
   PluginSymbols found;
   for (Elf_Scn* section = elf_nextscn(elf.get(), nullptr); section != nullptr;

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
+#include <span>
 #include <vector>
 
 namespace dlpool::worker {
@@ -13,8 +13,8 @@ struct PluginSymbols {
   std::vector<std::uint32_t> abi_versions;  // N of each exported dlpool_sdk_abi_N marker
 };
 
-/// Throws std::runtime_error saying what is wrong when `path` cannot be read or is not an ELF
-/// shared object, and std::system_error when it cannot be opened.
-PluginSymbols read_plugin_symbols(const std::string& path);
+/// Reads a file's bytes (FileImage::bytes). Throws std::runtime_error saying what is wrong when
+/// they are not an ELF shared object, or their symbol table cannot be read.
+PluginSymbols read_plugin_symbols(std::span<char> image);
 
 }  // namespace dlpool::worker
