@@ -5,7 +5,10 @@
 #include "support/pool_fixture.hpp"
 
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 
@@ -157,6 +160,40 @@ TEST_F(HotSwap, WorkersCountTheirTasksAndFailures) {
   EXPECT_EQ(workers[0].failures, 1u);
   ASSERT_EQ(workers[0].plugins.size(), 1u);
   EXPECT_EQ(workers[0].plugins[0].name, "testkit");
+  pool.close();
+  pool.join();
+}
+
+TEST_F(HotSwap, AReplacementReportsTheBytesItLoadsEvenAfterAWriteInPlace) {
+  // A worker cloned by the fork server inherits what the server read of the pool's plugin files
+  // (their SHA-256 and symbols), which holds only while a file is unchanged: one rewritten in
+  // place keeps its inode, and must be read again, or the host would be told the old bytes.
+  install(1);
+  auto o = pool_options();
+  o.processes = 1;
+  o.plugin_path.push_back(DLPOOL_TEST_PLUGIN_DIR);  // testkit, for the crash
+  Pool pool{o};
+  EXPECT_EQ(pool.apply(version, 0), "1.0.0");
+  const auto first = pool.workers().at(0).plugins.at(0);
+  ASSERT_EQ(first.name, "versioned");
+  // The worker exits (status 0); its replacement is made after "versioned" was reported, so the
+  // server reads version 1 ahead for it. The replacement answering the second call is up.
+  EXPECT_THROW(pool.apply(Task<int(int)>{"testkit", "die"}, 0), WorkerLostError);
+  EXPECT_EQ(pool.apply(Task<int(int)>{"testkit", "square"}, 3), 9);
+  {
+    std::ifstream in{built(2), std::ios::binary};
+    const std::string bytes{std::istreambuf_iterator<char>{in}, {}};
+    std::ofstream out{live(), std::ios::binary | std::ios::trunc};
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  ASSERT_EQ(inode_of(live()), first.inode);
+  EXPECT_EQ(pool.apply(version, 0), "2.0.0");
+  const auto workers = pool.workers();
+  ASSERT_EQ(workers.size(), 1u);
+  const auto second = std::ranges::find(workers[0].plugins, std::string{"versioned"}, &PluginFile::name);
+  ASSERT_NE(second, workers[0].plugins.end());
+  EXPECT_EQ(second->inode, first.inode);
+  EXPECT_NE(second->sha256, first.sha256);
   pool.close();
   pool.join();
 }

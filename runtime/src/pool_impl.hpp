@@ -37,6 +37,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -168,7 +169,8 @@ class PoolImpl {
 
   // worker_handler.cpp
   void worker_handler();
-  std::shared_ptr<Worker> spawn_worker(std::uint64_t id);
+  /// `plugins`: what the pool's workers have loaded, for the fork server to inspect ahead.
+  std::shared_ptr<Worker> spawn_worker(std::uint64_t id, std::span<const std::string> plugins = {});
   void send_initializer(Worker& worker);
   void poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms);
   void maintain_pool(std::unique_lock<std::mutex>& lock);
@@ -216,6 +218,7 @@ class PoolImpl {
   const int processes_;
   const std::optional<std::size_t> imap_window_;  // chunks, if the options set it
   std::vector<std::string> worker_argv_;
+  std::vector<std::string> plugins_used_;  // every plugin a worker reported loading (pool lock): see spawn_worker
   ForkServer fork_server_;  // makes workers by cloning one (spawn_worker); stopped once all are reaped
 
   mutable std::mutex mutex_;

@@ -10,6 +10,7 @@
 #include "result_payload.hpp"
 #include "sys/io.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 
@@ -100,6 +101,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     if (header.kind == wire::FrameKind::plugin) {
       auto report = wire::PluginReport::decode(payload);
       std::lock_guard lock{mutex_};
+      if (std::ranges::find(plugins_used_, report.name) == plugins_used_.end()) plugins_used_.push_back(report.name);
       worker.plugins.push_back(std::move(report));
       return true;
     }

@@ -30,14 +30,15 @@ int poll_timeout(Clock::time_point t) {
 
 }  // namespace
 
-std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id) {
+std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id, std::span<const std::string> plugins) {
   Pipe tasks = make_pipe();
   Pipe results = make_pipe();
   // Cloned by the pool's fork server when it can (no exec, no dynamic linking: a fraction of a
   // spawn's cost), spawned otherwise. Fresh pipes for a spawn after the server failed: the ends
   // it was sent may be held by a clone it made but could not report.
   auto process = [&] {
-    if (auto forked = fork_server_.spawn(worker_argv_, {tasks.read.get(), results.write.get()})) return std::move(*forked);
+    if (auto forked = fork_server_.spawn(worker_argv_, {tasks.read.get(), results.write.get()}, plugins))
+      return std::move(*forked);
     tasks = make_pipe();
     results = make_pipe();
     return ChildProcess::spawn(worker_argv_, {tasks.read.get(), results.write.get()});
@@ -90,11 +91,12 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
   while (!broken_ && state_ != State::terminate && current() < static_cast<std::size_t>(processes_)) {
     const auto id = next_worker_++;
     const auto generation = generation_;
+    const auto plugins = plugins_used_;
     lock.unlock();
     std::shared_ptr<Worker> worker;
     std::exception_ptr failed;
     try {
-      worker = spawn_worker(id);
+      worker = spawn_worker(id, plugins);
       worker->generation = generation;
       worker->init_sent = true;  // nobody else knows this worker yet
       send_initializer(*worker);

@@ -16,14 +16,26 @@ namespace {
 
 [[noreturn]] void throw_errno(const char* what) { throw std::system_error{errno, std::generic_category(), what}; }
 
+FileKey key_of(const struct stat& st) {
+  const auto ns = [](const timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
+  return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+          static_cast<std::uint64_t>(st.st_size), ns(st.st_mtim), ns(st.st_ctim)};
+}
+
 }  // namespace
+
+std::optional<FileKey> file_key(const std::string& path) noexcept {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return key_of(st);
+}
 
 FileImage::FileImage(const std::string& path) {
   const detail::UniqueFd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (!file) throw_errno("open");
   struct stat st {};
   if (::fstat(file.get(), &st) != 0) throw_errno("fstat");
-  inode_ = static_cast<std::uint64_t>(st.st_ino);
+  key_ = key_of(st);
   if (st.st_size <= 0) return;
   // Pages populated in one call rather than faulted in one by one as the read fills them: a new
   // worker loads its plugins into fresh memory, and on a virtual machine each fault costs
@@ -60,7 +72,7 @@ FileIdentity FileImage::identity() const {
   sha256_update(&ctx, size_, reinterpret_cast<const std::uint8_t*>(data_));
   unsigned char digest[SHA256_DIGEST_SIZE];
   sha256_digest(&ctx, sizeof digest, digest);
-  FileIdentity id{inode_, std::string(2 * sizeof digest, '\0')};
+  FileIdentity id{key_.inode, std::string(2 * sizeof digest, '\0')};
   constexpr char hex[] = "0123456789abcdef";
   for (std::size_t i = 0; i < sizeof digest; ++i) {
     id.sha256[2 * i] = hex[digest[i] >> 4];

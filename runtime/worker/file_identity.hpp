@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -12,6 +13,17 @@ struct FileIdentity {
   std::uint64_t inode = 0;
   std::string sha256;  // lowercase hex
 };
+
+/// What changes when a file is replaced or written to: compared to tell whether what was learnt
+/// from its bytes still holds (a rename gives another inode; a write in place, new times).
+struct FileKey {
+  std::uint64_t device = 0, inode = 0, size = 0;
+  std::int64_t mtime_ns = 0, ctime_ns = 0;
+  bool operator==(const FileKey&) const = default;
+};
+
+/// The key of the file at `path` now, or nothing if it cannot be stat()ed.
+std::optional<FileKey> file_key(const std::string& path) noexcept;
 
 /// A file's bytes, read whole through one descriptor: a plugin's are hashed for its identity and
 /// searched for its symbols, so that what the host is told is what was checked. Read, not mapped:
@@ -27,12 +39,14 @@ class FileImage {
   /// Writable, as libelf's elf_memory wants it; nothing here writes to it.
   [[nodiscard]] std::span<char> bytes() const noexcept { return {data_, size_}; }
   [[nodiscard]] FileIdentity identity() const;
+  /// The file's key when it was opened.
+  [[nodiscard]] const FileKey& key() const noexcept { return key_; }
 
  private:
   char* data_ = nullptr;
   std::size_t size_ = 0;      // bytes read
   std::size_t capacity_ = 0;  // bytes mapped
-  std::uint64_t inode_ = 0;
+  FileKey key_;
 };
 
 /// FileImage{path}.identity().

@@ -1,5 +1,7 @@
 #include "fork_server.hpp"
 
+#include "plugin_loader.hpp"
+
 #include "sys/sanitizers.hpp"
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -21,6 +24,7 @@ namespace {
 
 constexpr int socket_fd = 3;
 constexpr int cannot_serve = 3;
+constexpr std::size_t max_request = 4096;  // the host sends no more (ForkServer::spawn)
 
 /// What glibc's fork() does in the child, for a raw clone: the kernel stores the child's tid
 /// where glibc keeps the thread's (pthread_kill, raise and abort use it), and the robust mutex
@@ -70,12 +74,12 @@ void answer(std::int64_t result) {
 
 }  // namespace
 
-void serve_forks() {
+void serve_forks(PluginLoader& loader) {
   ThreadState state;
   if (detail::built_with_sanitizer || !state.read()) ::_exit(cannot_serve);
+  char names[max_request];
   for (;;) {
-    char byte;
-    iovec data{&byte, 1};
+    iovec data{names, sizeof names};
     alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
     msghdr message{};
     message.msg_iov = &data;
@@ -101,6 +105,14 @@ void serve_forks() {
         if (fd >= 0) ::close(fd);
       answer(-EINVAL);
       continue;
+    }
+    if ((message.msg_flags & MSG_TRUNC) == 0) {  // a list cut short is only work not done ahead
+      for (std::string_view rest{names, static_cast<std::size_t>(n)}; !rest.empty();) {
+        const auto end = rest.find('\0');
+        if (end == std::string_view::npos) break;
+        loader.inspect_ahead(rest.substr(0, end));
+        rest.remove_prefix(end + 1);
+      }
     }
     // The clone carries on as the server and this process becomes the worker, not the other way
     // round: this process is running now, while a new process may wait for a CPU (the scheduler

@@ -113,8 +113,10 @@ int main(int argc, char** argv) {
   dlpool::detail::configure_log(std::getenv("DLPOOL_LOG"), "dlpool-worker");
   auto search_path = split_path(plugin_path);
   if (auto own = own_plugin_dir(); !own.empty()) search_path.push_back(std::move(own));
-  // Returns in each worker the server makes; everything above is done once for all of them.
-  if (fork_server) dlpool::worker::serve_forks();
+  dlpool::worker::PluginLoader loader{std::move(search_path)};
+  // Returns in each worker the server makes; everything above is done once for all of them,
+  // including what the server learns of the pool's plugin files (see inspect_ahead).
+  if (fork_server) dlpool::worker::serve_forks(loader);
 
   // A process a plugin starts must not inherit the protocol pipes: holding the task pipe open
   // would keep a write from the host blocking after this worker died, instead of failing.
@@ -124,7 +126,6 @@ int main(int argc, char** argv) {
   // PR_SET_PDEATHSIG: it follows the host *thread* that spawned us, not the host process.)
   std::signal(SIGPIPE, SIG_IGN);
 
-  dlpool::worker::PluginLoader loader{std::move(search_path)};
   if (*describe_option) return dlpool::worker::describe_plugin(loader, describe);
   dlpool::worker::TaskRunner runner{loader, max_frame};
 

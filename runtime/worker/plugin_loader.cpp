@@ -1,8 +1,6 @@
 #include "plugin_loader.hpp"
 
-#include "file_identity.hpp"
 #include "log/log.hpp"
-#include "plugin_symbols.hpp"
 
 #include <dlpool/wire/plugin_files.hpp>
 #include <dlpool/wire/plugin_name.hpp>
@@ -34,6 +32,22 @@ std::string PluginLoader::find(std::string_view name) const {
                          std::string{name} + ".so in " + (searched.empty() ? "an empty search path" : searched)};
 }
 
+const PluginLoader::Inspection& PluginLoader::inspect(const std::string& path) {
+  if (const auto it = inspected_.find(path); it != inspected_.end() && file_key(path) == it->second.key)
+    return it->second;
+  const FileImage image{path};
+  Inspection fresh{image.key(), image.identity(), read_plugin_symbols(image.bytes())};
+  return inspected_.insert_or_assign(path, std::move(fresh)).first->second;
+}
+
+void PluginLoader::inspect_ahead(std::string_view name) noexcept {
+  if (loaded_.contains(name) || !wire::valid_plugin_name(name)) return;
+  try {
+    (void)inspect(find(name));
+  } catch (const std::exception&) {  // get() reports it, in the worker that needs the plugin
+  }
+}
+
 const LoadedPlugin& PluginLoader::get(std::string_view name) {
   if (const auto it = loaded_.find(name); it != loaded_.end()) return *it->second;
   if (!wire::valid_plugin_name(name))
@@ -45,7 +59,8 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
     return RequestError{wire::ErrorKind::plugin_load_failed, "plugin '" + std::string{name} + "' (" + plugin->path + ") " + why};
   };
   // What the host is told (inode, SHA-256) must be what runs. The file is identified through a
-  // descriptor opened before dlopen, and its path checked again after: a rename() in between
+  // descriptor opened before dlopen (or recognised by its FileKey as one identified so before,
+  // see inspect_ahead), and its path checked again after: a rename() in between
   // (a hot swap under way) makes us identify the file the path now names, which is the one
   // dlopen found unless the path flipped twice within this window. (Loading through
   // /proc/self/fd/N would be exact, but gives the plugin a path that a debugger cannot follow,
@@ -53,9 +68,9 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
   FileIdentity identity;
   PluginSymbols symbols;
   try {
-    const FileImage image{plugin->path};
-    identity = image.identity();
-    symbols = read_plugin_symbols(image.bytes());
+    const auto& inspection = inspect(plugin->path);
+    identity = inspection.identity;
+    symbols = inspection.symbols;
   } catch (const std::system_error& e) {
     throw failed(std::string{"cannot be read: "} + e.what());
   } catch (const std::runtime_error& e) {

@@ -4,6 +4,9 @@
 #include <dlpool/wire/frame.hpp>
 #include <dlpool/wire/plugin_report.hpp>
 
+#include "file_identity.hpp"
+#include "plugin_symbols.hpp"
+
 #include <boost/dll/shared_library.hpp>
 
 #include <map>
@@ -51,10 +54,27 @@ class PluginLoader {
   /// Plugins loaded since the last call, for the worker to report to the host.
   std::vector<const LoadedPlugin*> take_fresh() { return std::exchange(fresh_, {}); }
 
+  /// Reads, hashes and checks the symbols of the file that get(name) would load now, without
+  /// loading it: the fork server does so for the plugins its pool uses, and every worker cloned
+  /// from it afterwards skips that work for a file that has not changed since. Any error is left
+  /// for get() to report.
+  void inspect_ahead(std::string_view name) noexcept;
+
  private:
+  /// What loading a file takes to know before dlopen, learnt from its bytes.
+  struct Inspection {
+    FileKey key;
+    FileIdentity identity;
+    PluginSymbols symbols;
+  };
+
   std::string find(std::string_view name) const;
+  /// The file's inspection: kept from an earlier one while its key is unchanged, else made now.
+  /// Throws std::system_error (unreadable) or std::runtime_error (not an ELF shared object).
+  const Inspection& inspect(const std::string& path);
 
   std::vector<std::string> search_path_;
+  std::map<std::string, Inspection, std::less<>> inspected_;  // by path
   std::map<std::string, std::unique_ptr<LoadedPlugin>, std::less<>> loaded_;
   std::vector<const LoadedPlugin*> fresh_;
 };

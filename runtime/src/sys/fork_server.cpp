@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <span>
+#include <string>
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -18,9 +20,9 @@ namespace {
 // linking): a bound on that only keeps a stopped or wedged server from stalling the pool.
 constexpr int answer_timeout_ms = 10'000;
 
-bool send_fds(int socket, const std::vector<int>& fds) {
-  char byte = 0;
-  iovec data{&byte, 1};
+bool send_fds(int socket, const std::vector<int>& fds, std::string request) {
+  if (request.empty()) request.push_back('\0');  // a message carrying fds needs a byte at least
+  iovec data{request.data(), request.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))]{};
   msghdr message{};
   message.msg_iov = &data;
@@ -35,7 +37,19 @@ bool send_fds(int socket, const std::vector<int>& fds) {
   ssize_t n;
   do n = ::sendmsg(socket, &message, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  return n == 1;
+  return n == static_cast<ssize_t>(request.size());
+}
+
+/// The request's bytes: each plugin name followed by '\0', as many as fit the server's buffer.
+std::string request_naming(std::span<const std::string> plugins) {
+  constexpr std::size_t max_request = 4096;  // the server's buffer (worker/fork_server.cpp)
+  std::string request;
+  for (const auto& name : plugins) {
+    if (request.size() + name.size() + 1 > max_request) break;
+    request += name;
+    request += '\0';
+  }
+  return request;
 }
 
 std::optional<std::int64_t> receive_answer(int socket) {
@@ -54,7 +68,8 @@ std::optional<std::int64_t> receive_answer(int socket) {
 
 }  // namespace
 
-std::optional<ChildProcess> ForkServer::spawn(const std::vector<std::string>& worker_argv, const std::vector<int>& fds) {
+std::optional<ChildProcess> ForkServer::spawn(const std::vector<std::string>& worker_argv, const std::vector<int>& fds,
+                                              std::span<const std::string> plugins) {
   if (fds.size() != 2) return std::nullopt;
   std::lock_guard lock{mutex_};
   if (disabled_ || built_with_sanitizer) return std::nullopt;
@@ -77,7 +92,7 @@ std::optional<ChildProcess> ForkServer::spawn(const std::vector<std::string>& wo
       return std::nullopt;  // the caller's own spawn reports what is wrong
     }
   }
-  if (!send_fds(socket_.get(), fds)) {
+  if (!send_fds(socket_.get(), fds, request_naming(plugins))) {
     disable();
     return std::nullopt;
   }

@@ -5,6 +5,7 @@
 
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,10 @@ class ForkServer {
 
   /// A worker of `worker_argv` (the arguments every worker of the pool gets) with `fds[0]` and
   /// `fds[1]` placed at fd 3 and 4, as ChildProcess::spawn would; nothing if the server cannot.
-  std::optional<ChildProcess> spawn(const std::vector<std::string>& worker_argv, const std::vector<int>& fds);
+  /// `plugins`: names the pool's workers have loaded, whose files the server inspects ahead for
+  /// this worker and the ones after it (PluginLoader::inspect_ahead).
+  std::optional<ChildProcess> spawn(const std::vector<std::string>& worker_argv, const std::vector<int>& fds,
+                                    std::span<const std::string> plugins = {});
 
   /// Tells the server to exit (EOF on its socket) without waiting for it: spawn() returns nothing
   /// from then on. A pool shutting down lets it exit while its workers do.
