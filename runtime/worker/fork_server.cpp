@@ -2,6 +2,7 @@
 
 #include "plugin_loader.hpp"
 
+#include "sys/fork_request.hpp"
 #include "sys/sanitizers.hpp"
 
 #include <algorithm>
@@ -24,7 +25,6 @@ namespace {
 
 constexpr int socket_fd = 3;
 constexpr int cannot_serve = 3;
-constexpr std::size_t max_request = 4096;  // the host sends no more (ForkServer::spawn)
 
 /// What glibc's fork() does in the child, for a raw clone: the kernel stores the child's tid
 /// where glibc keeps the thread's (pthread_kill, raise and abort use it), and the robust mutex
@@ -77,7 +77,7 @@ void answer(std::int64_t result) {
 void serve_forks(PluginLoader& loader) {
   ThreadState state;
   if (detail::built_with_sanitizer || !state.read()) ::_exit(cannot_serve);
-  char names[max_request];
+  char names[detail::fork_request_max];
   for (;;) {
     iovec data{names, sizeof names};
     alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];

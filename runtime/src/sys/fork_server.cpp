@@ -1,5 +1,6 @@
 #include "sys/fork_server.hpp"
 
+#include "sys/fork_request.hpp"
 #include "sys/io.hpp"
 #include "sys/sanitizers.hpp"
 
@@ -42,10 +43,9 @@ bool send_fds(int socket, const std::vector<int>& fds, std::string request) {
 
 /// The request's bytes: each plugin name followed by '\0', as many as fit the server's buffer.
 std::string request_naming(std::span<const std::string> plugins) {
-  constexpr std::size_t max_request = 4096;  // the server's buffer (worker/fork_server.cpp)
   std::string request;
   for (const auto& name : plugins) {
-    if (request.size() + name.size() + 1 > max_request) break;
+    if (request.size() + name.size() + 1 > fork_request_max) break;
     request += name;
     request += '\0';
   }
