@@ -335,6 +335,8 @@ TEST_F(Pool_, InputsAreHeldOrCopiedSoThatTheCallerMayDropThem) {
   EXPECT_EQ(from_iota.get(), expected);
   EXPECT_EQ(from_moved.get(), std::vector<int>(expected.size(), 9));
   EXPECT_EQ(pool.map(square, std::views::iota(0, 0)), std::vector<int>{});
+  const std::vector<int> fixed(3, 2);
+  EXPECT_EQ(pool.map(square, std::move(fixed)), std::vector<int>(3, 4));  // a const rvalue is copied
   pool.close();
   pool.join();
 }

@@ -36,8 +36,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <string>
 #include <span>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>

@@ -276,7 +276,8 @@ concept HeldRange =
     !std::is_same_v<T, JsonTask> && std::tuple_size_v<typename CallCodec<T>::Item> == 1 &&
     std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<R>>,
                    std::tuple_element_t<0, typename CallCodec<T>::Item>> &&
-    (is_iota_view<std::remove_cvref_t<R>> || (!std::is_lvalue_reference_v<R> && !std::ranges::view<R>));
+    (is_iota_view<std::remove_cvref_t<R>> ||
+     (!std::is_lvalue_reference_v<R> && !std::is_const_v<std::remove_reference_t<R>> && !std::ranges::view<R>));
 
 /// Chunks pulled from a generator (imap over an endless or lazily computed input). An exception
 /// from the generator ends the input after the items it had produced.
