@@ -5,6 +5,7 @@
 #include "support/pool_fixture.hpp"
 #include "support/stderr_capture.hpp"
 #include "support/worker_process.hpp"
+#include "sys/io.hpp"
 
 #include <dlpool/wire/abi.hpp>
 #include <dlpool/wire/frame.hpp>
@@ -12,8 +13,10 @@
 #include <algorithm>
 #include <csignal>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <pthread.h>
 #include <sys/wait.h>
 
 namespace {
@@ -451,6 +454,43 @@ TEST(PluginOutput, ChildProcessesOfATaskDoNotInheritTheProtocolFds) {
   EXPECT_EQ(pool.apply(Task<std::string()>{"hostile", "child_fds"}), "");
   pool.close();
   pool.join();
+}
+
+TEST(ReadersGone, AWriteFromACallersThreadFailsWithoutASignalAndLeavesItsMaskAsFound) {
+  // A caller's thread writes a frame straight to an idle worker (apply_async): a worker dead
+  // meanwhile must be an EPIPE error, not a SIGPIPE that kills the host application.
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  const auto blocked = [&] {
+    sigset_t now;
+    pthread_sigmask(SIG_BLOCK, nullptr, &now);
+    return sigismember(&now, SIGPIPE) == 1;
+  };
+  const auto pending = [&] {
+    sigset_t now;
+    sigpending(&now);
+    return sigismember(&now, SIGPIPE) == 1;
+  };
+  std::thread{[&] {
+    pthread_sigmask(SIG_UNBLOCK, &pipe_set, nullptr);
+    auto pipe = detail::make_pipe();
+    pipe.read.reset();
+    EXPECT_FALSE(detail::write_all_without_sigpipe(pipe.write.get(), "frame"));
+    EXPECT_FALSE(blocked());
+    EXPECT_FALSE(pending());
+
+    // A thread that blocks SIGPIPE itself keeps it blocked, and one already pending stays so.
+    pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
+    pthread_kill(pthread_self(), SIGPIPE);
+    EXPECT_FALSE(detail::write_all_without_sigpipe(pipe.write.get(), "frame"));
+    EXPECT_TRUE(blocked());
+    EXPECT_TRUE(pending());
+    const timespec now{0, 0};
+    EXPECT_EQ(sigtimedwait(&pipe_set, nullptr, &now), SIGPIPE);
+    EXPECT_FALSE(detail::write_all_without_sigpipe(pipe.write.get(), "frame"));
+    EXPECT_FALSE(pending()) << "the SIGPIPE this write raised is discarded";
+  }}.join();
 }
 
 }  // namespace

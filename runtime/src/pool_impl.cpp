@@ -161,10 +161,8 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   }
   // Outside the lock, and safe: the worker cannot be closed while it holds a chunk, the frame is
   // small and an idle worker's pipe empty, so the caller does not block.
-  {
-    const SigpipeGuard guard;  // a dead worker's EPIPE: the result handler settles the chunk
-    write_all(direct.worker->to_worker.get(), *direct.frame);
-  }
+  // A dead worker's EPIPE: the result handler settles the chunk.
+  write_all_without_sigpipe(direct.worker->to_worker.get(), *direct.frame);
   std::lock_guard lock{mutex_};
   written(*direct.worker);
   return control;

@@ -71,10 +71,8 @@ void PoolImpl::probe(const std::vector<std::string>& plugins) {
     wire::put_string(frames, plugins[i]);
     wire::finish_frame(frames, start);
   }
-  {
-    const SigpipeGuard guard;  // a probe that died makes this write fail, not kill the host
-    write_all(worker->to_worker.get(), frames);
-  }
+  // A probe that died makes this write fail, not kill the host.
+  write_all_without_sigpipe(worker->to_worker.get(), frames);
 
   const auto pid = worker->process.pid();
   const auto deadline = Clock::now() + probe_timeout;

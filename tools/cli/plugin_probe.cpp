@@ -30,10 +30,8 @@ wire::PluginReport probe_plugin(const std::string& dir, const std::string& name,
   wire::begin_frame(frame, wire::FrameKind::load);
   wire::put_string(frame, name);
   wire::finish_frame(frame);
-  {
-    const detail::SigpipeGuard guard;  // a worker dead already: the read below says how
-    (void)detail::write_all(to_worker.write.get(), frame);
-  }
+  // A worker dead already: the read below says how.
+  (void)detail::write_all_without_sigpipe(to_worker.write.get(), frame);
 
   detail::FrameReader reader{wire::default_max_frame};
   const auto deadline = Clock::now() + limit;

@@ -127,26 +127,36 @@ void block_sigpipe_in_this_thread() noexcept {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-SigpipeGuard::SigpipeGuard() noexcept {
-  sigset_t pending, pipe, old;
-  sigpending(&pending);
-  was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+bool write_all_without_sigpipe(int fd, std::string_view bytes) {
+  sigset_t pipe, old;
   sigemptyset(&pipe);
   sigaddset(&pipe, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe, &old);
-  was_blocked_ = sigismember(&old, SIGPIPE) == 1;
-}
-
-SigpipeGuard::~SigpipeGuard() {
-  sigset_t pipe;
-  sigemptyset(&pipe);
-  sigaddset(&pipe, SIGPIPE);
-  if (!was_pending_) {
-    const timespec now{0, 0};
-    while (sigtimedwait(&pipe, nullptr, &now) < 0 && errno == EINTR) {
-    }
+  const bool was_blocked = sigismember(&old, SIGPIPE) == 1;
+  // Only a thread that had it blocked can have one pending already, which must stay pending.
+  bool was_pending = false;
+  if (was_blocked) {
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending = sigismember(&pending, SIGPIPE) == 1;
   }
-  if (!was_blocked_) pthread_sigmask(SIG_UNBLOCK, &pipe, nullptr);
+  const auto restore = [&](bool raised) noexcept {
+    if (raised && !was_pending) {
+      const timespec now{0, 0};
+      while (sigtimedwait(&pipe, nullptr, &now) < 0 && errno == EINTR) {
+      }
+    }
+    if (!was_blocked) pthread_sigmask(SIG_UNBLOCK, &pipe, nullptr);
+  };
+  bool written = false;
+  try {
+    written = write_all(fd, bytes);
+  } catch (...) {
+    restore(false);  // an error other than EPIPE raises no SIGPIPE
+    throw;
+  }
+  restore(!written);
+  return written;
 }
 
 }  // namespace dlpool::detail

@@ -48,19 +48,10 @@ void drain_eventfd(int fd) noexcept;
 /// rather than a process-killing signal, without touching the host's signal dispositions.
 void block_sigpipe_in_this_thread() noexcept;
 
-/// Keeps SIGPIPE from the calling thread (a caller's thread, whose mask must be left as found)
-/// while it writes to a pipe whose reader may be gone: the write fails with EPIPE instead, and the
-/// SIGPIPE it raised is discarded before the mask is restored.
-class SigpipeGuard {
- public:
-  SigpipeGuard() noexcept;
-  ~SigpipeGuard();
-  SigpipeGuard(const SigpipeGuard&) = delete;
-  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
- private:
-  bool was_pending_ = false;
-  bool was_blocked_ = false;
-};
+/// write_all from a thread whose signal mask must be left as found (a caller's): SIGPIPE is
+/// blocked around the write, so a reader gone is a `false` return (EPIPE) rather than a
+/// process-killing signal, and the SIGPIPE that write raised is discarded before the mask is
+/// restored. Costs two syscalls besides the write when nothing goes wrong.
+bool write_all_without_sigpipe(int fd, std::string_view bytes);
 
 }  // namespace dlpool::detail
