@@ -5,6 +5,7 @@
 #include "support/pool_fixture.hpp"
 
 #include <cstdio>
+#include <ctime>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -169,6 +170,15 @@ TEST_F(HotSwap, AReplacementReportsTheBytesItLoadsEvenAfterAWriteInPlace) {
   // (their SHA-256 and symbols), which holds only while a file is unchanged: one rewritten in
   // place keeps its inode, and must be read again, or the host would be told the old bytes.
   install(1);
+  // A file changed within the current tick of the clock that stamps file times is read again by
+  // each worker rather than reused (FileKey::settled): let the tick pass, so that the server's
+  // reading of version 1 is one that is inherited.
+  struct stat st {};
+  ASSERT_EQ(::stat(live().c_str(), &st), 0);
+  const auto stamped = [](const timespec& t) { return std::pair{t.tv_sec, t.tv_nsec}; };
+  for (timespec now{}; ::clock_gettime(CLOCK_REALTIME_COARSE, &now) == 0 &&
+                       stamped(now) <= std::max(stamped(st.st_mtim), stamped(st.st_ctim));)
+    std::this_thread::yield();
   auto o = pool_options();
   o.processes = 1;
   o.plugin_path.push_back(DLPOOL_TEST_PLUGIN_DIR);  // testkit, for the crash

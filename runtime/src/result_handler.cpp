@@ -10,6 +10,8 @@
 #include "result_payload.hpp"
 #include "sys/io.hpp"
 
+#include <dlpool/wire/plugin_name.hpp>
+
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -18,6 +20,11 @@
 #include <sys/wait.h>
 
 namespace dlpool::detail {
+namespace {
+
+constexpr std::size_t max_plugins_remembered = 64;  // for the fork server (see spawn_worker)
+
+}  // namespace
 
 void PoolImpl::result_handler() {
   const auto watch = [&](int fd, std::uint64_t key) {
@@ -101,7 +108,10 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     if (header.kind == wire::FrameKind::plugin) {
       auto report = wire::PluginReport::decode(payload);
       std::lock_guard lock{mutex_};
-      if (std::ranges::find(plugins_used_, report.name) == plugins_used_.end()) plugins_used_.push_back(report.name);
+      // Bounded: a worker's reports are not trusted to be few (the fork server takes 4 KiB of them).
+      if (plugins_used_.size() < max_plugins_remembered && wire::valid_plugin_name(report.name) &&
+          std::ranges::find(plugins_used_, report.name) == plugins_used_.end())
+        plugins_used_.push_back(report.name);
       worker.plugins.push_back(std::move(report));
       return true;
     }

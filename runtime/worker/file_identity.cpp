@@ -2,7 +2,9 @@
 
 #include "sys/unique_fd.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <system_error>
 
 #include <fcntl.h>
@@ -23,6 +25,12 @@ FileKey key_of(const struct stat& st) {
 }
 
 }  // namespace
+
+bool FileKey::settled() const noexcept {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  return std::max(mtime_ns, ctime_ns) < std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
 
 std::optional<FileKey> file_key(const std::string& path) noexcept {
   struct stat st {};

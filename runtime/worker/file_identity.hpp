@@ -20,6 +20,12 @@ struct FileKey {
   std::uint64_t device = 0, inode = 0, size = 0;
   std::int64_t mtime_ns = 0, ctime_ns = 0;
   bool operator==(const FileKey&) const = default;
+  /// Whether the file last changed before the current tick of the clock that stamps file times
+  /// (CLOCK_REALTIME_COARSE), so that any later write shows in them: a second write of the same
+  /// size within the tick of the first, and of our read, would leave the key as it was. (A
+  /// filesystem with coarser times than the tick, ext3's seconds, narrows this guard for writes
+  /// in place, which hot swap never makes: it renames.)
+  [[nodiscard]] bool settled() const noexcept;
 };
 
 /// The key of the file at `path` now, or nothing if it cannot be stat()ed.

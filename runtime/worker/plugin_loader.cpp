@@ -33,10 +33,11 @@ std::string PluginLoader::find(std::string_view name) const {
 }
 
 const PluginLoader::Inspection& PluginLoader::inspect(const std::string& path) {
-  if (const auto it = inspected_.find(path); it != inspected_.end() && file_key(path) == it->second.key)
+  if (const auto it = inspected_.find(path);
+      it != inspected_.end() && it->second.reusable && file_key(path) == it->second.key)
     return it->second;
   const FileImage image{path};
-  Inspection fresh{image.key(), image.identity(), read_plugin_symbols(image.bytes())};
+  Inspection fresh{image.key(), image.identity(), read_plugin_symbols(image.bytes()), image.key().settled()};
   return inspected_.insert_or_assign(path, std::move(fresh)).first->second;
 }
 

@@ -66,10 +66,12 @@ class PluginLoader {
     FileKey key;
     FileIdentity identity;
     PluginSymbols symbols;
+    bool reusable = false;  // the file had settled (FileKey::settled) when it was read
   };
 
   std::string find(std::string_view name) const;
-  /// The file's inspection: kept from an earlier one while its key is unchanged, else made now.
+  /// The file's inspection: kept from an earlier one while its key is unchanged (and the file had
+  /// settled when it was read), else made now.
   /// Throws std::system_error (unreadable) or std::runtime_error (not an ELF shared object).
   const Inspection& inspect(const std::string& path);
 

@@ -49,9 +49,11 @@ PluginSymbols read_plugin_symbols(std::span<char> image) {
 
   // libelf reads no section at all from a file cut short before its section headers (they come
   // last): say so, rather than that it exports nothing.
-  if (const auto end = header.e_shoff + std::uint64_t{header.e_shnum} * header.e_shentsize; end > image.size())
-    throw std::runtime_error{"is truncated: its section headers end at byte " + std::to_string(end) + ", the file has " +
-                             std::to_string(image.size())};
+  if (const auto table = std::uint64_t{header.e_shnum} * header.e_shentsize;
+      header.e_shoff > image.size() || table > image.size() - header.e_shoff)
+    throw std::runtime_error{"is truncated: its section headers end past its " + std::to_string(image.size()) +
+                             " bytes (at offset " + std::to_string(header.e_shoff) + ", " + std::to_string(table) +
+                             " bytes)"};
 
   PluginSymbols found;
   for (Elf_Scn* section = elf_nextscn(elf.get(), nullptr); section != nullptr;

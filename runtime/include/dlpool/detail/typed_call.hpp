@@ -266,18 +266,19 @@ template <class W, class B>
 inline constexpr bool is_iota_view<std::ranges::iota_view<W, B>> = true;
 
 /// A map or imap input that is held as it is instead of being copied into argument tuples: an
-/// iota (it makes its values: nothing to copy, and nothing of the caller's to outlive) or a
-/// container handed over as an rvalue (moved in), of a one-argument task's argument type. Other
-/// ranges are copied, as CPython's map copies its iterable into a list: a view may refer to the
-/// caller's data, which an *_async call must not depend on.
+/// iota (it makes its values: nothing to copy, and nothing of the caller's to outlive), or a
+/// std::vector of a one-argument task's argument type handed over as an rvalue (moved in). Any
+/// other range is copied, as CPython's map copies its iterable into a list: a range not known to
+/// own its elements may refer to the caller's data, which an *_async call must not depend on.
 template <class T, class R>
 concept HeldRange =
-    std::ranges::sized_range<R> && std::ranges::forward_range<R> && requires { typename CallCodec<T>::Item; } &&
-    !std::is_same_v<T, JsonTask> && std::tuple_size_v<typename CallCodec<T>::Item> == 1 &&
+    requires { typename CallCodec<T>::Item; } && !std::is_same_v<T, JsonTask> &&
+    std::tuple_size_v<typename CallCodec<T>::Item> == 1 &&
     std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<R>>,
                    std::tuple_element_t<0, typename CallCodec<T>::Item>> &&
     (is_iota_view<std::remove_cvref_t<R>> ||
-     (!std::is_lvalue_reference_v<R> && !std::is_const_v<std::remove_reference_t<R>> && !std::ranges::view<R>));
+     (std::is_same_v<std::remove_reference_t<R>, std::vector<std::ranges::range_value_t<R>>> &&
+      !std::is_lvalue_reference_v<R>));
 
 /// Chunks pulled from a generator (imap over an endless or lazily computed input). An exception
 /// from the generator ends the input after the items it had produced.
