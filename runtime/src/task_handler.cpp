@@ -56,8 +56,9 @@ bool eligible(const Worker& w) { return w.ready && !w.retiring && !w.channel_los
 }  // namespace
 
 std::size_t queue_cap(const JobRecord& record) {
-  if (!short_task(record)) return 1;
-  const auto fits = queue_budget_ns / std::max(expected_chunk_ns(record), 1.0);
+  const auto ns = expected_chunk_ns(record);
+  if (ns < 0 || ns >= pipeline_below_ns) return 1;  // not known to be short
+  const auto fits = queue_budget_ns / std::max(ns, 1.0);
   return std::clamp<std::size_t>(static_cast<std::size_t>(fits), 2, max_queue);
 }
 
