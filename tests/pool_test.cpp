@@ -389,6 +389,34 @@ TEST_F(Pool_, NextIndexedNamesEachItemAndHandsErrorsBack) {
   pool.join();
 }
 
+TEST_F(Pool_, WorkersStartTasksInTheOrderTheyWereSubmitted) {
+  // One worker, held until everything is queued: the map's chunks are then given out one by one
+  // as it answers (by the result handler, the chunk next in line being encoded already), and the
+  // calls submitted after the map must still wait for all of it, as in CPython.
+  test::TempDir dir;
+  test::Fifo gate{dir.path() / "gate"};
+  const auto log = (dir.path() / "started").string();
+  const Task<int(std::string, int)> note{"testkit", "note"};
+  Pool pool{options(1)};
+  auto held = pool.apply_async(wait_fifo, {gate.path(), 0});
+  std::vector<std::tuple<std::string, int>> first, last;
+  for (int i = 1; i <= 5; ++i) first.emplace_back(log, i);
+  for (int i = 7; i <= 9; ++i) last.emplace_back(log, i);
+  auto a = pool.starmap_async(note, first, 1);
+  auto b = pool.apply_async(note, {log, 6});
+  auto c = pool.starmap_async(note, last, 1);
+  gate.release();
+  EXPECT_EQ(held.get(), 0);
+  EXPECT_EQ(a.get(), (std::vector{1, 2, 3, 4, 5}));
+  EXPECT_EQ(b.get(), 6);
+  EXPECT_EQ(c.get(), (std::vector{7, 8, 9}));
+  std::ifstream in{log};
+  std::vector<int> started{std::istream_iterator<int>{in}, {}};
+  EXPECT_EQ(started, (std::vector{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  pool.close();
+  pool.join();
+}
+
 TEST_F(Pool_, PluginOutputDoesNotDisturbResults) {
   Pool pool{options(1)};
   EXPECT_EQ(pool.map(Task<int(int)>{"testkit", "chatty"}, std::vector{1, 2, 3}), (std::vector{1, 2, 3}));

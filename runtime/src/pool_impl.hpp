@@ -6,6 +6,7 @@
 //    current source and its frame buffer are its own), hands each to an idle worker and writes
 //    the frame.
 //  - result handler (result_handler.cpp): owns the epoll set and every worker's FrameReader;
+//    gives a worker that answered its last chunk the next encoded one (give_next_ready);
 //    routes results to jobs, completes jobs and so runs every callback (other threads hand it
 //    completions through to_complete_), and finalizes workers that exited: their lost chunk
 //    fails with WorkerLostError and the slot is erased.
@@ -199,6 +200,11 @@ class PoolImpl {
     std::shared_ptr<const std::string> frame;
   };
   DirectSend send_directly(const std::shared_ptr<JobRecord>& record);
+  /// Whether chunks wait ahead of anything submitted now: CPython's order forbids overtaking them.
+  [[nodiscard]] bool work_ahead() const { return task_handler_holds_ || !ready_.empty() || !retry_.empty(); }
+  /// Assigns the next ready chunk to `worker` if it is idle and the frame small; returns the frame
+  /// to write, or null.
+  std::shared_ptr<const std::string> give_next_ready(Worker& worker);
   void written(Worker& worker);
 
   // result_handler.cpp
@@ -232,7 +238,11 @@ class PoolImpl {
   std::deque<Queued> queue_;
   std::vector<Queued> parked_;  // imap jobs whose window is full, until their consumer catches up
   std::deque<InFlight> retry_;  // chunks to send again: their worker died before starting them
-  bool task_handler_busy_ = false;  // it holds a submission or a chunk: nothing may overtake it
+  // Chunks the task handler encoded, in order, not yet given to a worker. Either handler gives
+  // out the front one: the task handler to idle workers, the result handler to the worker that
+  // has just answered (see give_next_ready).
+  std::deque<InFlight> ready_;
+  bool task_handler_holds_ = false;  // a submission it is chunking, outside queue_
   std::unordered_map<std::string, Average> item_times_;  // by "plugin.task"
   std::unordered_map<std::uint64_t, std::shared_ptr<JobRecord>> cache_;
   std::vector<std::shared_ptr<Worker>> workers_;

@@ -1,12 +1,13 @@
 // The task handler: CPython's _handle_tasks. It walks the queue in submission order, encodes
 // chunks (an imap input is read only as workers take work) and writes them to workers.
 //
-// Dispatch: an idle worker is always preferred. Chunks of tasks known to be short may also queue
-// in a busy worker's pipe, up to about a millisecond of work (queue_cap), so that a worker
-// finishing one finds the next already there instead of waiting a round trip for it; chunks for
-// one worker go out in one writev. A worker runs its chunks in order, so the host still knows
-// which one a dead worker was running (the front one); those behind it never started and are
-// sent again (retry_).
+// Dispatch: an idle worker is always preferred. Encoded chunks wait in ready_, in order; a worker
+// that answers its last chunk is given the front one by the result handler itself, rather than
+// through a wake-up of this thread. Chunks of tasks known to be short may also queue in a busy
+// worker's pipe, up to about a millisecond of work (queue_cap), so that a worker finishing one
+// finds the next already there instead of waiting a round trip for it; chunks for one worker go
+// out in one writev. A worker runs its chunks in order, so the host still knows which one a dead
+// worker was running (the front one); those behind it never started and are sent again (retry_).
 
 #include "pool_impl.hpp"
 
@@ -164,7 +165,7 @@ PoolImpl::DirectSend PoolImpl::send_directly(const std::shared_ptr<JobRecord>& r
   // Only when nothing is ahead of it (CPython's order) and a worker is idle: then the caller's
   // thread writes the frame, and the task handler is never woken.
   const auto& first = *record->first_chunk;
-  if (!queue_.empty() || !retry_.empty() || task_handler_busy_ || broken_ || first.frame.size() > direct_frame_limit ||
+  if (!queue_.empty() || work_ahead() || broken_ || first.frame.size() > direct_frame_limit ||
       first.frame.size() - wire::header_size > options_.max_frame_bytes)  // the task handler reports it
     return {};
   auto worker = worker_for(*record);
@@ -175,53 +176,67 @@ PoolImpl::DirectSend PoolImpl::send_directly(const std::shared_ptr<JobRecord>& r
   return {std::move(worker), std::move(frame)};
 }
 
+std::shared_ptr<const std::string> PoolImpl::give_next_ready(Worker& worker) {
+  if (ready_.empty() || stop_tasks_ || state_ == State::terminate || !eligible(worker) || worker.writing ||
+      !worker.in_flight.empty())
+    return nullptr;
+  auto& next = ready_.front();
+  // Small, as send_directly's: the worker has read all it was sent, so its pipe is empty and the
+  // result handler does not block on the write. Anything else is the task handler's to deal with.
+  if (next.frame->size() > direct_frame_limit || unsendable(next)) return nullptr;
+  auto frame = next.frame;
+  assign(worker, std::move(next));
+  ready_.pop_front();
+  return frame;
+}
+
 void PoolImpl::task_handler() {
   block_sigpipe_in_this_thread();
   wire::BinaryEncoder encoder;
   std::shared_ptr<JobRecord> record;  // the submission being chunked
   std::unique_ptr<ChunkSource> source;
-  std::deque<InFlight> ready;  // encoded, in order, not yet given to a worker
+  std::vector<InFlight> made;  // encoded outside the lock, then appended to ready_
   std::vector<std::shared_ptr<const std::string>> batch;  // frames of one write, kept alive through it
   std::vector<std::string_view> pieces;
   std::vector<std::unique_ptr<ChunkSource>> spent;  // of apply records taken into a batch
 
   std::unique_lock lock{mutex_};
-  // Whenever the lock is let go: whether a submission or a chunk is held here, which nothing
-  // submitted later may overtake (see send_directly).
-  const auto publish_busy = [&] { task_handler_busy_ = record || !ready.empty(); };
+  // Whenever the lock is let go: whether a submission is held here, which nothing submitted later
+  // may overtake (see send_directly).
+  const auto publish_holds = [&] { task_handler_holds_ = record != nullptr; };
   // The chunk to add to a batch for `worker` after the ones taken so far, if one is at hand in
   // order without encoding: one to send again, or the next submission's if the caller encoded it.
   const auto next_at_hand = [&]() -> bool {
-    if (!ready.empty()) return true;
+    if (!ready_.empty()) return true;
     if (!retry_.empty()) {
-      ready.push_back(std::move(retry_.front()));
+      ready_.push_back(std::move(retry_.front()));
       retry_.pop_front();
-      ready.back().deadline.reset();
+      ready_.back().deadline.reset();
       return true;
     }
     if (record || queue_.empty() || !queue_.front().first->first_chunk || queue_.front().first->cancelled) return false;
     auto [taken, taken_source] = std::move(queue_.front());
     queue_.pop_front();
-    ready.push_back(take_first_chunk(taken));
+    ready_.push_back(take_first_chunk(taken));
     spent.push_back(std::move(taken_source));
     return true;
   };
   try {
     for (;;) {
-      publish_busy();
+      publish_holds();
       task_cv_.wait(lock, [&] {
         if (stop_tasks_ || state_ == State::terminate) return true;
-        if (!ready.empty()) return unsendable(ready.front()) || worker_for(*ready.front().record) != nullptr;
+        if (!ready_.empty()) return unsendable(ready_.front()) || worker_for(*ready_.front().record) != nullptr;
         return record || !queue_.empty() || !retry_.empty();
       });
       if (stop_tasks_ || state_ == State::terminate) break;
 
-      if (ready.empty() && !retry_.empty()) {  // older than anything still to be encoded
+      if (ready_.empty() && !retry_.empty()) {  // older than anything still to be encoded
         next_at_hand();
         continue;
       }
 
-      if (ready.empty()) {
+      if (ready_.empty()) {
         if (!record) {
           record = std::move(queue_.front().first);
           source = std::move(queue_.front().second);
@@ -231,7 +246,7 @@ void PoolImpl::task_handler() {
           record->input_ended = true;
           maybe_complete(record, lock);
           record.reset();
-          publish_busy();
+          publish_holds();
           lock.unlock();
           source.reset();  // the caller's generator: not destroyed under the pool lock
           lock.lock();
@@ -248,7 +263,7 @@ void PoolImpl::task_handler() {
           record->parked = false;
         }
         if (record->first_chunk) {  // an apply_async no worker was idle for
-          ready.push_back(take_first_chunk(record));
+          ready_.push_back(take_first_chunk(record));
           record.reset();
           spent.push_back(std::move(source));
           continue;
@@ -256,7 +271,7 @@ void PoolImpl::task_handler() {
         // Short chunks from an input in memory are encoded a worker's queue ahead, to go out in
         // one write; a generator is pulled one chunk at a time, as workers take them.
         const std::size_t ahead = source->pulls_from_caller() ? 1 : queue_cap(*record);
-        publish_busy();
+        publish_holds();
         lock.unlock();
         std::exception_ptr input_error;
         bool ended = false;
@@ -270,7 +285,7 @@ void PoolImpl::task_handler() {
             break;
           }
           record->frame_hint = chunk->frame.size();
-          ready.push_back(InFlight{record, index++, first, chunk->count,
+          made.push_back(InFlight{record, index++, first, chunk->count,
                                    std::make_shared<const std::string>(std::move(chunk->frame)), {}, std::nullopt});
           first += chunk->count;
         }
@@ -283,6 +298,8 @@ void PoolImpl::task_handler() {
           source.reset();
         }
         lock.lock();
+        std::ranges::move(made, std::back_inserter(ready_));
+        made.clear();
         record->chunks_made = index;
         record->items_made = first;
         if (ended) {
@@ -293,10 +310,10 @@ void PoolImpl::task_handler() {
         continue;
       }
 
-      if (const auto error = unsendable(ready.front())) {
-        const auto chunk = std::move(ready.front());
-        ready.pop_front();
-        publish_busy();
+      if (const auto error = unsendable(ready_.front())) {
+        const auto chunk = std::move(ready_.front());
+        ready_.pop_front();
+        publish_holds();
         lock.unlock();
         report_chunk(chunk, error);
         lock.lock();
@@ -304,18 +321,18 @@ void PoolImpl::task_handler() {
       }
 
       // One write for as many chunks as this worker may take, while no other worker is idle.
-      const auto worker = worker_for(*ready.front().record);
+      const auto worker = worker_for(*ready_.front().record);
       batch.clear();
       do {
-        batch.push_back(ready.front().frame);
-        assign(*worker, std::move(ready.front()));
-        ready.pop_front();
-      } while (next_at_hand() && !unsendable(ready.front()) && eligible(*worker) &&
-               may_queue_behind(*worker, *ready.front().record) &&
+        batch.push_back(ready_.front().frame);
+        assign(*worker, std::move(ready_.front()));
+        ready_.pop_front();
+      } while (next_at_hand() && !unsendable(ready_.front()) && eligible(*worker) &&
+               may_queue_behind(*worker, *ready_.front().record) &&
                std::ranges::none_of(workers_, [&](const auto& w) {
                  return w != worker && eligible(*w) && !w->writing && w->in_flight.empty();
                }));
-      publish_busy();
+      publish_holds();
       lock.unlock();
       pieces.clear();
       std::size_t bytes = 0;
@@ -334,7 +351,9 @@ void PoolImpl::task_handler() {
     signal_eventfd(worker_wake_.get());
   }
   task_handler_done_ = true;
+  const auto unsent = std::exchange(ready_, {});  // the pool is terminating: their jobs fail without them
   done_cv_.notify_all();
+  lock.unlock();
 }
 
 }  // namespace dlpool::detail
