@@ -14,6 +14,7 @@
 #include <ranges>
 #include <variant>
 
+#include <sched.h>
 #include <sys/wait.h>
 
 namespace {
@@ -415,6 +416,18 @@ TEST_F(Pool_, WorkersStartTasksInTheOrderTheyWereSubmitted) {
   EXPECT_EQ(started, (std::vector{1, 2, 3, 4, 5, 6, 7, 8, 9}));
   pool.close();
   pool.join();
+}
+
+TEST_F(Pool_, WorkersRunUnderBatchSchedulingUnlessToldOtherwise) {
+  for (const bool batch : {true, false}) {
+    auto opts = options(1);
+    opts.batch_scheduling = batch;
+    Pool pool{opts};
+    const int pid = pool.apply(Task<int()>{"testkit", "pid"});  // it answered: set up as it runs tasks
+    EXPECT_EQ(::sched_getscheduler(pid), batch ? SCHED_BATCH : ::sched_getscheduler(0)) << "batch_scheduling " << batch;
+    pool.close();
+    pool.join();
+  }
 }
 
 TEST_F(Pool_, PluginOutputDoesNotDisturbResults) {

@@ -1,7 +1,7 @@
 // dlpool-worker: the generic worker process. It is never linked with user code: it loads task
 // plugins by name and runs the chunks the host sends on fd 3, answering on fd 4.
 //
-//   dlpool-worker --plugin-path DIR[:DIR...] [--max-tasks N] [--max-frame BYTES]
+//   dlpool-worker --plugin-path DIR[:DIR...] [--max-tasks N] [--max-frame BYTES] [--batch-scheduling]
 //   dlpool-worker --describe NAME [--plugin-path DIR[:DIR...]]   (prints the manifest as JSON)
 //   dlpool-worker --fork-server [worker options]   (a pool's zygote: see fork_server.hpp)
 
@@ -22,15 +22,18 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 namespace {
@@ -54,6 +57,15 @@ std::string own_plugin_dir() {
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return {};
   return (self.parent_path() / dlpool::detail::config::bin_to_plugins).lexically_normal().string();
+}
+
+/// SCHED_BATCH for this process and what it forks (see PoolOptions::batch_scheduling). Always
+/// permitted for one's own process; should a sandbox refuse it, the worker runs as it was.
+void use_batch_scheduling() {
+  const sched_param param{};
+  if (::sched_setscheduler(0, SCHED_BATCH, &param) != 0)
+    dlpool::detail::log(dlpool::detail::LogLevel::debug, "SCHED_BATCH refused ({}): running under the inherited policy",
+                        std::strerror(errno));
 }
 
 void send(const std::string& frame) {
@@ -109,8 +121,11 @@ int main(int argc, char** argv) {
       app.add_option("--describe", describe, "print plugin NAME's manifest as JSON on stdout, then exit");
   bool fork_server = false;
   app.add_flag("--fork-server", fork_server, "make the pool's workers by cloning this process (socket on fd 3)");
+  bool batch = false;
+  app.add_flag("--batch-scheduling", batch, "run under SCHED_BATCH: woken with work, never preempt the host");
   CLI11_PARSE(app, argc, argv);
   dlpool::detail::configure_log(std::getenv("DLPOOL_LOG"), "dlpool-worker");
+  if (batch) use_batch_scheduling();  // before the fork server, whose workers inherit it
   auto search_path = split_path(plugin_path);
   if (auto own = own_plugin_dir(); !own.empty()) search_path.push_back(std::move(own));
   dlpool::worker::PluginLoader loader{std::move(search_path)};

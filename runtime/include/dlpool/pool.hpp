@@ -74,6 +74,11 @@ struct PoolOptions {
   /// Chunks an imap may pull ahead of its consumer; unset means 4 per worker, and at least 64
   /// items' worth (so that tiny items travel in batches). < 1 is refused.
   std::optional<int> imap_window;
+  /// Workers run under SCHED_BATCH (see sched(7)) unless this is false. A worker woken with work
+  /// then does not preempt the pool thread that handed it over, which the scheduler would
+  /// otherwise leave waiting behind a CPU-bound task until its next tick, with other workers'
+  /// results unread. Their nice value is left as it was.
+  bool batch_scheduling = true;
 };
 
 /// A plugin file as a worker loaded it (see Pool::workers).
