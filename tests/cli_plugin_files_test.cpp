@@ -94,7 +94,7 @@ TEST_F(Tasks, TheSectionSaysWhatTheLoadedPluginSays) {
   ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
   const auto from_section = tasks_in(listed.out);
   EXPECT_EQ(from_section, tasks_in(loaded.out));
-  EXPECT_EQ(from_section.size(), 20u) << listed.out;
+  EXPECT_EQ(from_section.size(), 21u) << listed.out;
   EXPECT_EQ(from_section.at("mirror"), "testkit::Point(testkit::Point)");
   EXPECT_EQ(from_section.at("count_words"), "std::map<std::string, int>(std::vector<std::string>)");
 }

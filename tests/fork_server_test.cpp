@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -118,6 +119,24 @@ TEST_F(ForkServerTest, MakesWorkersThatAreChildrenOfThisProcessAndServe) {
   EXPECT_TRUE(test::child_pids().empty());
   Channel channel;
   EXPECT_FALSE(server.spawn(worker_argv, channel.worker_ends())) << "a stopped server makes nothing";
+}
+
+TEST_F(ForkServerTest, PlacesAThirdDescriptorAtFd5ForTheWorkersDoorbell) {
+  detail::ForkServer server;
+  Channel channel;
+  const auto doorbell = detail::make_eventfd();
+  auto fds = channel.worker_ends();
+  fds.push_back(doorbell.get());
+  auto worker = server.spawn(worker_argv, fds);
+  ASSERT_TRUE(worker) << "the fork server made no worker";
+  channel.tasks.read.reset();
+  channel.results.write.reset();
+  expect_hello(channel, worker->pid());  // up: its descriptors are in place
+  EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(worker->pid()) + "/fd/5").string(),
+            "anon_inode:[eventfd]");
+  expect_square(channel, 3);
+  channel.tasks.write.reset();
+  EXPECT_TRUE(WIFEXITED(worker->reap()));
 }
 
 TEST_F(ForkServerTest, RefusesARequestWithoutTwoDescriptorsThenServesTheNext) {

@@ -47,6 +47,42 @@ TEST(Worker, SaysHelloThenRunsAChunkAndExitsAtEof) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/// The result of a one-item chunk of ints.
+int int_result(const test::Reply& reply) {
+  wire::ByteReader in{reply.payload};
+  EXPECT_EQ(in.get<std::uint8_t>("status"), 0);
+  EXPECT_EQ(in.get<std::uint32_t>("count"), 1u);
+  int value = 0;
+  wire::BinaryDecoder{}.decode(in.get_string("item"), value);
+  return value;
+}
+
+TEST(Worker, WithADoorbellItReadsEveryFrameAndEofWhetherRungOrNot) {
+  // After a chunk of a millisecond or more, the worker waits on its doorbell and its pipe
+  // together (sys/doorbell.hpp). A frame with no ring, rings with no frame, and EOF after a long
+  // chunk must all be read as they come.
+  WorkerProcess worker{{}, true};
+  expect_hello(worker);
+  const auto run = [&](std::string_view task, int arg, std::uint32_t index) {
+    worker.send(task_frame("testkit", task, "int(int)", {arg}, 1, index));
+    const auto reply = worker.receive();
+    return reply ? int_result(*reply) : -1;
+  };
+  EXPECT_EQ(run("spin", 3, 0), 3);
+  EXPECT_EQ(run("square", 5, 1), 25) << "a frame after a long chunk, with no ring";
+  EXPECT_EQ(run("spin", 3, 2), 3);
+  worker.ring();
+  worker.ring();
+  EXPECT_EQ(run("square", 6, 3), 36) << "a frame after rings of frames already read";
+  EXPECT_EQ(run("spin", 3, 4), 3);
+  worker.ring();
+  EXPECT_EQ(run("square", 7, 5), 49) << "a frame rung before it was written, as the pool does";
+  EXPECT_EQ(run("spin", 3, 6), 3);
+  worker.close_input();
+  const int status = worker.wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "EOF after a long chunk";
+}
+
 /// `sha256sum FILE`'s digest: an implementation independent of the worker's.
 std::string sha256sum(const std::string& path) {
   std::string digest(64, '\0');

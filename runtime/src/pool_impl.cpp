@@ -84,7 +84,7 @@ PoolImpl::PoolImpl(PoolOptions options)
     throw PluginNotFound{wire::invalid_plugin_name_message(options_.initializer->task().plugin),
                          options_.initializer->task().plugin, options_.initializer->task().task};
   worker_argv_ = {worker_executable(options_.worker_path), "--plugin-path", plugin_search_path(options_.plugin_path),
-                  "--max-frame", std::to_string(options_.max_frame_bytes)};
+                  "--max-frame", std::to_string(options_.max_frame_bytes), "--doorbell"};
   if (options_.batch_scheduling) worker_argv_.emplace_back("--batch-scheduling");
   if (options_.maxtasksperchild) {
     worker_argv_.emplace_back("--max-tasks");
@@ -163,7 +163,7 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   // Outside the lock, and safe: the worker cannot be closed while it holds a chunk, the frame is
   // small and an idle worker's pipe empty, so the caller does not block.
   // A dead worker's EPIPE: the result handler settles the chunk.
-  write_all_without_sigpipe(direct.worker->to_worker.get(), *direct.frame);
+  direct.worker->send_from_caller(*direct.frame);
   std::lock_guard lock{mutex_};
   written(*direct.worker);
   return control;

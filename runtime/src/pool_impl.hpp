@@ -24,7 +24,9 @@
 #include "frame_reader.hpp"
 #include "result_payload.hpp"
 #include "sys/child_process.hpp"
+#include "sys/doorbell.hpp"
 #include "sys/fork_server.hpp"
+#include "sys/io.hpp"
 #include "sys/pipe_capacity.hpp"
 #include "sys/unique_fd.hpp"
 
@@ -111,13 +113,33 @@ struct Worker {
   /// Why the pool is stopping this worker, which decides how its chunk fails.
   enum class Stop { no, timeout, cancel, terminate, lost /* its result pipe closed */ };
 
-  Worker(std::uint64_t id, ChildProcess process, UniqueFd to_worker, UniqueFd from_worker, std::uint32_t max_frame)
-      : id{id}, process{std::move(process)}, to_worker{std::move(to_worker)}, from_worker{std::move(from_worker)},
-        to_worker_capacity{this->to_worker.get()}, reader{max_frame} {}
+  Worker(std::uint64_t id, ChildProcess process, UniqueFd to_worker, UniqueFd doorbell, UniqueFd from_worker,
+         std::uint32_t max_frame)
+      : id{id}, process{std::move(process)}, to_worker{std::move(to_worker)}, doorbell{std::move(doorbell)},
+        from_worker{std::move(from_worker)}, to_worker_capacity{this->to_worker.get()}, reader{max_frame} {}
+
+  /// Rings the worker's doorbell if it waits on it, then writes frames to it. False: it is gone.
+  bool send(std::string_view frames) {
+    ring();
+    return write_all(to_worker.get(), frames);
+  }
+  bool send(std::span<const std::string_view> frames) {
+    ring();
+    return write_all(to_worker.get(), frames);
+  }
+  /// The same from a caller's thread, whose signal mask is left as found.
+  bool send_from_caller(std::string_view frames) {
+    ring();
+    return write_all_without_sigpipe(to_worker.get(), frames);
+  }
 
   const std::uint64_t id;
   ChildProcess process;        // worker handler reaps; others only read pid()
   UniqueFd to_worker;          // task handler writes (worker handler at startup and shutdown)
+  UniqueFd doorbell;           // see sys/doorbell.hpp
+  // Its last chunk took doorbell_after_chunks_of or more: it waits on its doorbell. Set by the
+  // result handler, read by whichever thread writes next.
+  std::atomic<bool> rings{false};
   UniqueFd from_worker;        // result handler reads
   PipeCapacity to_worker_capacity;  // whoever writes (see `writing`) grows it first
   FrameReader reader;          // result handler only
@@ -138,6 +160,12 @@ struct Worker {
   unsigned generation = 0;        // see PoolImpl::restart
   std::uint64_t items_done = 0, items_failed = 0;
   std::vector<wire::PluginReport> plugins;  // as it reported loading them
+
+ private:
+  // Before the bytes: a worker waiting on both is placed by this wake-up, not the pipe's.
+  void ring() const noexcept {
+    if (rings.load(std::memory_order_relaxed)) signal_eventfd(doorbell.get());
+  }
 };
 
 /// What result handles reach the pool through; the pool detaches itself when destroyed, so a

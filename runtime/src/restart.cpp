@@ -72,7 +72,7 @@ void PoolImpl::probe(const std::vector<std::string>& plugins) {
     wire::finish_frame(frames, start);
   }
   // A probe that died makes this write fail, not kill the host.
-  write_all_without_sigpipe(worker->to_worker.get(), frames);
+  worker->send_from_caller(frames);
 
   const auto pid = worker->process.pid();
   const auto deadline = Clock::now() + probe_timeout;

@@ -162,6 +162,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
         const std::chrono::duration<double, std::nano> took = Clock::now() - chunk.started;
         chunk.record->chunk_time.add(took.count());
         chunk.record->item_time->add(took.count() / static_cast<double>(std::max<std::size_t>(chunk.count, 1)));
+        worker.rings.store(took >= doorbell_after_chunks_of, std::memory_order_relaxed);
         if (!worker.in_flight.empty()) start_chunk(worker.in_flight.front());
         // An idle worker is given the chunk next in line from here, without the hop through the
         // task handler; that one is then woken only to encode more.
@@ -188,7 +189,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     // cpu_speedup, ~4 ms lost in most runs).
     if (refill) task_cv_.notify_one();
     if (next) {
-      write_all(worker.to_worker.get(), *next);  // EPIPE: it died, and its finalization settles the chunk
+      worker.send(*next);  // EPIPE: it died, and its finalization settles the chunk
       std::lock_guard lock{mutex_};
       written(worker);
     }

@@ -340,7 +340,7 @@ void PoolImpl::task_handler() {
       worker->to_worker_capacity.fit(bytes);
       spent.clear();  // the callers' arguments: not destroyed under the pool lock
       // EPIPE means the worker died; the result handler settles its chunks when it finalizes it.
-      write_all(worker->to_worker.get(), pieces);
+      worker->send(pieces);
       lock.lock();
       written(*worker);
     }

@@ -33,20 +33,22 @@ int poll_timeout(Clock::time_point t) {
 std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id, std::span<const std::string> plugins) {
   Pipe tasks = make_pipe();
   Pipe results = make_pipe();
+  auto doorbell = make_eventfd();  // see sys/doorbell.hpp
+  const auto worker_ends = [&] { return std::vector<int>{tasks.read.get(), results.write.get(), doorbell.get()}; };
   // Cloned by the pool's fork server when it can (no exec, no dynamic linking: a fraction of a
-  // spawn's cost), spawned otherwise. Fresh pipes for a spawn after the server failed: the ends
-  // it was sent may be held by a clone it made but could not report.
+  // spawn's cost), spawned otherwise. Fresh descriptors for a spawn after the server failed: the
+  // ones it was sent may be held by a clone it made but could not report.
   auto process = [&] {
-    if (auto forked = fork_server_.spawn(worker_argv_, {tasks.read.get(), results.write.get()}, plugins))
-      return std::move(*forked);
+    if (auto forked = fork_server_.spawn(worker_argv_, worker_ends(), plugins)) return std::move(*forked);
     tasks = make_pipe();
     results = make_pipe();
-    return ChildProcess::spawn(worker_argv_, {tasks.read.get(), results.write.get()});
+    doorbell = make_eventfd();
+    return ChildProcess::spawn(worker_argv_, worker_ends());
   }();
   set_nonblocking(results.read.get());
   log(LogLevel::debug, "worker {} started", process.pid());
-  return std::make_shared<Worker>(id, std::move(process), std::move(tasks.write), std::move(results.read),
-                                  options_.max_frame_bytes);
+  return std::make_shared<Worker>(id, std::move(process), std::move(tasks.write), std::move(doorbell),
+                                  std::move(results.read), options_.max_frame_bytes);
 }
 
 void PoolImpl::send_initializer(Worker& worker) {
@@ -63,7 +65,7 @@ void PoolImpl::send_initializer(Worker& worker) {
   wire::finish_frame(frame);
   // The task handler writes only to ready workers, and a worker is ready only after answering
   // this frame, so it is always the first one a worker reads. EPIPE: it died, and is finalized.
-  write_all(worker.to_worker.get(), frame);
+  worker.send(frame);
 }
 
 void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <span>
 #include <string_view>
 
 #include <fcntl.h>
@@ -54,17 +56,20 @@ long clone_as_sibling(const ThreadState& state) noexcept {
   return pid;
 }
 
-/// In the new worker: the received pipe ends onto fds 3 and 4 (the socket's place among them),
-/// nothing else of the server's left open.
-void place_pipes(int tasks, int results) {
-  // Above 4 first, the received numbers closed: one of them may itself be 4.
-  const int high_tasks = ::fcntl(tasks, F_DUPFD_CLOEXEC, 10);
-  const int high_results = ::fcntl(results, F_DUPFD_CLOEXEC, 10);
-  ::close(tasks);
-  ::close(results);
-  if (high_tasks < 0 || high_results < 0 || ::dup2(high_tasks, 3) < 0 || ::dup2(high_results, 4) < 0) ::_exit(2);
-  ::close(high_tasks);
-  ::close(high_results);
+/// In the new worker: the received descriptors onto fds 3, 4, ... (the socket's place among
+/// them), nothing else of the server's left open.
+void place_fds(std::span<const int> fds) {
+  // Above the targets first, the received numbers closed: one of them may itself be a target.
+  int high[detail::fork_request_max_fds];
+  for (std::size_t i = 0; i < fds.size(); ++i) {
+    high[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+    ::close(fds[i]);
+    if (high[i] < 0) ::_exit(2);
+  }
+  for (std::size_t i = 0; i < fds.size(); ++i) {
+    if (::dup2(high[i], 3 + static_cast<int>(i)) < 0) ::_exit(2);
+    ::close(high[i]);
+  }
 }
 
 void answer(std::int64_t result) {
@@ -80,7 +85,7 @@ void serve_forks(PluginLoader& loader) {
   char names[detail::fork_request_max];
   for (;;) {
     iovec data{names, sizeof names};
-    alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
+    alignas(cmsghdr) char control[CMSG_SPACE(detail::fork_request_max_fds * sizeof(int))];
     msghdr message{};
     message.msg_iov = &data;
     message.msg_iovlen = 1;
@@ -90,19 +95,16 @@ void serve_forks(PluginLoader& loader) {
     do n = ::recvmsg(socket_fd, &message, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
     if (n <= 0) ::_exit(0);  // the pool is done with us
-    int fds[2] = {-1, -1};
+    int received[detail::fork_request_max_fds];
+    std::size_t count = 0;
     const cmsghdr* header = CMSG_FIRSTHDR(&message);
-    const bool two_fds = header != nullptr && header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS &&
-                         header->cmsg_len == CMSG_LEN(2 * sizeof(int)) && (message.msg_flags & MSG_CTRUNC) == 0;
-    if (header != nullptr && header->cmsg_type == SCM_RIGHTS) {
-      const std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      int received[2];
-      std::memcpy(received, CMSG_DATA(header), std::min<std::size_t>(count, 2) * sizeof(int));
-      for (std::size_t i = 0; i < count && i < 2; ++i) fds[i] = received[i];
+    if (header != nullptr && header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
+      count = std::min((header->cmsg_len - CMSG_LEN(0)) / sizeof(int), std::size(received));
+      std::memcpy(received, CMSG_DATA(header), count * sizeof(int));
     }
-    if (!two_fds) {
-      for (const int fd : fds)
-        if (fd >= 0) ::close(fd);
+    const std::span<const int> fds{received, count};
+    if (count < detail::fork_request_min_fds || (message.msg_flags & MSG_CTRUNC) != 0) {
+      for (const int fd : fds) ::close(fd);
       answer(-EINVAL);
       continue;
     }
@@ -121,17 +123,15 @@ void serve_forks(PluginLoader& loader) {
     if (pid != 0) {
       const int error = errno;
       if (pid < 0) {
-        ::close(fds[0]);
-        ::close(fds[1]);
+        for (const int fd : fds) ::close(fd);
         answer(-error);
         continue;
       }
       answer(pid);  // the new server's pid; the host knows this process's
-      place_pipes(fds[0], fds[1]);
+      place_fds(fds);
       return;
     }
-    ::close(fds[0]);  // the new server: on with the loop
-    ::close(fds[1]);
+    for (const int fd : fds) ::close(fd);  // the new server: on with the loop
   }
 }
 

@@ -1,18 +1,50 @@
 #include "frame_input.hpp"
 
+#include "sys/doorbell.hpp"
+#include "sys/io.hpp"
+
+#include <cerrno>
 #include <string>
+#include <system_error>
+
+#include <poll.h>
 
 namespace dlpool::worker {
 
 bool FrameInput::next(wire::FrameHeader& header, std::string_view& payload) {
+  // A chunk this long had this CPU to itself, and other workers are likely busy on theirs: the
+  // case where a pipe's wake-up would stack this worker onto another one's CPU.
+  const bool after_long_chunk =
+      doorbell_ >= 0 && std::chrono::steady_clock::now() - returned_ >= detail::doorbell_after_chunks_of;
   while (!reader_.next(header, payload)) {
+    if (after_long_chunk) wait_for_doorbell();
     // Blocking fd: `drained` cannot happen, a read waits for bytes or EOF.
     if (reader_.fill(fd_) != detail::FrameReader::Fill::eof) continue;
     if (reader_.partial() == 0) return false;
     throw wire::DecodeError{"the task pipe reached EOF in the middle of a frame, after " +
                             std::to_string(reader_.partial()) + " bytes of it"};
   }
+  returned_ = std::chrono::steady_clock::now();
   return true;
+}
+
+void FrameInput::wait_for_doorbell() {
+  // The host rings before it writes: the ring's wake-up places this process, and the pipe's,
+  // coming next, finds it awake already and changes nothing. The pipe is watched too, so that
+  // nothing depends on the ring: a frame written without one, or EOF, ends the wait as well.
+  for (;;) {
+    pollfd ready[2] = {{fd_, POLLIN, 0}, {doorbell_, POLLIN, 0}};
+    if (::poll(ready, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error{errno, std::generic_category(), "poll on the task pipe"};
+    }
+    if (ready[1].revents & POLLIN) detail::drain_eventfd(doorbell_);  // rings of frames read already too
+    if (ready[0].revents != 0) return;  // bytes, EOF or an error: the read says which
+    if (ready[1].revents & (POLLNVAL | POLLERR | POLLHUP)) {  // not an eventfd after all: do without
+      doorbell_ = -1;
+      return;
+    }
+  }
 }
 
 }  // namespace dlpool::worker

@@ -4,6 +4,7 @@
 
 #include <dlpool/wire/frame.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
@@ -12,9 +13,13 @@ namespace dlpool::worker {
 /// The worker's side of the task pipe (a blocking fd): frames as the host wrote them, read in as
 /// few syscalls as they arrive in. Chunks the host queued behind the running one, or wrote in one
 /// batch, come out of a single read.
+///
+/// With a doorbell, a worker that has just run a long chunk waits on it as well as on the pipe,
+/// to be woken on its own CPU (see sys/doorbell.hpp). After short ones it blocks in read().
 class FrameInput {
  public:
-  FrameInput(int fd, std::uint32_t max_payload) : fd_{fd}, reader_{max_payload} {}
+  FrameInput(int fd, std::uint32_t max_payload, int doorbell = -1)
+      : fd_{fd}, doorbell_{doorbell}, reader_{max_payload} {}
 
   /// The next frame; its payload stays valid until the next call. Blocks while none is complete.
   /// Returns false at EOF between frames. Throws wire::DecodeError for an unknown kind, a payload
@@ -23,8 +28,13 @@ class FrameInput {
   bool next(wire::FrameHeader& header, std::string_view& payload);
 
  private:
+  /// Blocks until the pipe has bytes or is closed, woken by the doorbell.
+  void wait_for_doorbell();
+
   int fd_;
+  int doorbell_;
   detail::FrameReader reader_;
+  std::chrono::steady_clock::time_point returned_ = std::chrono::steady_clock::now();  // next() last returned
 };
 
 }  // namespace dlpool::worker

@@ -2,6 +2,7 @@
 // plugins by name and runs the chunks the host sends on fd 3, answering on fd 4.
 //
 //   dlpool-worker --plugin-path DIR[:DIR...] [--max-tasks N] [--max-frame BYTES] [--batch-scheduling]
+//                 [--doorbell]
 //   dlpool-worker --describe NAME [--plugin-path DIR[:DIR...]]   (prints the manifest as JSON)
 //   dlpool-worker --fork-server [worker options]   (a pool's zygote: see fork_server.hpp)
 
@@ -40,6 +41,7 @@ namespace {
 
 constexpr int tasks_fd = 3;
 constexpr int results_fd = 4;
+constexpr int doorbell_fd = 5;  // with --doorbell
 
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> dirs;
@@ -119,6 +121,8 @@ int main(int argc, char** argv) {
   std::string describe;
   const auto* describe_option =
       app.add_option("--describe", describe, "print plugin NAME's manifest as JSON on stdout, then exit");
+  bool doorbell = false;
+  app.add_flag("--doorbell", doorbell, "fd 5 is an eventfd the host signals before writing after long chunks");
   bool fork_server = false;
   app.add_flag("--fork-server", fork_server, "make the pool's workers by cloning this process (socket on fd 3)");
   bool batch = false;
@@ -137,6 +141,7 @@ int main(int argc, char** argv) {
   // would keep a write from the host blocking after this worker died, instead of failing.
   ::fcntl(tasks_fd, F_SETFD, FD_CLOEXEC);
   ::fcntl(results_fd, F_SETFD, FD_CLOEXEC);
+  if (doorbell) ::fcntl(doorbell_fd, F_SETFD, FD_CLOEXEC);
   // The host gone: the next read sees EOF, the next write EPIPE, and the worker exits. (Not
   // PR_SET_PDEATHSIG: it follows the host *thread* that spawned us, not the host process.)
   std::signal(SIGPIPE, SIG_IGN);
@@ -152,7 +157,7 @@ int main(int argc, char** argv) {
   send(frame);
 
   std::string scratch;
-  dlpool::worker::FrameInput input{tasks_fd, max_frame};
+  dlpool::worker::FrameInput input{tasks_fd, max_frame, doorbell ? doorbell_fd : -1};
   unsigned long tasks_done = 0;
   try {
     for (;;) {

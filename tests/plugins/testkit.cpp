@@ -4,6 +4,7 @@
 
 #include <dlpool/plugin.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <csignal>
 #include <fstream>
@@ -76,6 +77,15 @@ int note(std::string path, int value) {
   return value;
 }
 DLPOOL_TASK(note)
+
+/// Keeps its CPU busy for `ms` milliseconds, then returns it: a long chunk without sleeping.
+int spin(int ms) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds{ms};
+  while (std::chrono::steady_clock::now() < until) {
+  }
+  return ms;
+}
+DLPOOL_TASK(spin)
 
 /// Dies by the given signal, or exits with status 0 when sig is 0.
 int die(int sig) {

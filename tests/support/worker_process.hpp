@@ -28,12 +28,19 @@ struct Reply {
 /// One worker with the test holding the other ends of its pipes.
 class WorkerProcess {
  public:
-  explicit WorkerProcess(std::vector<std::string> extra = {}) {
+  /// `with_doorbell`: an eventfd at fd 5 and --doorbell, as the pool gives its workers (ring()).
+  explicit WorkerProcess(std::vector<std::string> extra = {}, bool with_doorbell = false) {
     auto tasks = detail::make_pipe();
     auto results = detail::make_pipe();
     std::vector<std::string> argv{DLPOOL_BIN_DIR "/dlpool-worker", "--plugin-path", DLPOOL_TEST_PLUGIN_DIR};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    process_.emplace(detail::ChildProcess::spawn(argv, {tasks.read.get(), results.write.get()}));
+    std::vector<int> fds{tasks.read.get(), results.write.get()};
+    if (with_doorbell) {
+      doorbell_ = detail::make_eventfd();
+      fds.push_back(doorbell_.get());
+      argv.emplace_back("--doorbell");
+    }
+    process_.emplace(detail::ChildProcess::spawn(argv, fds));
     to_ = std::move(tasks.write);
     from_ = std::move(results.read);
     detail::block_sigpipe_in_this_thread();
@@ -41,6 +48,7 @@ class WorkerProcess {
 
   void send(std::string_view frame) { ASSERT_TRUE(detail::write_all(to_.get(), frame)); }
   void close_input() { to_.reset(); }
+  void ring() { detail::signal_eventfd(doorbell_.get()); }
 
   /// The next frame, or nothing at EOF. `plugin` reports are set aside in plugins().
   std::optional<Reply> receive() {
@@ -67,7 +75,7 @@ class WorkerProcess {
 
  private:
   std::optional<detail::ChildProcess> process_;
-  detail::UniqueFd to_, from_;
+  detail::UniqueFd to_, from_, doorbell_;
   std::vector<wire::PluginReport> plugins_;
 };
 

@@ -8,4 +8,9 @@ namespace dlpool::detail {
 /// by '\0'): the server reads no more, and the host sends no more.
 inline constexpr std::size_t fork_request_max = 4096;
 
+/// The descriptors a request carries, placed at fd 3 on in the worker: the task and result
+/// pipes, and the worker's doorbell if it has one.
+inline constexpr std::size_t fork_request_min_fds = 2;
+inline constexpr std::size_t fork_request_max_fds = 3;
+
 }  // namespace dlpool::detail

@@ -24,17 +24,17 @@ constexpr int answer_timeout_ms = 10'000;
 bool send_fds(int socket, const std::vector<int>& fds, std::string request) {
   if (request.empty()) request.push_back('\0');  // a message carrying fds needs a byte at least
   iovec data{request.data(), request.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))]{};
+  alignas(cmsghdr) char control[CMSG_SPACE(fork_request_max_fds * sizeof(int))]{};
   msghdr message{};
   message.msg_iov = &data;
   message.msg_iovlen = 1;
   message.msg_control = control;
-  message.msg_controllen = sizeof control;
+  message.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
   cmsghdr* header = CMSG_FIRSTHDR(&message);
   header->cmsg_level = SOL_SOCKET;
   header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(2 * sizeof(int));
-  std::memcpy(CMSG_DATA(header), fds.data(), 2 * sizeof(int));
+  header->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+  std::memcpy(CMSG_DATA(header), fds.data(), fds.size() * sizeof(int));
   ssize_t n;
   do n = ::sendmsg(socket, &message, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
@@ -70,7 +70,7 @@ std::optional<std::int64_t> receive_answer(int socket) {
 
 std::optional<ChildProcess> ForkServer::spawn(const std::vector<std::string>& worker_argv, const std::vector<int>& fds,
                                               std::span<const std::string> plugins) {
-  if (fds.size() != 2) return std::nullopt;
+  if (fds.size() < fork_request_min_fds || fds.size() > fork_request_max_fds) return std::nullopt;
   std::lock_guard lock{mutex_};
   if (disabled_ || built_with_sanitizer) return std::nullopt;
   if (!started_) {
