@@ -163,7 +163,7 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   // Outside the lock, and safe: the worker cannot be closed while it holds a chunk, the frame is
   // small and an idle worker's pipe empty, so the caller does not block.
   // A dead worker's EPIPE: the result handler settles the chunk.
-  direct.worker->send_from_caller(*direct.frame);
+  direct.worker->send_without_sigpipe(*direct.frame);
   std::lock_guard lock{mutex_};
   written(*direct.worker);
   return control;

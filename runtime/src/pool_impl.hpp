@@ -127,21 +127,22 @@ struct Worker {
     ring();
     return write_all(to_worker.get(), frames);
   }
-  /// The same from a caller's thread, whose signal mask is left as found.
-  bool send_from_caller(std::string_view frames) {
+  /// The same from a thread whose signal mask is left as found (a caller's; the result handler,
+  /// which runs callbacks).
+  bool send_without_sigpipe(std::string_view frames) {
     ring();
     return write_all_without_sigpipe(to_worker.get(), frames);
   }
 
   const std::uint64_t id;
   ChildProcess process;        // worker handler reaps; others only read pid()
-  UniqueFd to_worker;          // task handler writes (worker handler at startup and shutdown)
+  UniqueFd to_worker;          // written by whoever holds `writing`; closed by the worker handler
   UniqueFd doorbell;           // see sys/doorbell.hpp
   // Its last chunk took doorbell_after_chunks_of or more: it waits on its doorbell. Set by the
   // result handler, read by whichever thread writes next.
   std::atomic<bool> rings{false};
   UniqueFd from_worker;        // result handler reads
-  PipeCapacity to_worker_capacity;  // whoever writes (see `writing`) grows it first
+  PipeCapacity to_worker_capacity;  // the task handler grows it for its batches (others write small frames)
   FrameReader reader;          // result handler only
   bool registered = false;     // in the result handler's epoll set
   bool init_sent = false;      // worker handler: the INIT frame went out first
@@ -228,8 +229,12 @@ class PoolImpl {
     std::shared_ptr<const std::string> frame;
   };
   DirectSend send_directly(const std::shared_ptr<JobRecord>& record);
-  /// Whether chunks wait ahead of anything submitted now: CPython's order forbids overtaking them.
-  [[nodiscard]] bool work_ahead() const { return task_handler_holds_ || !ready_.empty() || !retry_.empty(); }
+  /// Whether work waits ahead of anything submitted now: CPython's order forbids overtaking it.
+  [[nodiscard]] bool work_ahead() const {
+    return task_handler_holds_ || !ready_.empty() || !retry_.empty() || !queue_.empty();
+  }
+  /// Moves the chunks to send again to the front of ready_: they are older than all of it.
+  void take_retries();
   /// Assigns the next ready chunk to `worker` if it is idle and the frame small; returns the frame
   /// to write, or null.
   std::shared_ptr<const std::string> give_next_ready(Worker& worker);

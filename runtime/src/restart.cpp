@@ -72,7 +72,7 @@ void PoolImpl::probe(const std::vector<std::string>& plugins) {
     wire::finish_frame(frames, start);
   }
   // A probe that died makes this write fail, not kill the host.
-  worker->send_from_caller(frames);
+  worker->send_without_sigpipe(frames);
 
   const auto pid = worker->process.pid();
   const auto deadline = Clock::now() + probe_timeout;

@@ -27,7 +27,6 @@ constexpr std::size_t max_plugins_remembered = 64;  // for the fork server (see 
 }  // namespace
 
 void PoolImpl::result_handler() {
-  block_sigpipe_in_this_thread();  // it writes to workers too (give_next_ready): a dead one is EPIPE
   const auto watch = [&](int fd, std::uint64_t key) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -170,8 +169,8 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
         // Otherwise it is woken once the worker is down to half the queue it may hold, to top it
         // up with several chunks in one write, instead of being woken for each; and only if it
         // has something to give (an apply in a loop would wake it on every result for nothing).
-        refill = next ? task_handler_holds_ || !retry_.empty() || !queue_.empty()
-                      : worker.in_flight.size() <= queue_cap(*chunk.record) / 2 && (work_ahead() || !queue_.empty());
+        refill = next ? ready_.empty() && work_ahead()
+                      : worker.in_flight.size() <= queue_cap(*chunk.record) / 2 && work_ahead();
         (result.ok ? worker.items_done : worker.items_failed) += chunk.count;
         // An old generation's worker that has finished its work is told to exit (restart).
         if (worker.generation != generation_ && worker.in_flight.empty()) signal_eventfd(worker_wake_.get());
@@ -189,9 +188,20 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     // cpu_speedup, ~4 ms lost in most runs).
     if (refill) task_cv_.notify_one();
     if (next) {
-      worker.send(*next);  // EPIPE: it died, and its finalization settles the chunk
-      std::lock_guard lock{mutex_};
-      written(worker);
+      std::string failure;
+      try {
+        // Callbacks run on this thread: its signal mask stays as they expect. EPIPE: the worker
+        // died, and its finalization settles the chunk.
+        worker.send_without_sigpipe(*next);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      {
+        std::lock_guard lock{mutex_};
+        written(worker);
+      }
+      // Not the worker's doing, but it will never see that chunk: it is ended, the chunk failed.
+      if (!failure.empty()) lose_channel(worker, "could not be written to: " + failure);
     }
 
     report_chunk(chunk,

@@ -15,6 +15,8 @@
 #include "sys/io.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <iterator>
 
 namespace dlpool::detail {
 namespace {
@@ -165,7 +167,7 @@ PoolImpl::DirectSend PoolImpl::send_directly(const std::shared_ptr<JobRecord>& r
   // Only when nothing is ahead of it (CPython's order) and a worker is idle: then the caller's
   // thread writes the frame, and the task handler is never woken.
   const auto& first = *record->first_chunk;
-  if (!queue_.empty() || work_ahead() || broken_ || first.frame.size() > direct_frame_limit ||
+  if (work_ahead() || broken_ || first.frame.size() > direct_frame_limit ||
       first.frame.size() - wire::header_size > options_.max_frame_bytes)  // the task handler reports it
     return {};
   auto worker = worker_for(*record);
@@ -176,14 +178,23 @@ PoolImpl::DirectSend PoolImpl::send_directly(const std::shared_ptr<JobRecord>& r
   return {std::move(worker), std::move(frame)};
 }
 
+void PoolImpl::take_retries() {
+  for (auto& chunk : retry_) chunk.deadline.reset();
+  ready_.insert(ready_.begin(), std::make_move_iterator(retry_.begin()), std::make_move_iterator(retry_.end()));
+  retry_.clear();
+}
+
 std::shared_ptr<const std::string> PoolImpl::give_next_ready(Worker& worker) {
-  if (ready_.empty() || stop_tasks_ || state_ == State::terminate || !eligible(worker) || worker.writing ||
-      !worker.in_flight.empty())
+  if (stop_tasks_ || state_ == State::terminate || !eligible(worker) || worker.writing || !worker.in_flight.empty())
     return nullptr;
+  take_retries();
+  if (ready_.empty()) return nullptr;
   auto& next = ready_.front();
-  // Small, as send_directly's: the worker has read all it was sent, so its pipe is empty and the
-  // result handler does not block on the write. Anything else is the task handler's to deal with.
-  if (next.frame->size() > direct_frame_limit || unsendable(next)) return nullptr;
+  // Short tasks are the task handler's: it queues several in one write (queue_cap). A frame of
+  // PIPE_BUF bytes or less fits any empty pipe, however small the user's pipe quota left it, and
+  // this worker has read all it was sent: the result handler never blocks on the write, even if
+  // the worker has died and a process it forked still holds its pipe.
+  if (queue_cap(*next.record) > 1 || next.frame->size() > PIPE_BUF || unsendable(next)) return nullptr;
   auto frame = next.frame;
   assign(worker, std::move(next));
   ready_.pop_front();
@@ -207,13 +218,8 @@ void PoolImpl::task_handler() {
   // The chunk to add to a batch for `worker` after the ones taken so far, if one is at hand in
   // order without encoding: one to send again, or the next submission's if the caller encoded it.
   const auto next_at_hand = [&]() -> bool {
+    take_retries();
     if (!ready_.empty()) return true;
-    if (!retry_.empty()) {
-      ready_.push_back(std::move(retry_.front()));
-      retry_.pop_front();
-      ready_.back().deadline.reset();
-      return true;
-    }
     if (record || queue_.empty() || !queue_.front().first->first_chunk || queue_.front().first->cancelled) return false;
     auto [taken, taken_source] = std::move(queue_.front());
     queue_.pop_front();
@@ -226,15 +232,11 @@ void PoolImpl::task_handler() {
       publish_holds();
       task_cv_.wait(lock, [&] {
         if (stop_tasks_ || state_ == State::terminate) return true;
+        take_retries();  // older than anything not sent yet, so judged first
         if (!ready_.empty()) return unsendable(ready_.front()) || worker_for(*ready_.front().record) != nullptr;
-        return record || !queue_.empty() || !retry_.empty();
+        return record || !queue_.empty();
       });
       if (stop_tasks_ || state_ == State::terminate) break;
-
-      if (ready_.empty() && !retry_.empty()) {  // older than anything still to be encoded
-        next_at_hand();
-        continue;
-      }
 
       if (ready_.empty()) {
         if (!record) {
@@ -351,7 +353,8 @@ void PoolImpl::task_handler() {
     signal_eventfd(worker_wake_.get());
   }
   task_handler_done_ = true;
-  const auto unsent = std::exchange(ready_, {});  // the pool is terminating: their jobs fail without them
+  // Empty after a close, which waits for all work; a terminate fails their jobs without them.
+  const auto unsent = std::exchange(ready_, {});
   done_cv_.notify_all();
   lock.unlock();
 }

@@ -4,20 +4,25 @@
 #include "sys/io.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <system_error>
 
 #include <poll.h>
+#include <unistd.h>
 
 namespace dlpool::worker {
 
 bool FrameInput::next(wire::FrameHeader& header, std::string_view& payload) {
   // A chunk this long had this CPU to itself, and other workers are likely busy on theirs: the
   // case where a pipe's wake-up would stack this worker onto another one's CPU.
-  const bool after_long_chunk =
+  // Only the first wait: the wake-up that places the worker; the rest of a frame read in several
+  // parts is on its way.
+  bool doorbell_wait =
       doorbell_ >= 0 && std::chrono::steady_clock::now() - returned_ >= detail::doorbell_after_chunks_of;
   while (!reader_.next(header, payload)) {
-    if (after_long_chunk) wait_for_doorbell();
+    if (std::exchange(doorbell_wait, false)) wait_for_doorbell();
     // Blocking fd: `drained` cannot happen, a read waits for bytes or EOF.
     if (reader_.fill(fd_) != detail::FrameReader::Fill::eof) continue;
     if (reader_.partial() == 0) return false;
@@ -38,9 +43,12 @@ void FrameInput::wait_for_doorbell() {
       if (errno == EINTR) continue;
       throw std::system_error{errno, std::generic_category(), "poll on the task pipe"};
     }
-    if (ready[1].revents & POLLIN) detail::drain_eventfd(doorbell_);  // rings of frames read already too
     if (ready[0].revents != 0) return;  // bytes, EOF or an error: the read says which
-    if (ready[1].revents & (POLLNVAL | POLLERR | POLLHUP)) {  // not an eventfd after all: do without
+    // Rings of frames read already are drained too. Anything but an eventfd's 8 bytes (or
+    // nothing yet) means fd 5 is not the doorbell: the worker does without it, rather than spin.
+    std::uint64_t rings = 0;
+    const auto n = ::read(doorbell_, &rings, sizeof rings);
+    if (n != static_cast<ssize_t>(sizeof rings) && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
       doorbell_ = -1;
       return;
     }

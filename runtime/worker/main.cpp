@@ -61,9 +61,11 @@ std::string own_plugin_dir() {
   return (self.parent_path() / dlpool::detail::config::bin_to_plugins).lexically_normal().string();
 }
 
-/// SCHED_BATCH for this process and what it forks (see PoolOptions::batch_scheduling). Always
+/// SCHED_BATCH for this process and what it forks (see PoolOptions::batch_scheduling), unless
+/// the host runs under a policy of its own choosing (real-time, idle): that one is kept. Always
 /// permitted for one's own process; should a sandbox refuse it, the worker runs as it was.
 void use_batch_scheduling() {
+  if (::sched_getscheduler(0) != SCHED_OTHER) return;
   const sched_param param{};
   if (::sched_setscheduler(0, SCHED_BATCH, &param) != 0)
     dlpool::detail::log(dlpool::detail::LogLevel::debug, "SCHED_BATCH refused ({}): running under the inherited policy",

@@ -77,7 +77,8 @@ struct PoolOptions {
   /// Workers run under SCHED_BATCH (see sched(7)) unless this is false. A worker woken with work
   /// then does not preempt the pool thread that handed it over, which the scheduler would
   /// otherwise leave waiting behind a CPU-bound task until its next tick, with other workers'
-  /// results unread. Their nice value is left as it was.
+  /// results unread. Their nice value is left as it was; a host running under another policy
+  /// than SCHED_OTHER keeps it for its workers. Threads and processes a task starts inherit it.
   bool batch_scheduling = true;
 };
 

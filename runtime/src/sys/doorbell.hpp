@@ -13,9 +13,10 @@
 //
 // After short chunks the worker blocks in read(), one syscall, and the host does not ring: the
 // apply path stays as it was. Both sides judge "long" by the same bound; the host's measure of
-// a chunk (from sending it to reading its result) spans the worker's, so the host rings whenever
-// the worker may be waiting on the doorbell. A ring too many only leaves a count that the next
-// wait drains; one missing only costs that wake-up its placement, as the pipe is watched too.
+// a chunk (from sending it, or from its predecessor's result when queued behind one, to reading
+// its result) spans the worker's in the cases that matter, so the host rings when the worker
+// waits on the doorbell. A ring too many only leaves a count that the next wait drains; one
+// missing only costs that wake-up its placement, as the pipe is watched too.
 
 #include <chrono>
 
