@@ -288,7 +288,7 @@ void PoolImpl::task_handler() {
           }
           record->frame_hint = chunk->frame.size();
           made.push_back(InFlight{record, index++, first, chunk->count,
-                                   std::make_shared<const std::string>(std::move(chunk->frame)), {}, std::nullopt});
+                                  std::make_shared<const std::string>(std::move(chunk->frame)), {}, std::nullopt});
           first += chunk->count;
         }
         if (ended) {
