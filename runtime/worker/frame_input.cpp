@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <system_error>
+#include <utility>
 
 #include <poll.h>
 #include <unistd.h>
@@ -15,10 +15,9 @@
 namespace dlpool::worker {
 
 bool FrameInput::next(wire::FrameHeader& header, std::string_view& payload) {
-  // A chunk this long had this CPU to itself, and other workers are likely busy on theirs: the
-  // case where a pipe's wake-up would stack this worker onto another one's CPU.
-  // Only the first wait: the wake-up that places the worker; the rest of a frame read in several
-  // parts is on its way.
+  // After a long chunk, when other workers are likely busy on their CPUs and a pipe's wake-up
+  // would stack this worker onto one of theirs. Only the first wait goes by the doorbell: it is
+  // the wake-up that places the worker; the rest of a frame read in parts is on its way.
   bool doorbell_wait =
       doorbell_ >= 0 && std::chrono::steady_clock::now() - returned_ >= detail::doorbell_after_chunks_of;
   while (!reader_.next(header, payload)) {
@@ -29,7 +28,7 @@ bool FrameInput::next(wire::FrameHeader& header, std::string_view& payload) {
     throw wire::DecodeError{"the task pipe reached EOF in the middle of a frame, after " +
                             std::to_string(reader_.partial()) + " bytes of it"};
   }
-  returned_ = std::chrono::steady_clock::now();
+  if (doorbell_ >= 0) returned_ = std::chrono::steady_clock::now();
   return true;
 }
 
