@@ -9,6 +9,7 @@
 #include <mutex>
 #include <numeric>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <csignal>
@@ -141,6 +142,57 @@ TEST_F(Reliability, ChunksQueuedBehindALostOneRunAgainInsteadOfFailing) {
       }
     }
   }
+  pool.close();
+  pool.join();
+}
+
+TEST_F(Reliability, AGeneratorBlockedOnItsConsumerDoesNotKeepLostChunksFromRunningAgain) {
+  // `dlpool map`'s shape: the generator waits for the consumer, which waits for an item that
+  // was queued behind a chunk whose worker died. That item must be sent again while the
+  // generator is blocked (it once was the task handler that blocked in it, for good).
+  const Task<int(int, int, std::string)> gate_then_exit{"rogue", "gate_then_exit"};
+  auto gate = this->gate("gate");
+  Pool pool{options(1)};
+  // Short chunks, so that the pool queues them in the worker's pipe behind the running one.
+  std::vector<std::tuple<int, int, std::string>> warm_up;
+  for (int x = 0; x < 100; ++x) warm_up.emplace_back(x, -1, gate.path());
+  ASSERT_EQ(pool.starmap(gate_then_exit, warm_up, 1).size(), warm_up.size());
+
+  constexpr int items = 12, blocks_at = 6;
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::set<int> seen;
+  std::promise<void> blocked;
+  auto it = pool.imap_unordered(gate_then_exit, [&, x = 0]() mutable -> std::optional<std::tuple<int, int, std::string>> {
+    if (x == items) return std::nullopt;
+    if (x == blocks_at) {
+      blocked.set_value();
+      std::unique_lock lock{mutex};
+      // Item 1 was queued behind item 0, whose worker dies: it comes only if sent again.
+      if (!cv.wait_for(lock, 60s, [&] { return seen.contains(1); })) return std::nullopt;
+    }
+    return std::tuple{x++, 0, gate.path()};
+  });
+  ASSERT_EQ(blocked.get_future().wait_for(60s), std::future_status::ready);
+  gate.release();  // item 0's worker dies now, with items 1.. queued behind it
+  std::set<int> values;
+  int lost = 0;
+  for (;;) {
+    auto outcome = it.next_indexed();
+    if (!outcome) break;
+    if (auto* value = std::get_if<int>(&outcome->outcome)) {
+      values.insert(*value);
+      std::lock_guard lock{mutex};
+      seen.insert(*value);
+      cv.notify_all();
+    } else {
+      EXPECT_EQ(outcome->index, 0u);
+      EXPECT_THROW(std::rethrow_exception(std::get<std::exception_ptr>(outcome->outcome)), WorkerLostError);
+      ++lost;
+    }
+  }
+  EXPECT_EQ(lost, 1);
+  EXPECT_EQ(values.size(), static_cast<std::size_t>(items - 1)) << "the generator gave up waiting for item 1";
   pool.close();
   pool.join();
 }

@@ -188,6 +188,10 @@ bool PoolImpl::cancel(const std::shared_ptr<JobRecord>& record, bool kill) {
         dropped = std::move(parked->second);
         parked_.erase(parked);
         record->input_ended = true;
+      } else if (record->pulled) {
+        // Its puller drops the input; the job need not wait for a generator that may block.
+        record->input_ended = true;
+        pull_cv_.notify_all();
       }
       task_cv_.notify_all();
     }
@@ -204,6 +208,13 @@ bool PoolImpl::cancel(const std::shared_ptr<JobRecord>& record, bool kill) {
 void PoolImpl::resume(const std::shared_ptr<JobRecord>& record) {
   {
     std::lock_guard lock{mutex_};
+    if (record->pulled) {  // its puller waits for this
+      if (!record->held_back()) {
+        record->parked = false;
+        pull_cv_.notify_all();
+      }
+      return;
+    }
     auto it = std::ranges::find_if(parked_, [&](const Queued& q) { return q.first == record; });
     if (it == parked_.end() || record->held_back()) return;
     record->parked = false;
@@ -229,6 +240,7 @@ void PoolImpl::terminate() {
     state_ = State::terminate;
   }
   task_cv_.notify_all();
+  pull_cv_.notify_all();
   done_cv_.notify_all();
   signal_eventfd(worker_wake_.get());
 }
@@ -247,6 +259,7 @@ void PoolImpl::join() {
   worker_thread_.join();
   task_thread_.join();
   result_thread_.join();
+  join_pullers();
   joined_ = true;
 }
 

@@ -13,6 +13,10 @@
 //  - worker handler (worker_handler.cpp): owns spawning and reaping: replaces workers, notices
 //    exits through pidfds, enforces task deadlines and the SIGTERM -> SIGKILL grace period of
 //    workers being stopped (timeout, cancel), and runs the close and terminate sequences.
+//  - input pullers (input_puller.cpp): one thread per imap over a generator, the only code that
+//    calls it. A generator may block (on a pipe, on the window of a consumer that waits for a
+//    lost chunk to come round again); the task handler, which sends lost chunks again, must not
+//    be the thread it blocks.
 // Result handles reach the pool through PoolLink (cancel, imap consumption), from any thread.
 // A Worker is shared_ptr-owned so that the task handler can finish a write to a worker that the
 // result handler has just erased: its fds close only when the last user lets go.
@@ -36,6 +40,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -87,6 +92,8 @@ struct JobRecord {
   std::atomic<std::size_t> resume_at{0};  // ...to have consumed this many (set before `parked`)
   [[nodiscard]] bool held_back() const { return consumed.load() < resume_at.load(); }
   bool input_ended = false;
+  bool pulled = false;      // its input is read by an input puller (a generator)
+  std::size_t unsent = 0;   // pulled: chunks the puller put in ready_ that no worker took yet
   std::atomic<bool> cancelled{false};  // written under the pool lock; report_chunk reads it without
   bool completed = false;
 };
@@ -107,6 +114,7 @@ struct InFlight {
   std::shared_ptr<const std::string> frame;   // kept to send again if its worker dies before starting it
   Clock::time_point started{};                 // when it reached the front of its worker's queue
   std::optional<Clock::time_point> deadline;  // when its worker is stopped for a timeout
+  bool unsent = false;  // made by an input puller, counted in its record's `unsent` until taken
 };
 
 struct Worker {
@@ -211,6 +219,13 @@ class PoolImpl {
   // restart.cpp
   void probe(const std::vector<std::string>& plugins);
 
+  // input_puller.cpp
+  void start_puller(std::shared_ptr<JobRecord> record, std::unique_ptr<ChunkSource> source);
+  void pull_input(const std::shared_ptr<JobRecord>& record, std::unique_ptr<ChunkSource> source);
+  /// A chunk leaves ready_ (taken by a worker, or failed unsent): its puller may pull the next.
+  void taken_from_ready(InFlight& chunk);
+  void join_pullers();
+
   // task_handler.cpp
   void task_handler();
   /// Whether an imap's next chunk would pull past its window, `items_made` items being pulled.
@@ -295,6 +310,12 @@ class PoolImpl {
   UniqueFd result_wake_;  // eventfd: new workers, workers to finalize, stop
   UniqueFd worker_wake_;  // eventfd: state change, a worker was erased
   std::jthread worker_thread_, task_thread_, result_thread_;
+  std::condition_variable pull_cv_;  // input pullers: room for a chunk, consumer caught up, stop
+  struct Puller {
+    std::jthread thread;
+    bool done = false;  // its thread has left pull_input (pool lock)
+  };
+  std::list<Puller> pullers_;  // pool lock; finished ones are joined when the next one starts
   bool joined_ = false;
   std::mutex join_mutex_;
   std::shared_ptr<PoolLink> link_ = std::make_shared<PoolLink>();

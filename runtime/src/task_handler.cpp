@@ -101,6 +101,7 @@ void PoolImpl::start_chunk(InFlight& chunk) {
 }
 
 void PoolImpl::assign(Worker& worker, InFlight chunk) {
+  taken_from_ready(chunk);
   worker.writing = true;  // the caller writes the frame next, then calls written()
   auto& queued = worker.in_flight.emplace_back(std::move(chunk));
   if (worker.in_flight.size() == 1) start_chunk(queued);
@@ -254,6 +255,10 @@ void PoolImpl::task_handler() {
           lock.lock();
           continue;
         }
+        if (source->pulls_from_caller()) {  // a generator: read on a thread of its own
+          start_puller(std::move(record), std::move(source));
+          continue;
+        }
         if (record->window_items != 0 && window_full(*record, record->items_made)) {
           // Publish `parked` before the second look at `consumed` (see JobHandle::consumed).
           record->resume_at = resume_point(*record);
@@ -270,9 +275,8 @@ void PoolImpl::task_handler() {
           spent.push_back(std::move(source));
           continue;
         }
-        // Short chunks from an input in memory are encoded a worker's queue ahead, to go out in
-        // one write; a generator is pulled one chunk at a time, as workers take them.
-        const std::size_t ahead = source->pulls_from_caller() ? 1 : queue_cap(*record);
+        // Short chunks are encoded a worker's queue ahead, to go out in one write.
+        const std::size_t ahead = queue_cap(*record);
         publish_holds();
         lock.unlock();
         std::exception_ptr input_error;
@@ -313,8 +317,9 @@ void PoolImpl::task_handler() {
       }
 
       if (const auto error = unsendable(ready_.front())) {
-        const auto chunk = std::move(ready_.front());
+        auto chunk = std::move(ready_.front());
         ready_.pop_front();
+        taken_from_ready(chunk);
         publish_holds();
         lock.unlock();
         report_chunk(chunk, error);

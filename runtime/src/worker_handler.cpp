@@ -195,6 +195,7 @@ int PoolImpl::enforce_deadlines() {
 void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   stop_tasks_ = true;
   task_cv_.notify_all();
+  pull_cv_.notify_all();
   // Terminating: every worker is stopped (SIGTERM now, SIGKILL once the grace period is over).
   // Re-checked on every pass, because terminate() may come while a close() is waiting for workers
   // that do not exit.

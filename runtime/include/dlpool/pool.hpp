@@ -169,9 +169,10 @@ class Pool {
   }
 
   /// Lazily maps `items` (a range, copied now, or a generator: a callable returning
-  /// std::optional<argument>, std::nullopt at the end, read on the task-handler thread).
-  /// Results come in input order. The input is pulled at most PoolOptions::imap_window chunks
-  /// ahead of the consumer; while an imap waits for its consumer, later calls go ahead of it.
+  /// std::optional<argument>, std::nullopt at the end, called on a thread the pool starts for
+  /// this imap, which join() waits for: a generator may block, but must end). Results come in
+  /// input order. The input is pulled at most PoolOptions::imap_window chunks ahead of the
+  /// consumer; while an imap waits for its consumer or its generator, later calls go ahead of it.
   /// Throws UsageError for chunksize < 1 or a pool not running.
   template <class T, class Input>
   [[nodiscard]] IMapIterator<typename detail::CallCodec<T>::Value> imap(const T& task, Input&& items,

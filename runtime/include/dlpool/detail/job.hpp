@@ -19,7 +19,8 @@ namespace dlpool::detail {
 
 /// The receiving end of one submitted call (apply, map, imap...). Thread contract:
 /// chunk_done/chunk_failed arrive on the result-handler thread, or on the thread that fails the
-/// pool's pending work (terminate); input_ended on the task-handler thread; complete() once, after
+/// pool's pending work (terminate); input_ended on the task-handler thread, or on the thread
+/// reading an imap's generator; complete() once, after
 /// every chunk has reported and the input has ended, on whichever thread saw the last of them.
 /// Implementations lock their own state.
 class Job {
@@ -49,7 +50,7 @@ class ChunkSource {
   /// Throws when reading the input fails.
   virtual std::size_t next_chunk(std::string& out, wire::BinaryEncoder& encoder) = 0;
   /// Whether next_chunk() calls back into the caller's code, which may take any time (an imap
-  /// generator). Otherwise the task handler may encode several chunks ahead to send in one write.
+  /// generator): such a source is read on a thread of its own, never on the task handler.
   [[nodiscard]] virtual bool pulls_from_caller() const noexcept { return false; }
 };
 
