@@ -216,6 +216,19 @@ TEST_F(Reliability, AWorkerKilledFromOutsideFailsTheTaskItRan) {
   pool.join();
 }
 
+TEST_F(Reliability, AWorkerKilledWhileIdleDoesNotFailTheNextCall) {
+  // The call goes to the worker before the pool has seen it die; it never read the call, so the
+  // call runs in the replacement instead of failing with WorkerLostError.
+  Pool pool{options(1)};
+  for (int round = 0; round < 20; ++round) {
+    const int pid = pool.apply(worker_pid);
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    EXPECT_NO_THROW(EXPECT_EQ(pool.apply(square, round), round * round)) << "round " << round;
+  }
+  pool.close();
+  pool.join();
+}
+
 TEST_F(Reliability, AWorkerThatDiesLoadingAPluginFailsThatCallOnly) {
   test::let_workers_die_by_signal();
   Pool pool{options(1)};

@@ -84,7 +84,7 @@ PoolImpl::PoolImpl(PoolOptions options)
     throw PluginNotFound{wire::invalid_plugin_name_message(options_.initializer->task().plugin),
                          options_.initializer->task().plugin, options_.initializer->task().task};
   worker_argv_ = {worker_executable(options_.worker_path), "--plugin-path", plugin_search_path(options_.plugin_path),
-                  "--max-frame", std::to_string(options_.max_frame_bytes), "--doorbell"};
+                  "--max-frame", std::to_string(options_.max_frame_bytes), "--doorbell", "--ledger"};
   if (options_.batch_scheduling) worker_argv_.emplace_back("--batch-scheduling");
   if (options_.maxtasksperchild) {
     worker_argv_.emplace_back("--max-tasks");

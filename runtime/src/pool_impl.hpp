@@ -31,6 +31,7 @@
 #include "sys/doorbell.hpp"
 #include "sys/fork_server.hpp"
 #include "sys/io.hpp"
+#include "sys/ledger.hpp"
 #include "sys/pipe_capacity.hpp"
 #include "sys/unique_fd.hpp"
 
@@ -115,6 +116,7 @@ struct InFlight {
   Clock::time_point started{};                 // when it reached the front of its worker's queue
   std::optional<Clock::time_point> deadline;  // when its worker is stopped for a timeout
   bool unsent = false;  // made by an input puller, counted in its record's `unsent` until taken
+  std::uint64_t seq = 0;  // its place among the chunks given to its worker (1, 2, ...)
 };
 
 struct Worker {
@@ -122,9 +124,10 @@ struct Worker {
   enum class Stop { no, timeout, cancel, terminate, lost /* its result pipe closed */ };
 
   Worker(std::uint64_t id, ChildProcess process, UniqueFd to_worker, UniqueFd doorbell, UniqueFd from_worker,
-         std::uint32_t max_frame)
+         Ledger ledger, std::uint32_t max_frame)
       : id{id}, process{std::move(process)}, to_worker{std::move(to_worker)}, doorbell{std::move(doorbell)},
-        from_worker{std::move(from_worker)}, to_worker_capacity{this->to_worker.get()}, reader{max_frame} {}
+        from_worker{std::move(from_worker)}, ledger{std::move(ledger)}, to_worker_capacity{this->to_worker.get()},
+        reader{max_frame} {}
 
   /// Rings the worker's doorbell if it waits on it, then writes frames to it. False: it is gone.
   bool send(std::string_view frames) {
@@ -150,6 +153,7 @@ struct Worker {
   // result handler, read by whichever thread writes next.
   std::atomic<bool> rings{false};
   UniqueFd from_worker;        // result handler reads
+  Ledger ledger;               // the worker writes; read when it dies (finalize_worker)
   PipeCapacity to_worker_capacity;  // the task handler grows it for its batches (others write small frames)
   FrameReader reader;          // result handler only
   bool registered = false;     // in the result handler's epoll set
@@ -165,6 +169,7 @@ struct Worker {
   // A thread writes a frame to it outside the pool lock: nobody else may write until it is done,
   // or frames longer than PIPE_BUF could interleave, or reach the worker out of in_flight's order.
   bool writing = false;
+  std::uint64_t chunks_assigned = 0;  // InFlight::seq of the last chunk given to it
   unsigned chunks_sent = 0;
   unsigned generation = 0;        // see PoolImpl::restart
   std::uint64_t items_done = 0, items_failed = 0;

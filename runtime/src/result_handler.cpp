@@ -246,9 +246,19 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   std::unique_lock lock{mutex_};
   auto lost = std::move(worker->in_flight);
   worker->in_flight.clear();
+  // Had it started its front chunk? Its ledger says (a worker killed while idle, just as a call
+  // was handed to it, has not): a chunk never started is sent again with those behind it
+  // instead of failing. Only for a death the pool did not cause: a chunk the pool stopped a
+  // worker over (timeout, cancel, protocol error) fails as before.
+  const bool front_unstarted = !lost.empty() && worker->ledger.chunks_started() < lost.front().seq &&
+                               (worker->stop == Worker::Stop::no || worker->stop == Worker::Stop::lost) &&
+                               worker->protocol_error.empty();
   const auto ended = worker->protocol_error.empty() ? describe_exit(worker->wait_status.value_or(-1)) : worker->protocol_error;
   if (lost.empty())
     log(LogLevel::debug, "worker {} {}", worker->process.pid(), ended);
+  else if (front_unstarted)
+    log(LogLevel::info, "worker {} {} before it started its next chunk; {} chunk(s) to send again", worker->process.pid(),
+        ended, lost.size());
   else
     log(LogLevel::info, "worker {} {} running {}.{} (job {}, chunk {}); {} chunk(s) behind it to send again",
         worker->process.pid(), ended, lost.front().record->task.plugin, lost.front().record->task.task,
@@ -280,10 +290,11 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   }
   if (state_ == State::terminate) return;  // pending jobs fail with PoolTerminated instead
   // Only the front chunk was running; those queued behind it never started: they are sent again,
-  // ahead of anything not yet sent.
-  if (lost.size() > 1) {
-    retry_.insert(retry_.begin(), std::make_move_iterator(lost.begin() + 1), std::make_move_iterator(lost.end()));
-    lost.resize(1);
+  // ahead of anything not yet sent. So is the front one if it never started.
+  if (const std::size_t keep = front_unstarted ? 0 : 1; lost.size() > keep) {
+    retry_.insert(retry_.begin(), std::make_move_iterator(lost.begin() + static_cast<std::ptrdiff_t>(keep)),
+                  std::make_move_iterator(lost.end()));
+    lost.resize(keep);
     task_cv_.notify_all();
   }
   for (auto& chunk : lost) {

@@ -103,6 +103,7 @@ void PoolImpl::start_chunk(InFlight& chunk) {
 void PoolImpl::assign(Worker& worker, InFlight chunk) {
   taken_from_ready(chunk);
   worker.writing = true;  // the caller writes the frame next, then calls written()
+  chunk.seq = ++worker.chunks_assigned;
   auto& queued = worker.in_flight.emplace_back(std::move(chunk));
   if (worker.in_flight.size() == 1) start_chunk(queued);
   if (options_.maxtasksperchild && ++worker.chunks_sent >= static_cast<unsigned>(*options_.maxtasksperchild))

@@ -34,7 +34,10 @@ std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id, std::span<const
   Pipe tasks = make_pipe();
   Pipe results = make_pipe();
   auto doorbell = make_eventfd();  // see sys/doorbell.hpp
-  const auto worker_ends = [&] { return std::vector<int>{tasks.read.get(), results.write.get(), doorbell.get()}; };
+  auto ledger = Ledger::create();   // see sys/ledger.hpp
+  const auto worker_ends = [&] {
+    return std::vector<int>{tasks.read.get(), results.write.get(), doorbell.get(), ledger.fd()};
+  };
   // Cloned by the pool's fork server when it can (no exec, no dynamic linking: a fraction of a
   // spawn's cost), spawned otherwise. Fresh descriptors for a spawn after the server failed: the
   // ones it was sent may be held by a clone it made but could not report.
@@ -43,12 +46,14 @@ std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id, std::span<const
     tasks = make_pipe();
     results = make_pipe();
     doorbell = make_eventfd();
+    ledger = Ledger::create();
     return ChildProcess::spawn(worker_argv_, worker_ends());
   }();
+  ledger.close_fd();  // the worker has its own
   set_nonblocking(results.read.get());
   log(LogLevel::debug, "worker {} started", process.pid());
   return std::make_shared<Worker>(id, std::move(process), std::move(tasks.write), std::move(doorbell),
-                                  std::move(results.read), options_.max_frame_bytes);
+                                  std::move(results.read), std::move(ledger), options_.max_frame_bytes);
 }
 
 void PoolImpl::send_initializer(Worker& worker) {

@@ -2,7 +2,7 @@
 // plugins by name and runs the chunks the host sends on fd 3, answering on fd 4.
 //
 //   dlpool-worker --plugin-path DIR[:DIR...] [--max-tasks N] [--max-frame BYTES] [--batch-scheduling]
-//                 [--doorbell]
+//                 [--doorbell] [--ledger]
 //   dlpool-worker --describe NAME [--plugin-path DIR[:DIR...]]   (prints the manifest as JSON)
 //   dlpool-worker --fork-server [worker options]   (a pool's zygote: see fork_server.hpp)
 
@@ -15,6 +15,7 @@
 
 #include "dlpool_config.hpp"
 #include "sys/io.hpp"
+#include "sys/ledger.hpp"
 #include "sys/pipe_capacity.hpp"
 
 #include <dlpool/wire/bytes.hpp>
@@ -42,6 +43,8 @@ namespace {
 constexpr int tasks_fd = 3;
 constexpr int results_fd = 4;
 constexpr int doorbell_fd = 5;  // with --doorbell
+// With --ledger: the fd after the pipes and the doorbell (see sys/ledger.hpp).
+constexpr int ledger_fd(bool doorbell) { return doorbell ? doorbell_fd + 1 : doorbell_fd; }
 
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> dirs;
@@ -125,6 +128,8 @@ int main(int argc, char** argv) {
       app.add_option("--describe", describe, "print plugin NAME's manifest as JSON on stdout, then exit");
   bool doorbell = false;
   app.add_flag("--doorbell", doorbell, "fd 5 is an eventfd the host signals before writing after long chunks");
+  bool ledger_given = false;
+  app.add_flag("--ledger", ledger_given, "the fd after the doorbell's (or fd 5) is a memfd page: count chunks started there");
   bool fork_server = false;
   app.add_flag("--fork-server", fork_server, "make the pool's workers by cloning this process (socket on fd 3)");
   bool batch = false;
@@ -149,6 +154,8 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   if (*describe_option) return dlpool::worker::describe_plugin(loader, describe);
+  auto ledger = ledger_given ? dlpool::detail::Ledger::open(ledger_fd(doorbell)) : dlpool::detail::Ledger{};
+  std::uint64_t tasks_started = 0;
   dlpool::worker::TaskRunner runner{loader, max_frame};
 
   std::string frame;
@@ -176,6 +183,7 @@ int main(int argc, char** argv) {
           break;
         }
         case dlpool::wire::FrameKind::task:
+          ledger.started(++tasks_started);
           runner.run(header, payload, frame);
           send_answer(loader, frame, scratch);
           if (max_tasks != 0 && ++tasks_done >= max_tasks) return 0;

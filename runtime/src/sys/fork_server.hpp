@@ -26,7 +26,7 @@ class ForkServer {
   ForkServer& operator=(const ForkServer&) = delete;
   ~ForkServer() { stop(); }
 
-  /// A worker of `worker_argv` (the arguments every worker of the pool gets) with `fds` (2 or 3)
+  /// A worker of `worker_argv` (the arguments every worker of the pool gets) with `fds` (2 to 4)
   /// placed at fd 3 on, as ChildProcess::spawn would; nothing if the server cannot.
   /// `plugins`: names the pool's workers have loaded, whose files the server inspects ahead for
   /// this worker and the ones after it (PluginLoader::inspect_ahead).
