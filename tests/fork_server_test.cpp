@@ -97,7 +97,7 @@ class ForkServerTest : public ::testing::Test {
 };
 
 TEST_F(ForkServerTest, MakesWorkersThatAreChildrenOfThisProcessAndServe) {
-  detail::ForkServer server;
+  detail::ForkServer server{10s};
   std::vector<int> pids;
   for (int n : {3, 4}) {
     Channel channel;
@@ -122,7 +122,7 @@ TEST_F(ForkServerTest, MakesWorkersThatAreChildrenOfThisProcessAndServe) {
 }
 
 TEST_F(ForkServerTest, PlacesAThirdDescriptorAtFd5ForTheWorkersDoorbell) {
-  detail::ForkServer server;
+  detail::ForkServer server{10s};
   Channel channel;
   const auto doorbell = detail::make_eventfd();
   auto fds = channel.worker_ends();
@@ -216,6 +216,29 @@ TEST_F(ForkServerTest, APoolWhoseServerWasKilledSpawnsItsReplacementWorkers) {
   pool.close();
   pool.join();
   EXPECT_TRUE(test::child_pids().empty()) << "the dead server is reaped too";
+}
+
+TEST_F(ForkServerTest, APoolWhoseServerIsStoppedSpawnsItsReplacementsWithoutWaitingForIt) {
+  Pool pool{test::options(1)};
+  const Task<int()> worker_pid{"testkit", "pid"};
+  const int first = pool.apply(worker_pid);
+  auto others = test::child_pids();
+  std::erase(others, first);
+  ASSERT_EQ(others.size(), 1u) << "the pool's fork server";
+  const int server = others[0];
+  ASSERT_EQ(::kill(server, SIGSTOP), 0);
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  // The stopped server is noticed within a slice of the wait for its answer, given up (killed
+  // and reaped) and the replacement spawned. It once held every replacement for its whole
+  // answer timeout (10 s); 5 s is only a bound that fails the test instead of hanging it.
+  auto replacement = pool.apply_async(worker_pid, {});
+  ASSERT_TRUE(replacement.wait(5s)) << "the replacement waited for the stopped fork server";
+  EXPECT_NE(replacement.get(), first);
+  EXPECT_EQ(test::parent_of(replacement.get()), static_cast<int>(::getpid()));
+  EXPECT_NE(::kill(server, 0), 0) << "the stopped server is still there";
+  pool.close();
+  pool.join();
+  EXPECT_TRUE(test::child_pids().empty());
 }
 
 }  // namespace

@@ -80,6 +80,7 @@ PoolImpl::PoolImpl(PoolOptions options)
     throw UsageError{"max_frame_bytes must be at least " + std::to_string(min_frame_bytes)};
   if (options_.task_timeout && options_.task_timeout->count() <= 0) throw UsageError{"task_timeout must be positive"};
   if (options_.kill_grace.count() < 0) throw UsageError{"kill_grace must not be negative"};
+  if (options_.start_timeout.count() <= 0) throw UsageError{"start_timeout must be positive"};
   if (options_.initializer && !wire::valid_plugin_name(options_.initializer->task().plugin))
     throw PluginNotFound{wire::invalid_plugin_name_message(options_.initializer->task().plugin),
                          options_.initializer->task().plugin, options_.initializer->task().task};
@@ -300,8 +301,12 @@ void PoolImpl::stop_worker(Worker& worker, Worker::Stop why) {
   if (worker.stop != Worker::Stop::no || worker.wait_status) return;
   worker.stop = why;
   worker.retiring = true;  // no more work for it
-  static constexpr const char* reasons[] = {"", "its task timed out", "its task was cancelled", "the pool terminates",
-                                            "its result pipe closed"};
+  static constexpr const char* reasons[] = {"",
+                                            "its task timed out",
+                                            "its task was cancelled",
+                                            "the pool terminates",
+                                            "its result pipe closed",
+                                            "it did not become ready within the start timeout"};
   log(LogLevel::info, "stopping worker {}: {}", worker.process.pid(), reasons[static_cast<int>(why)]);
   worker.process.kill(SIGTERM);
   worker.kill_at = Clock::now() + options_.kill_grace;

@@ -121,7 +121,7 @@ struct InFlight {
 
 struct Worker {
   /// Why the pool is stopping this worker, which decides how its chunk fails.
-  enum class Stop { no, timeout, cancel, terminate, lost /* its result pipe closed */ };
+  enum class Stop { no, timeout, cancel, terminate, lost /* its result pipe closed */, start_timeout };
 
   Worker(std::uint64_t id, ChildProcess process, UniqueFd to_worker, UniqueFd doorbell, UniqueFd from_worker,
          Ledger ledger, std::uint32_t max_frame)
@@ -158,7 +158,9 @@ struct Worker {
   FrameReader reader;          // result handler only
   bool registered = false;     // in the result handler's epoll set
   bool init_sent = false;      // worker handler: the INIT frame went out first
+  bool said_hello = false;     // HELLO seen
   bool ready = false;          // HELLO seen and, with an initializer, INIT succeeded
+  Clock::time_point start_deadline = Clock::time_point::max();  // stopped if not ready by then
   bool retiring = false;       // sent its maxtasksperchild-th chunk: no more work
   bool channel_lost = false;   // EOF or protocol error on its result pipe
   Stop stop = Stop::no;        // SIGTERM sent (stop_worker)...
@@ -217,6 +219,10 @@ class PoolImpl {
   void send_initializer(Worker& worker);
   void poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms);
   void maintain_pool(std::unique_lock<std::mutex>& lock);
+  /// Sends INIT to every worker that has not had it (outside the lock: a large one blocks).
+  void send_initializers(std::unique_lock<std::mutex>& lock);
+  /// The worker was asked to exit, or exits on its own: SIGKILL if it has not after kill_grace.
+  void expect_exit(Worker& worker);
   void shut_down_workers(std::unique_lock<std::mutex>& lock);
   int enforce_deadlines();
   void fail_everything_pending(std::unique_lock<std::mutex>& lock, std::exception_ptr error);
@@ -266,6 +272,7 @@ class PoolImpl {
   bool handle_frame(Worker& worker, const wire::FrameHeader& header, std::string_view payload);
   void finalize_worker(const std::shared_ptr<Worker>& worker);
   void lose_channel(Worker& worker, std::string why);
+  void became_ready(Worker& worker);
 
   // shared
   void maybe_complete(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& lock);
@@ -278,7 +285,9 @@ class PoolImpl {
   const std::optional<std::size_t> imap_window_;  // chunks, if the options set it
   std::vector<std::string> worker_argv_;
   std::vector<std::string> plugins_used_;  // every plugin a worker reported loading (pool lock): see spawn_worker
-  ForkServer fork_server_;  // makes workers by cloning one (spawn_worker); stopped once all are reaped
+  // Makes workers by cloning one (spawn_worker); stopped once all are reaped. It has as long to
+  // answer as a worker has to start, and never more than 10 s.
+  ForkServer fork_server_{std::min(options_.start_timeout, std::chrono::milliseconds{10'000})};
 
   mutable std::mutex mutex_;
   std::condition_variable task_cv_;  // task handler: work or an idle worker appeared
@@ -303,6 +312,7 @@ class PoolImpl {
   std::vector<std::shared_ptr<JobRecord>> to_complete_;  // input ended on the task handler: the
                                                         // result handler completes (callbacks run there)
   int unready_deaths_ = 0;  // consecutive workers that died before becoming ready
+  bool ever_ready_ = false;  // some worker became ready: a slow start is not a broken setup
   Clock::time_point next_deadline_ = Clock::time_point::max();  // the worker handler wakes then
   unsigned generation_ = 0;  // of the workers spawned now; older ones are retiring (restart)
   std::mutex restart_mutex_;  // one restart at a time

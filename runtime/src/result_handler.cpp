@@ -98,11 +98,8 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
         return false;
       }
       std::lock_guard lock{mutex_};
-      if (!options_.initializer) {
-        worker.ready = true;
-        unready_deaths_ = 0;
-        task_cv_.notify_one();
-      }
+      worker.said_hello = true;
+      if (!options_.initializer) became_ready(worker);
       return true;
     }
     if (header.kind == wire::FrameKind::plugin) {
@@ -129,14 +126,17 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
         return false;
       }
       if (result.ok) {
-        worker.ready = true;
-        unready_deaths_ = 0;
-      } else if (!broken_) {
-        const auto& init = options_.initializer->task();
-        broken_ = std::make_exception_ptr(InitializerError{
-            "initializer " + init.plugin + "." + init.task + " failed in worker " + std::to_string(worker.process.pid()) +
-                ": " + std::string{result.type} + ": " + std::string{result.message},
-            init.plugin, init.task});
+        became_ready(worker);
+      } else {
+        expect_exit(worker);  // it exits (status 3): it must not take work
+        if (!broken_) {
+          const auto& init = options_.initializer->task();
+          broken_ = std::make_exception_ptr(InitializerError{
+              "initializer " + init.plugin + "." + init.task + " failed in worker " +
+                  std::to_string(worker.process.pid()) + ": " + std::string{result.type} + ": " +
+                  std::string{result.message},
+              init.plugin, init.task});
+        }
       }
       task_cv_.notify_all();
       return true;
@@ -172,6 +172,10 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
         refill = next ? ready_.empty() && work_ahead()
                       : worker.in_flight.size() <= queue_cap(*chunk.record) / 2 && work_ahead();
         (result.ok ? worker.items_done : worker.items_failed) += chunk.count;
+        // Its last chunk under maxtasksperchild: it exits now, or is killed after kill_grace.
+        if (worker.in_flight.empty() && options_.maxtasksperchild &&
+            worker.chunks_sent >= static_cast<unsigned>(*options_.maxtasksperchild))
+          expect_exit(worker);
         // An old generation's worker that has finished its work is told to exit (restart).
         if (worker.generation != generation_ && worker.in_flight.empty()) signal_eventfd(worker_wake_.get());
       }
@@ -214,6 +218,15 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     lose_channel(worker, std::string{"sent a malformed result: "} + e.what());
     return false;
   }
+}
+
+void PoolImpl::became_ready(Worker& worker) {
+  worker.ready = true;
+  unready_deaths_ = 0;
+  ever_ready_ = true;
+  task_cv_.notify_one();
+  // A closing pool's worker handler waits for workers to be ready before telling them to exit.
+  if (state_ != State::run) signal_eventfd(worker_wake_.get());
 }
 
 void PoolImpl::lose_channel(Worker& worker, std::string why) {
@@ -271,16 +284,26 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   // start. (The host's own SIGKILLs come with a protocol error, or end a grace period that only
   // running work or a closed pipe starts.)
   const bool killed_from_outside = worker->wait_status && WIFSIGNALED(*worker->wait_status) &&
-                                   WTERMSIG(*worker->wait_status) == SIGKILL && worker->protocol_error.empty();
+                                   WTERMSIG(*worker->wait_status) == SIGKILL && worker->protocol_error.empty() &&
+                                   (worker->stop == Worker::Stop::no || worker->stop == Worker::Stop::lost);
+  // A pool none of whose workers ever became ready in start_timeout is not set up to work (a
+  // wrong worker executable, a plugin load that hangs): waiting for more would be forever.
+  const bool start_timed_out = worker->stop == Worker::Stop::start_timeout;
   // Nor does an old generation's worker told to exit before it was ready (restart).
   if (!worker->ready && !killed_from_outside && worker->generation == generation_ && state_ != State::terminate &&
-      !broken_ &&
-      ++unready_deaths_ >= std::max(3, processes_)) {
+      !broken_ && ((start_timed_out && !ever_ready_) || ++unready_deaths_ >= std::max(3, processes_))) {
     // Workers that die before they can take work would be respawned forever: stop, and fail the
     // work with the reason instead.
-    const auto why = "worker " + std::to_string(worker->process.pid()) + " " + ended + " before it was ready (" +
-                     std::to_string(unready_deaths_) + " workers in a row)";
-    if (options_.initializer) {
+    const auto pid = std::to_string(worker->process.pid());
+    const auto limit = std::to_string(options_.start_timeout.count()) + " ms";
+    const auto why =
+        !start_timed_out ? "worker " + pid + " " + ended + " before it was ready (" + std::to_string(unready_deaths_) +
+                               " workers in a row)"
+        : worker->said_hello
+            ? "worker " + pid + " was still running it after the start timeout of " + limit
+            : "worker " + pid + " did not say hello within the start timeout of " + limit + ": is " +
+                  worker_argv_.front() + " a dlpool-worker? (PoolOptions::worker_path, $DLPOOL_WORKER)";
+    if (options_.initializer && (!start_timed_out || worker->said_hello)) {
       const auto& init = options_.initializer->task();
       broken_ = std::make_exception_ptr(
           InitializerError{"initializer " + init.plugin + "." + init.task + " never completed: " + why, init.plugin, init.task});

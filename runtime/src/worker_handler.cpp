@@ -52,8 +52,10 @@ std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id, std::span<const
   ledger.close_fd();  // the worker has its own
   set_nonblocking(results.read.get());
   log(LogLevel::debug, "worker {} started", process.pid());
-  return std::make_shared<Worker>(id, std::move(process), std::move(tasks.write), std::move(doorbell),
-                                  std::move(results.read), std::move(ledger), options_.max_frame_bytes);
+  auto worker = std::make_shared<Worker>(id, std::move(process), std::move(tasks.write), std::move(doorbell),
+                                         std::move(results.read), std::move(ledger), options_.max_frame_bytes);
+  worker->start_deadline = Clock::now() + options_.start_timeout;
+  return worker;
 }
 
 void PoolImpl::send_initializer(Worker& worker) {
@@ -73,7 +75,7 @@ void PoolImpl::send_initializer(Worker& worker) {
   worker.send(frame);
 }
 
-void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
+void PoolImpl::send_initializers(std::unique_lock<std::mutex>& lock) {
   // The workers the constructor started get their INIT here, outside the lock: a large one
   // blocks until the worker reads it.
   std::vector<std::shared_ptr<Worker>> uninitialized;
@@ -82,16 +84,28 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
       w->init_sent = true;
       uninitialized.push_back(w);
     }
-  if (!uninitialized.empty()) {
-    lock.unlock();
-    for (const auto& w : uninitialized) send_initializer(*w);
-    lock.lock();
-  }
+  if (uninitialized.empty()) return;
+  lock.unlock();
+  for (const auto& w : uninitialized) send_initializer(*w);
+  lock.lock();
+}
+
+void PoolImpl::expect_exit(Worker& worker) {
+  if (worker.kill_at || worker.wait_status) return;
+  worker.kill_at = Clock::now() + options_.kill_grace;
+  signal_eventfd(worker_wake_.get());  // the worker handler sends SIGKILL when it is due
+}
+
+void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
+  send_initializers(lock);
   // Restart: an old worker with nothing in flight gets EOF, its sentinel to exit. (Safe to close
   // here: it is retiring, so the task handler will not write to it, and its last chunk was
   // answered and its writer done with it.)
   for (auto& w : workers_)
-    if (w->generation != generation_ && w->in_flight.empty() && !w->writing && w->to_worker) w->to_worker.reset();
+    if (w->generation != generation_ && w->in_flight.empty() && !w->writing && w->to_worker) {
+      w->to_worker.reset();
+      expect_exit(*w);
+    }
   const auto current = [&] {
     return static_cast<std::size_t>(std::ranges::count_if(workers_, [&](const auto& w) { return w->generation == generation_; }));
   };
@@ -184,8 +198,17 @@ int PoolImpl::enforce_deadlines() {
       else
         next = std::min(next, *chunk.front().deadline);
     }
+    if (!w->ready && w->stop == Worker::Stop::no) {
+      if (w->start_deadline <= now)
+        stop_worker(*w, Worker::Stop::start_timeout);
+      else
+        next = std::min(next, w->start_deadline);
+    }
     if (w->kill_at) {
       if (*w->kill_at <= now) {
+        if (w->stop == Worker::Stop::no)
+          log(LogLevel::info, "worker {} did not exit within {} ms of being asked to: killing it", w->process.pid(),
+              options_.kill_grace.count());
         w->process.kill(SIGKILL);
         w->kill_at.reset();
       } else {
@@ -225,10 +248,23 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   }
   // No worker is spawned from here on: the zygote exits while the workers do.
   fork_server_.close();
-  // Closing: nothing is in flight, and EOF on its task pipe is a worker's sentinel to exit.
-  if (state_ != State::terminate)
-    for (const auto& w : workers_) w->to_worker.reset();
-  for (int ms = escalate(); !workers_.empty(); ms = escalate()) poll_exits(lock, ms);
+  // Closing: nothing is in flight, and EOF on its task pipe is a worker's sentinel to exit, with
+  // kill_grace to do so. A worker still starting runs the initializer first (CPython runs it in
+  // every worker it started, and join() waits for it) and is told once ready; start_timeout
+  // bounds that.
+  if (state_ != State::terminate) send_initializers(lock);
+  const auto tell_ready_ones_to_exit = [&] {
+    if (state_ == State::terminate) return;
+    for (const auto& w : workers_)
+      if (w->to_worker && (w->ready || !options_.initializer || w->channel_lost || w->wait_status)) {
+        w->to_worker.reset();
+        expect_exit(*w);
+      }
+  };
+  for (int ms = escalate(); !workers_.empty(); ms = escalate()) {
+    tell_ready_ones_to_exit();
+    poll_exits(lock, ms);
+  }
   fork_server_.stop();  // join() leaves no child behind
 
   fail_everything_pending(lock, std::make_exception_ptr(PoolTerminated{"the pool was terminated"}));

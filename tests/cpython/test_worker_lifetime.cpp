@@ -17,6 +17,8 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -202,6 +204,25 @@ TEST_F(Initializer, RunsInEveryWorkerIncludingReplacements) {
   }
   pool.close();
   pool.join();
+}
+
+// CPython: TestInitializers.test_pool_initializer, and CPython's worker, which runs the
+// initializer as it starts, whatever the pool does next. A pool closed at once still runs it in
+// every worker it started, and join() waits for that.
+TEST_F(Initializer, RunsInEveryWorkerEvenWhenThePoolIsClosedAtOnce) {
+  dlpool::test::TempDir dir;
+  const auto path = (dir.path() / "initialized").string();
+  const dlpool::Task<int(std::string, int)> note{"testkit", "note"};
+  auto o = options(2);
+  o.initializer.emplace(note, path, 7);
+  {
+    dlpool::Pool pool{o};
+    pool.close();
+    pool.join();
+  }
+  std::ifstream in{path};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  EXPECT_EQ(text, "7\n7\n");
 }
 
 // CPython: TestInitializers.test_pool_initializer (a non-callable initializer: TypeError from the

@@ -69,8 +69,16 @@ struct PoolOptions {
   /// Unset means none.
   std::optional<std::chrono::milliseconds> task_timeout;
   /// How long a worker being stopped (terminate, a timeout, a cancel) has between SIGTERM and
-  /// SIGKILL.
+  /// SIGKILL; and how long a worker asked to exit (close, maxtasksperchild, restart) has to do
+  /// so before SIGKILL, so that a plugin's static destructor that never returns cannot hold up
+  /// join().
   std::chrono::milliseconds kill_grace{1000};
+  /// How long a worker may take to become ready: to start, say hello and run the initializer.
+  /// One that takes longer is stopped. If no worker of the pool has ever become ready, the
+  /// pool's work then fails with WorkerStartError (with an initializer that has not returned:
+  /// InitializerError) instead of waiting forever (a wrong worker_path, a plugin load that
+  /// hangs); otherwise it counts as a worker that died starting (see WorkerStartError).
+  std::chrono::milliseconds start_timeout{30'000};
   /// Chunks an imap may pull ahead of its consumer; unset means 4 per worker, and at least 64
   /// items' worth (so that tiny items travel in batches). < 1 is refused.
   std::optional<int> imap_window;

@@ -7,10 +7,13 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <span>
 #include <string>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -18,8 +21,21 @@ namespace dlpool::detail {
 namespace {
 
 // The server answers at once, but its first answer waits for it to start (exec and dynamic
-// linking): a bound on that only keeps a stopped or wedged server from stalling the pool.
-constexpr int answer_timeout_ms = 10'000;
+// linking): a bound on that only keeps a wedged server from stalling the pool. One that died or
+// was stopped (SIGSTOP, a debugger) is noticed within a slice of the wait, and given up at once.
+constexpr std::chrono::milliseconds answer_slice{20};
+
+/// Whether `pid` is stopped (SIGSTOP, SIGTSTP, a tracer): the state in /proc/PID/stat.
+bool stopped(int pid) {
+  const UniqueFd stat{::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC)};
+  char text[512];
+  const auto n = stat ? read_some(stat.get(), text, sizeof text) : -1;
+  if (n <= 0) return false;
+  const std::string_view line{text, static_cast<std::size_t>(n)};
+  // "PID (COMM) STATE ...": COMM may hold anything, so the state follows the last ')'.
+  const auto close = line.rfind(')');
+  return close != std::string_view::npos && close + 2 < line.size() && (line[close + 2] == 'T' || line[close + 2] == 't');
+}
 
 bool send_fds(int socket, const std::vector<int>& fds, std::string request) {
   if (request.empty()) request.push_back('\0');  // a message carrying fds needs a byte at least
@@ -52,12 +68,17 @@ std::string request_naming(std::span<const std::string> plugins) {
   return request;
 }
 
-std::optional<std::int64_t> receive_answer(int socket) {
-  pollfd ready{socket, POLLIN, 0};
-  int polled;
-  do polled = ::poll(&ready, 1, answer_timeout_ms);
-  while (polled < 0 && errno == EINTR);
-  if (polled <= 0) return std::nullopt;
+std::optional<std::int64_t> receive_answer(int socket, const ChildProcess& server, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;  // wedged
+    pollfd ready[2] = {{socket, POLLIN, 0}, {server.pidfd(), POLLIN, 0}};
+    const int polled = ::poll(ready, 2, static_cast<int>(std::min(left, answer_slice).count()));
+    if (polled < 0 && errno != EINTR) return std::nullopt;
+    if (ready[0].revents != 0) break;  // the answer, or EOF
+    if (ready[1].revents != 0 || stopped(server.pid())) return std::nullopt;  // died, or stopped
+  }
   std::int64_t answer = 0;
   ssize_t n;
   do n = ::recv(socket, &answer, sizeof answer, 0);
@@ -92,12 +113,12 @@ std::optional<ChildProcess> ForkServer::spawn(const std::vector<std::string>& wo
       return std::nullopt;  // the caller's own spawn reports what is wrong
     }
   }
-  if (!send_fds(socket_.get(), fds, request_naming(plugins))) {
+  if (stopped(server_->pid()) || !send_fds(socket_.get(), fds, request_naming(plugins))) {
     disable();
     return std::nullopt;
   }
-  const auto answer = receive_answer(socket_.get());
-  if (!answer) {  // it could not start, cannot clone here (exit status 3), or is wedged
+  const auto answer = receive_answer(socket_.get(), *server_, answer_timeout_);
+  if (!answer) {  // it could not start, cannot clone here (exit status 3), died, was stopped, or is wedged
     disable();
     return std::nullopt;
   }

@@ -3,6 +3,7 @@
 #include "sys/child_process.hpp"
 #include "sys/unique_fd.hpp"
 
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -21,7 +22,9 @@ namespace dlpool::detail {
 /// spawns the worker itself, so a pool never depends on it.
 class ForkServer {
  public:
-  ForkServer() = default;
+  /// `answer_timeout`: how long a spawn() waits for the server's answer (its first one includes
+  /// the server's own start) before giving it up as wedged.
+  explicit ForkServer(std::chrono::milliseconds answer_timeout) : answer_timeout_{answer_timeout} {}
   ForkServer(const ForkServer&) = delete;
   ForkServer& operator=(const ForkServer&) = delete;
   ~ForkServer() { stop(); }
@@ -44,6 +47,7 @@ class ForkServer {
   void close_socket() noexcept;  // with mutex_ held
   void disable() noexcept;       // with mutex_ held
 
+  const std::chrono::milliseconds answer_timeout_;
   std::mutex mutex_;
   bool started_ = false;
   bool disabled_ = false;
