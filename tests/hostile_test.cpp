@@ -12,12 +12,16 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include <pthread.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -376,6 +380,58 @@ TEST(NotOurPlugins, AreRefusedFromTheirSymbolTableWithoutRunningAnyOfTheirCode) 
   pool.join();
 }
 
+TEST(NotOurPlugins, AHugeFileIsRefusedFromItsSizeAndFirstBytesWithoutBeingRead) {
+  // 2 GiB, sparse: a worker once read all of it (2 GiB resident, seconds) before refusing it.
+  test::TempDir dir;
+  const auto make = [&](const std::string& name, std::string_view head) {
+    std::ofstream{dir.path() / name, std::ios::binary} << head;
+    std::filesystem::resize_file(dir.path() / name, std::uintmax_t{2} << 30);
+  };
+  make("libhuge.so", "no ELF here");
+  make("libhugeelf.so", "\x7f" "ELF");
+  auto o = options(1);
+  o.plugin_path.insert(o.plugin_path.begin(), dir.path().string());
+  Pool pool{o};
+  const int pid = pool.apply(worker_pid);
+  const auto message_of = [&](const std::string& plugin) -> std::string {
+    try {
+      pool.apply(Task<int()>{plugin, "value"});
+    } catch (const PluginLoadError& e) {
+      return e.what();
+    } catch (const std::exception& e) {
+      return "not a PluginLoadError: "s + e.what();
+    }
+    return "no error";
+  };
+  const auto huge = message_of("huge");
+  EXPECT_NE(huge.find("libhuge.so) is not an ELF file"), std::string::npos) << huge;
+  const auto huge_elf = message_of("hugeelf");
+  EXPECT_NE(huge_elf.find("libhugeelf.so) is 2147483648 bytes, over the limit of 1073741824 bytes for a plugin file"),
+            std::string::npos)
+      << huge_elf;
+  // What the worker ever held resident: nowhere near the files' size.
+  std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
+  std::uint64_t peak_kib = 0;
+  for (std::string line; std::getline(status, line);)
+    if (line.starts_with("VmHWM:")) peak_kib = std::stoull(line.substr(6));
+  EXPECT_GT(peak_kib, 0u);
+  EXPECT_LT(peak_kib, 256u * 1024) << "the worker read the file";
+  EXPECT_EQ(pool.apply(worker_pid), pid);
+  pool.close();
+  pool.join();
+}
+
+TEST(NotOurPlugins, ARelativePluginPathStillFindsPluginsAfterATaskChangesDirectory) {
+  auto o = options(1);
+  o.plugin_path = {std::filesystem::relative(DLPOOL_TEST_PLUGIN_DIR).string()};
+  ASSERT_FALSE(std::filesystem::path{o.plugin_path[0]}.is_absolute());
+  Pool pool{o};
+  EXPECT_EQ(pool.apply(Task<int(std::string)>{"rogue", "chdir_to"}, "/"), 0);
+  EXPECT_EQ(pool.apply(square, 6), 36) << "testkit, loaded after the chdir, was looked for elsewhere";
+  pool.close();
+  pool.join();
+}
+
 TEST(NotOurPlugins, TheSdkMarksEveryPluginWithItsAbiVersion) {
 #define DLPOOL_TEST_STRINGIFY2(x) #x
 #define DLPOOL_TEST_STRINGIFY(x) DLPOOL_TEST_STRINGIFY2(x)
@@ -452,6 +508,31 @@ TEST(PluginOutput, FloodsOfOutputAndClosedStandardFdsNeverReachTheProtocol) {
 TEST(PluginOutput, ChildProcessesOfATaskDoNotInheritTheProtocolFds) {
   Pool pool{options(1)};
   EXPECT_EQ(pool.apply(Task<std::string()>{"hostile", "child_fds"}), "");
+  pool.close();
+  pool.join();
+}
+
+TEST(PluginOutput, AChildATaskForksWithoutExecInheritsNoProtocolFd) {
+  Pool pool{options(1)};
+  EXPECT_EQ(pool.apply(Task<std::string()>{"hostile", "forked_child_fds"}), "");
+  pool.close();
+  pool.join();
+}
+
+TEST(Signals, ATaskSignallingItsProcessGroupReachesOnlyItsOwnWorker) {
+  // kill(0, SIGTERM) once reached the host, in the same process group: this test binary died.
+  Pool pool{options(2)};
+  const auto pids = pool.worker_pids();
+  const Task<int(int)> kill_group{"hostile", "kill_group"};
+  try {
+    pool.apply(kill_group, SIGTERM);
+    ADD_FAILURE() << "the worker survived its own SIGTERM";
+  } catch (const WorkerLostError& e) {
+    EXPECT_TRUE(WIFSIGNALED(e.wait_status()) && WTERMSIG(e.wait_status()) == SIGTERM) << e.what();
+  }
+  EXPECT_EQ(pool.map(square, std::vector{1, 2, 3}), (std::vector{1, 4, 9}));
+  for (const int pid : pool.worker_pids()) EXPECT_EQ(::getpgid(pid), pid) << "worker " << pid << " leads its own group";
+  EXPECT_NE(::getpgid(pids.at(0)), ::getpgrp());
   pool.close();
   pool.join();
 }

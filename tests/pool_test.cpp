@@ -219,6 +219,52 @@ TEST_F(Pool_, ACallbackThatThrowsFailsItsOwnResultOnly) {
   pool.join();
 }
 
+TEST_F(Pool_, WaitingOnThePoolFromItsOwnCallbackIsAUsageErrorNotADeadlock) {
+  // Callbacks run on the result-handler thread: a callback that waits for a result of its own
+  // pool waits for itself. Each blocking call says so at once instead.
+  test::TempDir dir;
+  test::Fifo gate{dir.path() / "gate"};
+  Pool pool{options(2)};
+  auto pending = pool.apply_async(wait_fifo, {gate.path(), 1});
+  auto ready = pool.apply_async(square, {5});
+  ASSERT_EQ(ready.get(), 25);
+  std::promise<std::vector<std::string>> seen;
+  auto outer = pool.apply_async(square, {3}, {.callback = [&](const int&) {
+    std::vector<std::string> what;
+    const auto attempt = [&](auto&& call) {
+      try {
+        call();
+        what.emplace_back("returned");
+      } catch (const UsageError& e) {
+        what.emplace_back(e.what());
+      } catch (const std::exception& e) {
+        what.push_back(std::string{"other: "} + e.what());
+      }
+    };
+    attempt([&] { (void)pool.apply(square, 2); });
+    attempt([&] { (void)pool.map(square, std::vector{1, 2}); });
+    attempt([&] { (void)pool.starmap(square, std::vector<std::tuple<int>>{{1}}); });
+    attempt([&] { (void)pending.get(); });
+    attempt([&] { pending.wait(); });
+    attempt([&] { (void)pool.imap(square, std::vector{1}).next(); });
+    attempt([&] { (void)ready.get(); });  // ready: nothing to wait for
+    seen.set_value(std::move(what));
+  }});
+  auto future = seen.get_future();
+  ASSERT_EQ(future.wait_for(60s), std::future_status::ready) << "a callback waited for its own pool";
+  const auto what = future.get();
+  ASSERT_EQ(what.size(), 7u);
+  for (std::size_t i = 0; i < 6; ++i)
+    EXPECT_NE(what[i].find("from a callback of the same pool would wait for the thread running it"), std::string::npos)
+        << i << ": " << what[i];
+  EXPECT_EQ(what[6], "returned");
+  EXPECT_EQ(outer.get(), 9);
+  gate.release();
+  EXPECT_EQ(pending.get(), 1);
+  pool.close();
+  pool.join();
+}
+
 TEST_F(Pool_, ImapOverAnEndlessInputEndsOnceAfterTerminate) {
   Pool pool{options(1)};
   int next = 0;

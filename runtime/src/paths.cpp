@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <system_error>
 
 #include <dlfcn.h>
@@ -52,12 +53,20 @@ std::string worker_executable(const std::string& configured) {
 
 std::string plugin_search_path(const std::vector<std::string>& configured) {
   std::string path;
-  const auto add = [&path](std::string_view dir) {
-    if (!path.empty()) path += ':';
-    path += dir;
+  // Each directory made absolute now, against the host's working directory when the pool
+  // starts: a later chdir() (by the host, or by a task in a worker) must not change where
+  // plugins are found.
+  const auto add = [&path](const std::string& dirs) {
+    std::stringstream entries{dirs};  // an entry may itself hold ':'-separated directories
+    for (std::string dir; std::getline(entries, dir, ':');) {
+      if (dir.empty()) continue;
+      std::error_code ec;
+      if (!path.empty()) path += ':';
+      path += fs::absolute(dir, ec).lexically_normal().string();
+    }
   };
   for (const auto& dir : configured) add(dir);
-  if (const char* env = std::getenv("DLPOOL_PLUGIN_PATH"); env != nullptr && *env != '\0') add(env);
+  if (const char* env = std::getenv("DLPOOL_PLUGIN_PATH"); env != nullptr) add(env);
   return path;
 }
 

@@ -12,6 +12,11 @@ std::shared_ptr<detail::JobControl> Pool::submit(detail::Submission submission) 
   return impl_->submit(std::move(submission));
 }
 
+void Pool::refuse_in_callback(const char* call) const {
+  if (detail::PoolImpl::on_result_thread(impl_.get()))
+    throw UsageError{std::string{call} + " from a callback of the same pool would wait for the thread running it"};
+}
+
 std::size_t Pool::default_chunksize(std::size_t items) const noexcept {
   // CPython: chunksize, extra = divmod(len, 4 * len(self._pool)); if extra: chunksize += 1
   const auto per = 4 * static_cast<std::size_t>(impl_->processes());

@@ -37,8 +37,10 @@ std::optional<std::size_t> resolve_imap_window(const PoolOptions& options) {
 /// A result handle's way back to its job (see JobControl).
 class JobHandle final : public JobControl {
  public:
-  JobHandle(std::shared_ptr<PoolLink> link, std::weak_ptr<JobRecord> record)
-      : link_{std::move(link)}, record_{std::move(record)} {}
+  JobHandle(std::shared_ptr<PoolLink> link, std::weak_ptr<JobRecord> record, const PoolImpl* pool)
+      : link_{std::move(link)}, record_{std::move(record)}, pool_{pool} {}
+
+  [[nodiscard]] bool on_result_thread() const noexcept override { return PoolImpl::on_result_thread(pool_); }
 
   bool cancel(bool kill) override {
     const auto record = record_.lock();
@@ -61,6 +63,7 @@ class JobHandle final : public JobControl {
  private:
   std::shared_ptr<PoolLink> link_;
   std::weak_ptr<JobRecord> record_;
+  const PoolImpl* pool_;  // only compared, never followed: the pool may be gone
 };
 
 }  // namespace
@@ -69,6 +72,8 @@ std::exception_ptr cancelled_error(const JobRecord& record) {
   return std::make_exception_ptr(
       Cancelled{"job " + std::to_string(record.id) + " (" + record.task.plugin + "." + record.task.task + ") was cancelled"});
 }
+
+thread_local const PoolImpl* PoolImpl::result_thread_of_ = nullptr;
 
 PoolImpl::PoolImpl(PoolOptions options)
     : options_{std::move(options)},
@@ -135,7 +140,7 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   }
   record->task = std::move(submission.task);
   record->job = std::move(submission.job);
-  auto control = std::make_shared<JobHandle>(link_, record);
+  auto control = std::make_shared<JobHandle>(link_, record, this);
   if (submission.direct) {
     // Encoded on the caller's thread, so that an idle worker can be given it from here.
     thread_local wire::BinaryEncoder encoder;

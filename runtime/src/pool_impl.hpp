@@ -205,6 +205,9 @@ class PoolImpl {
   void terminate();
   void join();
   [[nodiscard]] int processes() const noexcept { return processes_; }
+  /// Whether the calling thread is the result handler of `pool` (running a callback); `pool` is
+  /// only compared, so it may be gone.
+  [[nodiscard]] static bool on_result_thread(const PoolImpl* pool) noexcept { return result_thread_of_ == pool; }
   [[nodiscard]] std::vector<int> worker_pids() const;
   void restart();
   [[nodiscard]] std::vector<WorkerInfo> workers() const;
@@ -279,6 +282,8 @@ class PoolImpl {
   void report_chunk(const InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items = {});
   std::shared_ptr<Worker> find_worker(std::uint64_t id) const;
   void stop_worker(Worker& worker, Worker::Stop why);
+
+  static thread_local const PoolImpl* result_thread_of_;  // set by each result handler, for itself
 
   const PoolOptions options_;
   const int processes_;

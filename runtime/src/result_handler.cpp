@@ -27,6 +27,7 @@ constexpr std::size_t max_plugins_remembered = 64;  // for the fork server (see 
 }  // namespace
 
 void PoolImpl::result_handler() {
+  result_thread_of_ = this;  // callbacks run here: see on_result_thread
   const auto watch = [&](int fd, std::uint64_t key) {
     epoll_event ev{};
     ev.events = EPOLLIN;

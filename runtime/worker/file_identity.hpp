@@ -36,7 +36,11 @@ std::optional<FileKey> file_key(const std::string& path) noexcept;
 /// a file truncated meanwhile would make a mapping raise SIGBUS.
 class FileImage {
  public:
-  /// Throws std::system_error if the file cannot be opened or read.
+  /// The largest plugin file read (1 GiB): a plugin's code and data, with room to spare.
+  static constexpr std::uint64_t max_plugin_bytes = std::uint64_t{1} << 30;
+
+  /// Throws std::system_error if the file cannot be opened or read, std::runtime_error if it is
+  /// over max_plugin_bytes or not an ELF file (judged from its size and first bytes).
   explicit FileImage(const std::string& path);
   ~FileImage();
   FileImage(const FileImage&) = delete;

@@ -131,7 +131,10 @@ void serve_forks(PluginLoader& loader) {
       place_fds(fds);
       return;
     }
-    for (const int fd : fds) ::close(fd);  // the new server: on with the loop
+    // The new server: on with the loop, in a process group of its own (the worker it leaves
+    // behind leads the one it had: see isolate_from_host).
+    ::setpgid(0, 0);
+    for (const int fd : fds) ::close(fd);
   }
 }
 

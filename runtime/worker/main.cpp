@@ -9,6 +9,7 @@
 #include "describe.hpp"
 #include "frame_input.hpp"
 #include "fork_server.hpp"
+#include "isolation.hpp"
 #include "plugin_loader.hpp"
 #include "task_runner.hpp"
 #include "log/log.hpp"
@@ -46,11 +47,15 @@ constexpr int doorbell_fd = 5;  // with --doorbell
 // With --ledger: the fd after the pipes and the doorbell (see sys/ledger.hpp).
 constexpr int ledger_fd(bool doorbell) { return doorbell ? doorbell_fd + 1 : doorbell_fd; }
 
+/// The ':'-separated directories, made absolute now: a task that calls chdir() must not move
+/// where later plugins are looked for.
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> dirs;
   std::stringstream in{path};
-  for (std::string dir; std::getline(in, dir, ':');)
-    if (!dir.empty()) dirs.push_back(dir);
+  for (std::string dir; std::getline(in, dir, ':');) {
+    std::error_code ec;
+    if (!dir.empty()) dirs.push_back(std::filesystem::absolute(dir, ec).lexically_normal().string());
+  }
   return dirs;
 }
 
@@ -155,6 +160,8 @@ int main(int argc, char** argv) {
 
   if (*describe_option) return dlpool::worker::describe_plugin(loader, describe);
   auto ledger = ledger_given ? dlpool::detail::Ledger::open(ledger_fd(doorbell)) : dlpool::detail::Ledger{};
+  dlpool::worker::isolate_from_host({tasks_fd, results_fd, doorbell ? doorbell_fd : -1}, ledger);
+  dlpool::worker::watch_host(results_fd);
   std::uint64_t tasks_started = 0;
   dlpool::worker::TaskRunner runner{loader, max_frame};
 

@@ -1,12 +1,16 @@
 // Test-only plugin: tasks that attack the worker's protocol from inside the worker: forged
-// frames on its result pipe, floods of output, closed standard fds, child processes.
+// frames on its result pipe, floods of output, closed standard fds, child processes, signals to
+// its process group.
 
 #include <dlpool/plugin.hpp>
 
 #include <cstdio>
 #include <string>
 
+#include <csignal>
+
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 DLPOOL_PLUGIN(hostile, "1.0.0")
@@ -68,5 +72,31 @@ std::string child_fds() {
   return out;
 }
 DLPOOL_TASK(child_fds)
+
+/// The same for a child that only forks, and runs on without exec (close-on-exec does not help
+/// there): which of fds 3, 4 and 5 (the doorbell) it finds open, "" as it must be.
+std::string forked_child_fds() {
+  const pid_t child = ::fork();
+  if (child < 0) return "fork failed";
+  if (child == 0) {
+    int open_fds = 0;
+    for (int fd = 3; fd <= 5; ++fd)
+      if (::fcntl(fd, F_GETFD) >= 0) open_fds |= 1 << (fd - 3);
+    ::_exit(open_fds);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0) {
+  }
+  if (!WIFEXITED(status)) return "the child died";
+  std::string out;
+  for (int fd = 3; fd <= 5; ++fd)
+    if ((WEXITSTATUS(status) & (1 << (fd - 3))) != 0) out += std::to_string(fd) + ' ';
+  return out;
+}
+DLPOOL_TASK(forked_child_fds)
+
+/// Sends `sig` to its own process group (kill(0, sig)): the worker's, never the host's.
+int kill_group(int sig) { return ::kill(0, sig); }
+DLPOOL_TASK(kill_group)
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <dlpool/plugin.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -37,5 +38,9 @@ int gate_then_exit(int x, int at, std::string gate) {
   return x;
 }
 DLPOOL_TASK(gate_then_exit)
+
+/// Moves the worker to `dir` (chdir); 0, or errno.
+int chdir_to(std::string dir) { return ::chdir(dir.c_str()) == 0 ? 0 : errno; }
+DLPOOL_TASK(chdir_to)
 
 }  // namespace

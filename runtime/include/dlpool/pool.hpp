@@ -122,8 +122,10 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
 
   /// Calls `task(args...)` in a worker and blocks for the result; throws the task's error.
+  /// From a callback of this pool, throws UsageError (it would wait for its own thread).
   template <class T, class... U>
   typename detail::CallCodec<T>::Result apply(const T& task, U&&... args) {
+    refuse_in_callback("Pool::apply()");
     return apply_async(task, typename detail::CallCodec<T>::Item{std::forward<U>(args)...}).get();
   }
 
@@ -143,10 +145,12 @@ class Pool {
 
   /// task(x) for each x of `items`, in order; blocks until every chunk has run, then returns the
   /// results or throws the first error to arrive. Unset chunksize means CPython's default,
-  /// ceil(n / (4 * processes)). Throws UsageError for chunksize < 1 or a pool not running.
+  /// ceil(n / (4 * processes)). Throws UsageError for chunksize < 1, a pool not running, or a
+  /// call from a callback of this pool.
   template <class T, std::ranges::input_range R>
   std::vector<typename detail::CallCodec<T>::Value> map(const T& task, R&& items,
                                                         std::optional<std::ptrdiff_t> chunksize = {}) {
+    refuse_in_callback("Pool::map()");
     return map_async(task, std::forward<R>(items), chunksize).get();
   }
 
@@ -164,6 +168,7 @@ class Pool {
   template <class T, std::ranges::input_range R>
   std::vector<typename detail::CallCodec<T>::Value> starmap(const T& task, R&& items,
                                                             std::optional<std::ptrdiff_t> chunksize = {}) {
+    refuse_in_callback("Pool::starmap()");
     return starmap_async(task, std::forward<R>(items), chunksize).get();
   }
 
@@ -224,6 +229,8 @@ class Pool {
 
  private:
   std::shared_ptr<detail::JobControl> submit(detail::Submission submission);
+  /// Throws UsageError naming `call` on this pool's result-handler thread (in a callback).
+  void refuse_in_callback(const char* call) const;
   std::size_t default_chunksize(std::size_t items) const noexcept;
   static std::size_t checked_chunksize(std::ptrdiff_t chunksize);
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -33,7 +34,17 @@ class JobControl {
   virtual bool cancel(bool kill) = 0;
   /// imap: the consumer has taken `items` results, so more input may be pulled.
   virtual void consumed(std::size_t items) = 0;
+  /// Whether the calling thread is the result-handler thread of the job's pool, i.e. a callback:
+  /// waiting there for a result of that pool would never end.
+  [[nodiscard]] virtual bool on_result_thread() const noexcept = 0;
 };
+
+/// Throws UsageError when a result not ready yet is waited for (without a timeout) from a
+/// callback of its own pool: the result could only come through the thread that is waiting.
+inline void refuse_wait_in_callback(const std::shared_ptr<JobControl>& control, const char* call) {
+  if (control && control->on_result_thread())
+    throw UsageError{std::string{call} + " from a callback of the same pool would wait for the thread running it"};
+}
 
 /// Storage for a value that may be void.
 template <class T>
@@ -82,7 +93,8 @@ class AsyncResult {
   AsyncResult& operator=(AsyncResult&&) noexcept = default;
 
   /// Blocks until ready, then returns the value or throws the task's error (RemoteError,
-  /// WorkerLostError, PluginError, ...). May be called more than once.
+  /// WorkerLostError, PluginError, ...). May be called more than once. Called from a callback of
+  /// the same pool before the result is ready, throws UsageError instead of waiting forever.
   T get() const& {
     wait();
     return take();
@@ -107,9 +119,13 @@ class AsyncResult {
     return take();
   }
 
-  /// Blocks until the result is ready.
+  /// Blocks until the result is ready. Throws UsageError from a callback of the same pool when
+  /// the result is not ready (it never could be: the callback holds up the pool's results).
   void wait() const {
-    if (!state_->is_ready()) detail::spin_until_changed(state_->ready, 0);
+    if (!state_->is_ready()) {
+      detail::refuse_wait_in_callback(state_->control, "AsyncResult::get() or wait()");
+      detail::spin_until_changed(state_->ready, 0);
+    }
     std::unique_lock lock{state_->mutex};
     state_->cv.wait(lock, [&] { return state_->is_ready(); });
   }
@@ -239,7 +255,8 @@ class IMapIterator {
   /// had already arrived.
   bool cancel() { return state_ && state_->control && state_->control->cancel(true); }
 
-  /// Blocks for the next result.
+  /// Blocks for the next result. Throws UsageError from a callback of the same pool when the
+  /// next result is not there yet.
   std::optional<T> next() { return next_until(std::nullopt); }
 
   /// As next(), but says which input item each outcome belongs to (what imap_unordered's
@@ -312,6 +329,7 @@ class IMapIterator {
     };
     if (!deadline) {
       if (!has_next()) {  // spin a little before sleeping (see detail::spin_until_changed)
+        detail::refuse_wait_in_callback(s.control, "IMapIterator::next()");
         const auto seen = s.changes.load(std::memory_order_relaxed);
         lock.unlock();
         detail::spin_until_changed(s.changes, seen);

@@ -55,7 +55,10 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const std
   for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT}) sigaddset(&defaults, sig);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // A process group of its own from the start, so that a terminal's ^C to the host's group never
+  // reaches a worker, and a task's kill(0, sig) never reaches the host.
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   pid_t pid = 0;
   // glibc's posix_spawn reports a failed exec as its return value (it uses CLONE_VFORK), so a

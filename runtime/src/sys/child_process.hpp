@@ -13,8 +13,9 @@ namespace dlpool::detail {
 /// child that is still there, so no path leaves a zombie or a stray process.
 class ChildProcess {
  public:
-  /// posix_spawn()s `argv[0]` with stdin on /dev/null, stdout on the host's stderr, and each
-  /// `fds[i]` placed at fd 3 + i. Every other fd of the host is close-on-exec.
+  /// posix_spawn()s `argv[0]` in a process group of its own, with stdin on /dev/null, stdout on
+  /// the host's stderr, and each `fds[i]` placed at fd 3 + i. Every other fd of the host is
+  /// close-on-exec.
   static ChildProcess spawn(const std::vector<std::string>& argv, const std::vector<int>& fds);
   /// Takes charge of `pid`, a child of this process started some other way (a fork server's
   /// CLONE_PARENT clone). Throws std::system_error if no pidfd can be opened for it; the child
