@@ -141,6 +141,14 @@ class Cli {
     return line;
   }
 
+  /// Sends `signal` to the child and reaps it, with what it had printed.
+  Finished kill_and_reap(int signal) {
+    ::kill(pid_, signal);
+    close_fd(stdin_);
+    input_done_ = true;
+    return finish();
+  }
+
   /// Writes `input` and the rest of what was queued, closes stdin, collects the rest of the
   /// output and reaps the child.
   Finished finish(std::string_view input = {}) {
