@@ -78,6 +78,10 @@ std::exception_ptr remote_error(wire::ErrorKind kind, std::string_view type, std
       return std::make_exception_ptr(TaskNotFound{msg, task.plugin, task.task});
     case wire::ErrorKind::signature_mismatch:
       return std::make_exception_ptr(SignatureMismatch{msg, task.plugin, task.task});
+    case wire::ErrorKind::resource_limit:
+      return std::make_exception_ptr(ResourceLimitError{task.plugin + "." + task.task + " (item " +
+                                                        std::to_string(item) + ", worker " + std::to_string(pid) +
+                                                        ") " + msg});
     case wire::ErrorKind::bad_request:
       break;
   }

@@ -2,6 +2,7 @@
 
 #include "log/log.hpp"
 #include "paths.hpp"
+#include "readable_size.hpp"
 #include "sys/io.hpp"
 
 #include <dlpool/wire/frame.hpp>
@@ -11,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <thread>
+#include <type_traits>
 
 namespace dlpool::detail {
 namespace {
@@ -91,6 +93,7 @@ PoolImpl::PoolImpl(PoolOptions options)
                          options_.initializer->task().plugin, options_.initializer->task().task};
   worker_argv_ = {worker_executable(options_.worker_path), "--plugin-path", plugin_search_path(options_.plugin_path),
                   "--max-frame", std::to_string(options_.max_frame_bytes), "--doorbell", "--ledger"};
+  use_limits();
   if (options_.batch_scheduling) worker_argv_.emplace_back("--batch-scheduling");
   if (options_.maxtasksperchild) {
     worker_argv_.emplace_back("--max-tasks");
@@ -107,6 +110,51 @@ PoolImpl::PoolImpl(PoolOptions options)
   task_thread_ = std::jthread{[this] { task_handler(); }};
   worker_thread_ = std::jthread{[this] { worker_handler(); }};
   link_->pool = this;
+}
+
+void PoolImpl::use_limits() {
+  const auto& limits = options_.limits;
+  const auto positive = [](const auto& value, const char* name) {
+    if (value && *value <= std::remove_cvref_t<decltype(*value)>{})
+      throw UsageError{std::string{"limits."} + name + " must be positive"};
+  };
+  positive(limits.memory_bytes, "memory_bytes");
+  positive(limits.cpu_time, "cpu_time");
+  positive(limits.max_memory_per_child, "max_memory_per_child");
+  if (limits.open_files && *limits.open_files < 16) throw UsageError{"limits.open_files must be at least 16"};
+  std::vector<std::string> in_force;
+  std::string cgroup_refused;
+  if (!limits.cgroup.empty()) try {
+      cgroups_.emplace(limits.cgroup);
+    } catch (const std::runtime_error& e) {
+      cgroup_refused = e.what();
+      log(LogLevel::warn, "limits.cgroup not used, rlimits instead: {}", cgroup_refused);
+    }
+  if (limits.memory_bytes) {
+    if (cgroups_) {
+      in_force.push_back("memory " + readable_size(*limits.memory_bytes) + " (memory.max of its cgroup in " +
+                         cgroups_->dir() + ")");
+    } else {
+      worker_argv_.insert(worker_argv_.end(), {"--memory-limit", std::to_string(*limits.memory_bytes)});
+      in_force.push_back("memory " + readable_size(*limits.memory_bytes) + " (RLIMIT_DATA)");
+    }
+  }
+  if (limits.cpu_time) {
+    worker_argv_.insert(worker_argv_.end(), {"--cpu-limit", std::to_string(limits.cpu_time->count())});
+    in_force.push_back("CPU " + std::to_string(limits.cpu_time->count()) + " s per item (RLIMIT_CPU)");
+  }
+  if (limits.open_files) {
+    worker_argv_.insert(worker_argv_.end(), {"--open-files", std::to_string(*limits.open_files)});
+    in_force.push_back("open files " + std::to_string(*limits.open_files) + " (RLIMIT_NOFILE)");
+  }
+  if (limits.max_memory_per_child) {
+    worker_argv_.insert(worker_argv_.end(), {"--max-rss", std::to_string(*limits.max_memory_per_child)});
+    in_force.push_back("max_memory_per_child " + readable_size(*limits.max_memory_per_child) +
+                       " (resident, after each chunk)");
+  }
+  for (const auto& limit : in_force) limits_in_force_ += (limits_in_force_.empty() ? "" : ", ") + limit;
+  if (limits_in_force_.empty()) limits_in_force_ = "none";
+  if (!cgroup_refused.empty()) limits_in_force_ += "; cgroup not used: " + cgroup_refused;
 }
 
 PoolImpl::~PoolImpl() {

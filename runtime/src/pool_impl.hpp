@@ -27,6 +27,7 @@
 
 #include "frame_reader.hpp"
 #include "result_payload.hpp"
+#include "sys/cgroup.hpp"
 #include "sys/child_process.hpp"
 #include "sys/doorbell.hpp"
 #include "sys/fork_server.hpp"
@@ -154,6 +155,7 @@ struct Worker {
   std::atomic<bool> rings{false};
   UniqueFd from_worker;        // result handler reads
   Ledger ledger;               // the worker writes; read when it dies (finalize_worker)
+  std::optional<WorkerCgroup> cgroup;  // its own, in PoolOptions::limits.cgroup, when in force
   PipeCapacity to_worker_capacity;  // the task handler grows it for its batches (others write small frames)
   FrameReader reader;          // result handler only
   bool registered = false;     // in the result handler's epoll set
@@ -214,6 +216,9 @@ class PoolImpl {
 
  private:
   enum class State { run, close, terminate };
+
+  /// Checks PoolOptions::limits, adds them to the worker's arguments, and describes them.
+  void use_limits();
 
   // worker_handler.cpp
   void worker_handler();
@@ -289,6 +294,8 @@ class PoolImpl {
   const int processes_;
   const std::optional<std::size_t> imap_window_;  // chunks, if the options set it
   std::vector<std::string> worker_argv_;
+  std::optional<CgroupTree> cgroups_;  // the delegated cgroup directory, when it can be used
+  std::string limits_in_force_;        // WorkerInfo::limits
   std::vector<std::string> plugins_used_;  // every plugin a worker reported loading (pool lock): see spawn_worker
   // Makes workers by cloning one (spawn_worker); stopped once all are reaped. It has as long to
   // answer as a worker has to start, and never more than 10 s.
@@ -318,6 +325,9 @@ class PoolImpl {
                                                         // result handler completes (callbacks run there)
   int unready_deaths_ = 0;  // consecutive workers that died before becoming ready
   bool ever_ready_ = false;  // some worker became ready: a slow start is not a broken setup
+  /// The error of a chunk whose worker died over a resource limit (SIGXCPU, its cgroup's OOM
+  /// killer), or null.
+  std::exception_ptr over_limit(const Worker& worker, const InFlight& chunk) const;
   Clock::time_point next_deadline_ = Clock::time_point::max();  // the worker handler wakes then
   unsigned generation_ = 0;  // of the workers spawned now; older ones are retiring (restart)
   std::mutex restart_mutex_;  // one restart at a time

@@ -7,6 +7,7 @@
 
 #include "errors_internal.hpp"
 #include "log/log.hpp"
+#include "readable_size.hpp"
 #include "result_payload.hpp"
 #include "sys/io.hpp"
 
@@ -111,6 +112,16 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
           std::ranges::find(plugins_used_, report.name) == plugins_used_.end())
         plugins_used_.push_back(report.name);
       worker.plugins.push_back(std::move(report));
+      return true;
+    }
+    if (header.kind == wire::FrameKind::retire) {
+      wire::ByteReader in{payload};
+      const auto why = in.get_string("retire reason");
+      std::lock_guard lock{mutex_};
+      log(LogLevel::info, "worker {} retires: {}", worker.process.pid(), wire::printable_name(why, 256));
+      worker.retiring = true;  // no more work: what it holds unstarted is sent elsewhere
+      expect_exit(worker);
+      signal_eventfd(worker_wake_.get());  // replace it
       return true;
     }
     if (header.kind != wire::FrameKind::result) {
@@ -251,6 +262,25 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
     stop_worker(worker, Worker::Stop::lost);
 }
 
+std::exception_ptr PoolImpl::over_limit(const Worker& worker, const InFlight& chunk) const {
+  if (worker.stop != Worker::Stop::no && worker.stop != Worker::Stop::lost) return nullptr;
+  const auto& task = chunk.record->task;
+  const auto where = " running " + task.plugin + "." + task.task + " (job " + std::to_string(chunk.record->id) +
+                     ", chunk " + std::to_string(chunk.chunk) + ")";
+  const auto pid = std::to_string(worker.process.pid());
+  const auto status = worker.wait_status.value_or(-1);
+  if (const auto& cpu = options_.limits.cpu_time; cpu && status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
+    return std::make_exception_ptr(ResourceLimitError{
+        "worker " + pid + " used up its CPU-time limit of " + std::to_string(cpu->count()) + " s per item (" +
+        std::to_string(cpu->count() * static_cast<std::int64_t>(chunk.count)) + " s for this chunk)" + where +
+        " and was killed by SIGXCPU"});
+  if (worker.cgroup && worker.cgroup->oom_killed())
+    return std::make_exception_ptr(ResourceLimitError{
+        "worker " + pid + " went over its memory limit of " + readable_size(options_.limits.memory_bytes.value_or(0)) +
+        " (memory.max of " + worker.cgroup->path() + ")" + where + " and was killed by the OOM killer"});
+  return nullptr;
+}
+
 void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   // The worker is reaped: all it ever wrote is in the pipe. Deliver that before judging its chunk.
   // (`drained` rather than EOF means a process it forked still holds the pipe: stop there.)
@@ -325,7 +355,9 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
     const auto& task = chunk.record->task;
     const int pid = worker->process.pid();
     std::exception_ptr error;
-    if (worker->stop == Worker::Stop::timeout)
+    if (auto limit = over_limit(*worker, chunk))
+      error = std::move(limit);
+    else if (worker->stop == Worker::Stop::timeout)
       error = std::make_exception_ptr(TaskTimeout{pid, chunk.record->timeout.value_or(std::chrono::milliseconds{0}) *
                                                            static_cast<std::int64_t>(chunk.count),
                                                   task.plugin, task.task, chunk.record->id, chunk.chunk});

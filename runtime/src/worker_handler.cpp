@@ -35,6 +35,8 @@ std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id, std::span<const
   Pipe results = make_pipe();
   auto doorbell = make_eventfd();  // see sys/doorbell.hpp
   auto ledger = Ledger::create();   // see sys/ledger.hpp
+  std::optional<WorkerCgroup> cgroup;
+  if (cgroups_) cgroup.emplace(cgroups_->create(id, options_.limits.memory_bytes));
   const auto worker_ends = [&] {
     return std::vector<int>{tasks.read.get(), results.write.get(), doorbell.get(), ledger.fd()};
   };
@@ -50,11 +52,14 @@ std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id, std::span<const
     return ChildProcess::spawn(worker_argv_, worker_ends());
   }();
   ledger.close_fd();  // the worker has its own
+  // Before its first task (what it used starting up, before this, was a few pages).
+  if (cgroup) cgroup->add(process.pid());
   set_nonblocking(results.read.get());
   log(LogLevel::debug, "worker {} started", process.pid());
   auto worker = std::make_shared<Worker>(id, std::move(process), std::move(tasks.write), std::move(doorbell),
                                          std::move(results.read), std::move(ledger), options_.max_frame_bytes);
   worker->start_deadline = Clock::now() + options_.start_timeout;
+  if (cgroup) worker->cgroup.emplace(std::move(*cgroup));
   return worker;
 }
 

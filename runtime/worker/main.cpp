@@ -10,6 +10,7 @@
 #include "frame_input.hpp"
 #include "fork_server.hpp"
 #include "isolation.hpp"
+#include "limits.hpp"
 #include "plugin_loader.hpp"
 #include "task_runner.hpp"
 #include "log/log.hpp"
@@ -31,6 +32,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -104,6 +106,29 @@ void send_answer(dlpool::worker::PluginLoader& loader, const std::string& answer
   send(scratch);
 }
 
+/// The item count of a TASK payload (u8 codec, str plugin, str task, str signature, u32 count);
+/// 1 if it does not parse (the runner reports that).
+std::uint32_t item_count(std::string_view payload) {
+  try {
+    dlpool::wire::ByteReader in{payload};
+    in.get<std::uint8_t>("codec");
+    for (const char* field : {"plugin name", "task name", "signature"}) in.get_string(field);
+    return in.get<std::uint32_t>("item count");
+  } catch (const dlpool::wire::DecodeError&) {
+    return 1;
+  }
+}
+
+/// Tells the host this worker exits, and why, after the answer it has just sent; returns the
+/// exit status.
+int retire(const std::string& why, std::string& frame) {
+  dlpool::wire::begin_frame(frame, dlpool::wire::FrameKind::retire);
+  dlpool::wire::put_string(frame, why);
+  dlpool::wire::finish_frame(frame);
+  send(frame);
+  return 0;
+}
+
 /// A probe's request: load `name` now. Answered with its report, or an error result.
 void load_plugin(dlpool::worker::PluginLoader& loader, const dlpool::wire::FrameHeader& header,
                  std::string_view payload, std::string& out) {
@@ -139,6 +164,11 @@ int main(int argc, char** argv) {
   app.add_flag("--fork-server", fork_server, "make the pool's workers by cloning this process (socket on fd 3)");
   bool batch = false;
   app.add_flag("--batch-scheduling", batch, "run under SCHED_BATCH: woken with work, never preempt the host");
+  dlpool::worker::LimitSettings limit_settings;
+  app.add_option("--memory-limit", limit_settings.memory_bytes, "bytes of data memory (RLIMIT_DATA)");
+  app.add_option("--cpu-limit", limit_settings.cpu_seconds, "CPU seconds per item (RLIMIT_CPU, per chunk)");
+  app.add_option("--open-files", limit_settings.open_files, "open file descriptors (RLIMIT_NOFILE)");
+  app.add_option("--max-rss", limit_settings.max_rss_bytes, "retire once resident memory is over this after a chunk");
   CLI11_PARSE(app, argc, argv);
   dlpool::detail::configure_log(std::getenv("DLPOOL_LOG"), "dlpool-worker");
   if (batch) use_batch_scheduling();  // before the fork server, whose workers inherit it
@@ -162,8 +192,15 @@ int main(int argc, char** argv) {
   auto ledger = ledger_given ? dlpool::detail::Ledger::open(ledger_fd(doorbell)) : dlpool::detail::Ledger{};
   dlpool::worker::isolate_from_host({tasks_fd, results_fd, doorbell ? doorbell_fd : -1}, ledger);
   dlpool::worker::watch_host(results_fd);
+  const dlpool::worker::Limits limits{limit_settings};
+  try {
+    limits.apply();  // before any plugin's code runs here
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dlpool-worker %d: %s\n", static_cast<int>(::getpid()), e.what());
+    return 2;
+  }
   std::uint64_t tasks_started = 0;
-  dlpool::worker::TaskRunner runner{loader, max_frame};
+  dlpool::worker::TaskRunner runner{loader, max_frame, limit_settings.memory_bytes};
 
   std::string frame;
   dlpool::wire::begin_frame(frame, dlpool::wire::FrameKind::hello);
@@ -189,12 +226,17 @@ int main(int argc, char** argv) {
           if (!ok) return 3;  // a worker whose initializer failed must not take work
           break;
         }
-        case dlpool::wire::FrameKind::task:
+        case dlpool::wire::FrameKind::task: {
+          limits.before_chunk(item_count(payload));
           ledger.started(++tasks_started);
           runner.run(header, payload, frame);
           send_answer(loader, frame, scratch);
+          auto why = runner.ran_out_of_memory() ? std::optional<std::string>{"a task ran out of memory under its limit"}
+                                                : limits.over_rss();
+          if (why) return retire(*why, frame);  // chunks queued behind are sent elsewhere
           if (max_tasks != 0 && ++tasks_done >= max_tasks) return 0;
           break;
+        }
         case dlpool::wire::FrameKind::load:
           load_plugin(loader, header, payload, frame);
           send(frame);

@@ -1,5 +1,7 @@
 #include "task_runner.hpp"
 
+#include "readable_size.hpp"
+
 #include <dlpool/wire/bytes.hpp>
 
 #include <algorithm>
@@ -79,6 +81,24 @@ std::optional<TaskRunner::Failure> TaskRunner::run_items(const dlpool_task_info&
   return std::nullopt;
 }
 
+void TaskRunner::blame_memory_limit(Failure& failure) {
+  try {
+    wire::ByteReader in{failure.record};
+    const auto item = in.get<std::uint32_t>("item");
+    const auto type = in.get_string("type");
+    const auto message = in.get_string("message");
+    if (type != "std::bad_alloc") return;
+    std::string record;
+    wire::put(record, item);
+    wire::put_string(record, type);
+    wire::put_string(record, "ran out of memory under the worker's memory limit of " + detail::readable_size(*memory_limit_) +
+                                 " (std::bad_alloc: " + std::string{message} + "); the worker is replaced");
+    failure = {wire::ErrorKind::resource_limit, std::move(record)};
+    ran_out_of_memory_ = true;
+  } catch (const std::exception&) {  // a record the SDK did not write: left as it is
+  }
+}
+
 bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, std::string& out) {
   std::string plugin_name, task_name;
   try {
@@ -105,6 +125,7 @@ bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, 
     wire::put(out, static_cast<std::uint8_t>(wire::Status::ok));
     wire::put(out, count);
     if (auto failed = run_items(task, static_cast<wire::Codec>(codec), items, out)) {
+      if (memory_limit_ && failed->kind == wire::ErrorKind::task_exception) blame_memory_limit(*failed);
       error_frame(header, failed->kind, failed->record, out);
       return false;
     }

@@ -16,11 +16,18 @@ void error_answer(const wire::FrameHeader& header, const RequestError& error, st
 /// Runs one INIT or TASK frame and builds the RESULT frame that answers it.
 class TaskRunner {
  public:
-  TaskRunner(PluginLoader& loader, std::uint32_t max_frame) : loader_{loader}, max_frame_{max_frame} {}
+  /// `memory_limit`: the worker's, if it has one (see ran_out_of_memory).
+  TaskRunner(PluginLoader& loader, std::uint32_t max_frame, std::optional<std::uint64_t> memory_limit = {})
+      : loader_{loader}, max_frame_{max_frame}, memory_limit_{memory_limit} {}
 
   /// Fills `out` with the answer to the request. Returns false when the request failed (its
   /// answer is an error record).
   bool run(const wire::FrameHeader& header, std::string_view payload, std::string& out);
+
+  /// Whether a task threw std::bad_alloc under the worker's memory limit: its item was answered
+  /// with a resource_limit error naming the limit, and the worker must retire (the plugin's heap
+  /// may be left in any state).
+  [[nodiscard]] bool ran_out_of_memory() const noexcept { return ran_out_of_memory_; }
 
  private:
   /// A failed chunk: the plugin's error record (u32 item, str type, str message), encoded.
@@ -33,8 +40,13 @@ class TaskRunner {
   std::optional<Failure> run_items(const dlpool_task_info& task, wire::Codec codec, std::string_view items,
                                    std::string& out);
 
+  /// Turns a task's std::bad_alloc into the resource_limit error it is under a memory limit.
+  void blame_memory_limit(Failure& failure);
+
   PluginLoader& loader_;
   std::uint32_t max_frame_;  // the host refuses larger frames: answer with an error instead
+  std::optional<std::uint64_t> memory_limit_;
+  bool ran_out_of_memory_ = false;
 };
 
 }  // namespace dlpool::worker

@@ -101,6 +101,14 @@ class WorkerStartError : public Error {
   using Error::Error;
 };
 
+/// A worker went over one of its resource limits (PoolOptions::limits) while running this chunk:
+/// its task ran out of memory under the memory limit, or used up its CPU time. The message names
+/// the limit. The worker is replaced; the other chunks are not affected.
+class ResourceLimitError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// The pool was terminated before this work completed.
 class PoolTerminated : public Error {
  public:

@@ -50,6 +50,31 @@ class Initializer {
   std::string item_;
 };
 
+/// Resource limits of each worker (see README, "Resource limits"). Unset means none.
+struct WorkerLimits {
+  /// Bytes of data memory a worker may have (heap, anonymous mappings, thread stacks):
+  /// RLIMIT_DATA, or with `cgroup` the memory.max of the worker's own cgroup (all its memory,
+  /// its children's included). A task that runs out of it fails its item with
+  /// ResourceLimitError naming the limit, and its worker is replaced. Sanitizer builds' workers
+  /// run without RLIMIT_DATA (their shadow memory alone is over any limit).
+  std::optional<std::uint64_t> memory_bytes;
+  /// CPU time an item may use (a chunk of n items: n times that): RLIMIT_CPU's soft limit, armed
+  /// before each chunk, in whole seconds. Past it the worker is killed by SIGXCPU and the chunk
+  /// fails with ResourceLimitError. A task that handles SIGXCPU itself escapes it; task_timeout
+  /// bounds the wall-clock time of an item and cannot be escaped.
+  std::optional<std::chrono::seconds> cpu_time;
+  /// File descriptors a worker may have open (RLIMIT_NOFILE); a task past it gets EMFILE.
+  /// At least 16: the worker needs a few of its own.
+  std::optional<std::uint64_t> open_files;
+  /// Celery's max_memory_per_child: a worker whose resident memory is over this many bytes after
+  /// a chunk answers it, then exits and is replaced; chunks queued behind it go to another.
+  std::optional<std::uint64_t> max_memory_per_child;
+  /// A cgroup v2 directory delegated to the host (writable by it), in which each worker then
+  /// gets a cgroup of its own for memory_bytes. If it cannot be used (not cgroup v2, not
+  /// writable, no memory controller), rlimits are used instead; Pool::workers() says which.
+  std::string cgroup;
+};
+
 struct PoolOptions {
   /// Worker count; unset means std::thread::hardware_concurrency() (at least 1). < 1 is refused.
   std::optional<int> processes;
@@ -88,6 +113,8 @@ struct PoolOptions {
   /// results unread. Their nice value is left as it was; a host running under another policy
   /// than SCHED_OTHER keeps it for its workers. Threads and processes a task starts inherit it.
   bool batch_scheduling = true;
+  /// Resource limits of each worker.
+  WorkerLimits limits;
 };
 
 /// A plugin file as a worker loaded it (see Pool::workers).
@@ -105,6 +132,9 @@ struct WorkerInfo {
   std::uint64_t failures = 0;    // items that failed in it (the task threw, or could not run)
   std::uint64_t rss_bytes = 0;   // resident memory now; 0 if it could not be read
   std::vector<PluginFile> plugins;  // in the order it loaded them
+  /// Its resource limits and what enforces them, e.g. "memory 512 MiB (RLIMIT_DATA), open files
+  /// 64 (RLIMIT_NOFILE)"; "none" without limits.
+  std::string limits;
 };
 
 /// A pool of worker processes running plugin tasks. Every member is thread-safe. Results are

@@ -13,6 +13,9 @@
 //                                                                          host -> worker
 //   plugin  str name, str path, str version, u64 inode, str sha256 (hex): a plugin file the
 //           worker has just loaded, sent before the answer that needed it    worker -> host
+//   retire  str reason: the worker exits after the answer before it, and starts nothing more
+//           (its resident memory went over max_memory_per_child, or a task ran out of memory
+//           under its memory limit)                                          worker -> host
 // where items = u32 count, then count x (u32 size, bytes).
 // `job` and `index` (chunk number) are echoed by the result so the host can check the pairing.
 
@@ -25,13 +28,13 @@
 
 namespace dlpool::wire {
 
-inline constexpr std::uint32_t protocol_version = 2;
+inline constexpr std::uint32_t protocol_version = 3;
 inline constexpr std::size_t header_size = 20;
 inline constexpr std::size_t job_offset = 8;  // of the header's u64 job field
 /// Default bound on one frame's payload; both sides check it before allocating.
 inline constexpr std::uint32_t default_max_frame = 256u << 20;
 
-enum class FrameKind : std::uint16_t { hello = 1, init = 2, task = 3, result = 4, stop = 5, load = 6, plugin = 7 };
+enum class FrameKind : std::uint16_t { hello = 1, init = 2, task = 3, result = 4, stop = 5, load = 6, plugin = 7, retire = 8 };
 
 enum class Codec : std::uint8_t { binary = 0, json = 1 };
 
@@ -47,6 +50,7 @@ enum class ErrorKind : std::uint8_t {
   task_not_found = 6,
   signature_mismatch = 7,
   bad_request = 8,         // a malformed task frame
+  resource_limit = 9,      // the task ran out of memory under the worker's memory limit
 };
 
 struct FrameHeader {
@@ -91,7 +95,7 @@ inline FrameHeader decode_header(const char* raw, std::uint32_t max_payload) {
   h.flags = in.get<std::uint16_t>("frame flags");
   h.job = in.get<std::uint64_t>("frame job");
   h.index = in.get<std::uint32_t>("frame index");
-  if (kind < static_cast<std::uint16_t>(FrameKind::hello) || kind > static_cast<std::uint16_t>(FrameKind::plugin))
+  if (kind < static_cast<std::uint16_t>(FrameKind::hello) || kind > static_cast<std::uint16_t>(FrameKind::retire))
     throw DecodeError{"unknown frame kind " + std::to_string(kind)};
   h.kind = static_cast<FrameKind>(kind);
   if (h.length > max_payload)
