@@ -6,7 +6,7 @@ set -euo pipefail
 # python3 (standard library only): scripts/bench.sh runs the CPython peer and prints its table with it.
 # tmux: the CLI tests draw `dlpool map`'s progress bar in a real terminal.
 packages=(g++ cmake ninja-build libboost-dev libcereal-dev libcli11-dev libgtest-dev zlib1g-dev libssl-dev nettle-dev libspdlog-dev
-          python3 tmux libelf-dev)
+          python3 tmux libelf-dev libseccomp-dev)
 
 missing=()
 for p in "${packages[@]}"; do

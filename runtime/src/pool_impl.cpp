@@ -94,6 +94,8 @@ PoolImpl::PoolImpl(PoolOptions options)
   worker_argv_ = {worker_executable(options_.worker_path), "--plugin-path", plugin_search_path(options_.plugin_path),
                   "--max-frame", std::to_string(options_.max_frame_bytes), "--doorbell", "--ledger"};
   use_limits();
+  if (options_.sandbox != Sandbox::off)
+    worker_argv_.insert(worker_argv_.end(), {"--sandbox", options_.sandbox == Sandbox::no_network ? "no-network" : "on"});
   if (options_.batch_scheduling) worker_argv_.emplace_back("--batch-scheduling");
   if (options_.maxtasksperchild) {
     worker_argv_.emplace_back("--max-tasks");

@@ -2,7 +2,8 @@
 // plugins by name and runs the chunks the host sends on fd 3, answering on fd 4.
 //
 //   dlpool-worker --plugin-path DIR[:DIR...] [--max-tasks N] [--max-frame BYTES] [--batch-scheduling]
-//                 [--doorbell] [--ledger]
+//                 [--doorbell] [--ledger] [--memory-limit BYTES] [--cpu-limit SECONDS] [--open-files N]
+//                 [--max-rss BYTES] [--sandbox on|no-network]
 //   dlpool-worker --describe NAME [--plugin-path DIR[:DIR...]]   (prints the manifest as JSON)
 //   dlpool-worker --fork-server [worker options]   (a pool's zygote: see fork_server.hpp)
 
@@ -11,6 +12,7 @@
 #include "fork_server.hpp"
 #include "isolation.hpp"
 #include "limits.hpp"
+#include "sandbox.hpp"
 #include "plugin_loader.hpp"
 #include "task_runner.hpp"
 #include "log/log.hpp"
@@ -169,6 +171,9 @@ int main(int argc, char** argv) {
   app.add_option("--cpu-limit", limit_settings.cpu_seconds, "CPU seconds per item (RLIMIT_CPU, per chunk)");
   app.add_option("--open-files", limit_settings.open_files, "open file descriptors (RLIMIT_NOFILE)");
   app.add_option("--max-rss", limit_settings.max_rss_bytes, "retire once resident memory is over this after a chunk");
+  std::string sandbox;
+  app.add_option("--sandbox", sandbox, "run tasks under the seccomp sandbox: 'on' or 'no-network'")
+      ->check(CLI::IsMember({"on", "no-network"}));
   CLI11_PARSE(app, argc, argv);
   dlpool::detail::configure_log(std::getenv("DLPOOL_LOG"), "dlpool-worker");
   if (batch) use_batch_scheduling();  // before the fork server, whose workers inherit it
@@ -195,6 +200,7 @@ int main(int argc, char** argv) {
   const dlpool::worker::Limits limits{limit_settings};
   try {
     limits.apply();  // before any plugin's code runs here
+    if (!sandbox.empty()) dlpool::worker::enter_sandbox(sandbox == "no-network");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dlpool-worker %d: %s\n", static_cast<int>(::getpid()), e.what());
     return 2;

@@ -7,9 +7,12 @@
 #include <cstdio>
 #include <string>
 
+#include <cerrno>
 #include <csignal>
 
 #include <fcntl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,5 +101,53 @@ DLPOOL_TASK(forked_child_fds)
 /// Sends `sig` to its own process group (kill(0, sig)): the worker's, never the host's.
 int kill_group(int sig) { return ::kill(0, sig); }
 DLPOOL_TASK(kill_group)
+
+/// kill(pid, sig): 0, or the errno it failed with.
+int signal_process(int pid, int sig) { return ::kill(pid, sig) == 0 ? 0 : errno; }
+DLPOOL_TASK(signal_process)
+
+/// Forks a child that waits, and kills it with SIGKILL: 0, or the errno kill() failed with.
+int signal_own_child() {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const int result = ::kill(child, SIGKILL) == 0 ? 0 : errno;
+  if (result != 0) ::kill(child, SIGKILL);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return result;
+}
+DLPOOL_TASK(signal_own_child)
+
+volatile std::sig_atomic_t raised = 0;
+/// raise(SIGUSR1) with a handler of its own: 1 if the handler ran.
+int raise_self() {
+  raised = 0;
+  std::signal(SIGUSR1, [](int) { raised = 1; });
+  std::raise(SIGUSR1);
+  return raised;
+}
+DLPOOL_TASK(raise_self)
+
+/// ptrace(PTRACE_ATTACH, pid): 0 (then detached), or the errno it failed with.
+int trace_process(int pid) {
+  if (::ptrace(PTRACE_ATTACH, pid, nullptr, nullptr) != 0) return errno;
+  ::waitpid(pid, nullptr, __WALL);
+  ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
+  return 0;
+}
+DLPOOL_TASK(trace_process)
+
+/// socket(domain, SOCK_STREAM, 0): 0 (then closed), or the errno it failed with.
+int open_socket(int domain) {
+  const int fd = ::socket(domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
+}
+DLPOOL_TASK(open_socket)
 
 }  // namespace

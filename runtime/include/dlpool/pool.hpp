@@ -75,6 +75,17 @@ struct WorkerLimits {
   std::string cgroup;
 };
 
+/// What a worker's tasks may do to processes around them (see README, "Sandbox").
+enum class Sandbox {
+  off,
+  /// A seccomp filter on tasks and all they start: signals only to themselves, their own threads,
+  /// process group and children; no ptrace, no process_vm_readv/writev, no setpgid into another
+  /// group (each EPERM). Not a file-system or resource jail.
+  on,
+  /// As `on`, and no sockets but AF_UNIX ones (and no io_uring).
+  no_network,
+};
+
 struct PoolOptions {
   /// Worker count; unset means std::thread::hardware_concurrency() (at least 1). < 1 is refused.
   std::optional<int> processes;
@@ -115,6 +126,8 @@ struct PoolOptions {
   bool batch_scheduling = true;
   /// Resource limits of each worker.
   WorkerLimits limits;
+  /// The opt-in seccomp sandbox of each worker's tasks.
+  Sandbox sandbox = Sandbox::off;
 };
 
 /// A plugin file as a worker loaded it (see Pool::workers).
