@@ -108,7 +108,7 @@ class JsonInputArchive : public cereal::InputArchive<JsonInputArchive>, public c
   void start_node(const char* expected) {
     const auto& value = next_value();
     if (value.kind != JsonValue::Kind::array && value.kind != JsonValue::Kind::object)
-      fail(path(true) + ": expected " + expected + ", got " + describe(value));
+      fail_here("expected " + std::string{expected} + ", got " + describe(value));
     cursors_.push_back({&value, 0});
   }
   void finish_node() {
@@ -120,36 +120,30 @@ class JsonInputArchive : public cereal::InputArchive<JsonInputArchive>, public c
   void set_next_name(const char* name) noexcept { next_name_ = name; }
 
   void load_value(bool& value) {
-    const auto& json = next_value();
-    if (json.kind != JsonValue::Kind::boolean) fail(path(true) + ": expected true or false, got " + describe(json));
-    value = json.boolean;
+    value = next_value(JsonValue::Kind::boolean, "true or false").boolean;
     ++cursors_.back().index;
   }
   template <JsonNumber T>
   void load_value(T& value) {
-    const auto& json = next_value();
-    constexpr const char* expected = std::is_integral_v<T> ? "an integer" : "a number";
-    if (json.kind != JsonValue::Kind::number) fail(path(true) + ": expected " + expected + ", got " + describe(json));
+    const auto& json = next_value(JsonValue::Kind::number, std::is_integral_v<T> ? "an integer" : "a number");
     switch (read_json_number(json.text, value)) {
       case JsonNumberProblem::none: break;
-      case JsonNumberProblem::not_an_integer: fail(path(true) + ": expected an integer, got " + describe(json));
+      case JsonNumberProblem::not_an_integer: fail_here("expected an integer, got " + describe(json));
       case JsonNumberProblem::out_of_range:
-        fail(path(true) + ": " + describe(json) + " is out of range for " + type_name<T>() + " (" + json_range<T>() +
-             ")");
+        fail_here(describe(json) + " is out of range for " + type_name<T>() + " (" + json_range<T>() + ")");
     }
     ++cursors_.back().index;
   }
   template <class Traits, class Alloc>
   void load_value(std::basic_string<char, Traits, Alloc>& value) {
-    const auto& json = next_value();
-    if (json.kind != JsonValue::Kind::string) fail(path(true) + ": expected a string, got " + describe(json));
+    const auto& json = next_value(JsonValue::Kind::string, "a string");
     value.assign(json.text.data(), json.text.size());
     ++cursors_.back().index;
   }
   /// The element count of the array just entered (a SizeTag's).
   void load_size(cereal::size_type& size) {
     const auto& node = *cursors_.back().node;
-    if (node.kind != JsonValue::Kind::array) fail(path(false) + ": expected an array, got " + describe(node));
+    if (node.kind != JsonValue::Kind::array) fail_in_node("expected an array, got " + describe(node));
     size = node.items.size();
   }
 
@@ -159,7 +153,12 @@ class JsonInputArchive : public cereal::InputArchive<JsonInputArchive>, public c
     std::size_t index;      // of the next value to load in it
   };
 
-  [[noreturn]] static void fail(const std::string& message) { throw DecodeError{message}; }
+  /// Fails about the next value: "argument 2 [3].x: MESSAGE".
+  [[noreturn]] void fail_here(const std::string& message) const { throw DecodeError{path(true) + ": " + message}; }
+  /// Fails about the array or object the next value is in: "argument 2 [3]: MESSAGE".
+  [[noreturn]] void fail_in_node(const std::string& message) const {
+    throw DecodeError{path(false) + ": " + message};
+  }
 
   /// The value the next load reads: the next one in order, or the member the pending NVP names.
   const JsonValue& next_value() {
@@ -167,18 +166,24 @@ class JsonInputArchive : public cereal::InputArchive<JsonInputArchive>, public c
     const auto& node = *cursor.node;
     if (const char* name = std::exchange(next_name_, nullptr)) {
       if (node.kind != JsonValue::Kind::object)
-        fail(path(false) + ": expected an object with a member \"" + name + "\", got " + describe(node));
+        fail_in_node("expected an object with a member \"" + std::string{name} + "\", got " + describe(node));
       if (cursor.index >= node.names.size() || node.names[cursor.index] != name) {
         std::size_t i = 0;
         while (i < node.names.size() && node.names[i] != name) ++i;
-        if (i == node.names.size()) fail(path(false) + ": missing member \"" + name + "\"");
+        if (i == node.names.size()) fail_in_node("missing member \"" + std::string{name} + "\"");
         cursor.index = i;
       }
     }
     if (cursor.index >= node.items.size())
-      fail(path(false) + ": expected more than " + std::to_string(node.items.size()) +
-           (node.kind == JsonValue::Kind::array ? " elements in the array" : " members in the object"));
+      fail_in_node("expected more than " + std::to_string(node.items.size()) +
+                   (node.kind == JsonValue::Kind::array ? " elements in the array" : " members in the object"));
     return node.items[cursor.index];
+  }
+  /// The next value, which must be of `kind` (`expected` names it for the error message).
+  const JsonValue& next_value(JsonValue::Kind kind, const char* expected) {
+    const auto& value = next_value();
+    if (value.kind != kind) fail_here("expected " + std::string{expected} + ", got " + describe(value));
+    return value;
   }
 
   /// Where the archive is: "argument 2 [3].x", down to the next value (`to_value`) or to the
