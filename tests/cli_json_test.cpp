@@ -6,8 +6,8 @@
 #include <rapidjson/document.h>
 
 #include <cstddef>
-#include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -17,6 +17,25 @@ using namespace std::string_literals;
 
 class JsonCall : public CliTest {};
 class JsonMap : public CliTest {};
+
+/// The length of the JSON number that starts `text` (RFC 8259's grammar), or 0 if none does.
+std::size_t json_number_length(std::string_view text) {
+  std::size_t i = 0;
+  const auto digits = [&] {
+    const auto from = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    return i > from;
+  };
+  const auto consume = [&](char c) { return i < text.size() && text[i] == c && ++i; };
+  consume('-');
+  if (!consume('0') && !digits()) return 0;
+  if (consume('.') && !digits()) return 0;
+  if (consume('e') || consume('E')) {
+    if (!consume('+')) consume('-');
+    if (!digits()) return 0;
+  }
+  return i;
+}
 
 /// Whether `line` is one JSON text as RFC 8259 has it: UTF-8, no NaN or Infinity, nothing after
 /// the value. (Explicit flags: rapidjson's default ones, set by Cereal, accept NaN.)
@@ -29,11 +48,10 @@ bool strict_json(std::string line) {
     if (doc.GetParseError() != rapidjson::kParseErrorNumberTooBig) return false;
     // rapidjson reads numbers as doubles and refuses what a double cannot hold, such as a long
     // double's limits, which JSON allows: check that one against the grammar, then the rest.
-    static const std::regex number{R"(^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)"};
-    std::smatch match;
     const auto at = doc.GetErrorOffset();
-    if (!std::regex_search(line.cbegin() + static_cast<std::ptrdiff_t>(at), line.cend(), match, number)) return false;
-    line.replace(at, static_cast<std::size_t>(match.length()), "0");
+    const auto length = json_number_length(std::string_view{line}.substr(at));
+    if (length == 0) return false;
+    line.replace(at, length, "0");
   }
 }
 
