@@ -243,7 +243,7 @@ TEST(FramesIntoAWorker, AMalformedTaskIsAnsweredWithAnErrorAndTheWorkerServesOn)
       {"JSON nested a million deep",
        task_payload("testkit", "square", "", one_item(std::string(1'000'000, '[') + std::string(1'000'000, ']')),
                     wire::Codec::json),
-       wire::ErrorKind::bad_arguments, "arguments nest deeper than 128 levels"},
+       wire::ErrorKind::bad_arguments, "nest deeper than 128 levels"},
   };
   test::WorkerProcess worker;
   test::expect_hello(worker);

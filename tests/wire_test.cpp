@@ -282,22 +282,8 @@ TEST(JsonCodec, RejectsWrongArityTypesAndSyntax) {
   EXPECT_THROW(wire::from_json_args("[\"ab\", ", args), wire::DecodeError);
 }
 
-TEST(JsonCodec, RefusesNestingDeeperThanTheLimitWithoutParsing) {
-  std::tuple<std::vector<int>> args;
-  const auto nested = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
-  EXPECT_EQ(wire::json_depth(nested(wire::max_json_depth)), wire::max_json_depth);
-  EXPECT_EQ(wire::json_depth(R"(["[[[[", {"a": "]]"}])"), 2u) << "brackets in strings do not count";
-  EXPECT_EQ(wire::json_depth(R"(["\"[[["])"), 1u) << "nor after an escaped quote";
-  try {
-    wire::from_json_args(nested(10'000'000), args);  // rapidjson alone would overflow the stack
-    ADD_FAILURE() << "no DecodeError";
-  } catch (const wire::DecodeError& e) {
-    EXPECT_STREQ(e.what(), "arguments nest deeper than 128 levels");
-  }
-}
-
 TEST(JsonCodec, ReadsZeroWithAnExponentAsZero) {
-  // rapidjson 1.1.0 alone reads 0e40 as 2.36e21, and 0e400 as too big for a double.
+  // rapidjson 1.1.0, which read numbers before, took 0e40 for 2.36e21 and 0e400 for too big.
   const auto read = [](std::string_view json) {
     std::tuple<double, std::string> args;
     wire::from_json_args(json, args);
@@ -310,12 +296,6 @@ TEST(JsonCodec, ReadsZeroWithAnExponentAsZero) {
   EXPECT_EQ(std::get<0>(read(R"([1e40, ""])")), 1e40);
   EXPECT_EQ(std::get<0>(read(R"([10e2, ""])")), 1000.0);
   EXPECT_EQ(std::get<0>(read(R"([0.0000000000000000000000000, ""])")), 0.0) << "so does a long zero fraction";
-  EXPECT_EQ(wire::with_plain_zeros(R"([1, 0.5, 1e5, 100, 0, -0, 0.0, -0.0, "0e5"])"), std::nullopt)
-      << "nothing to copy";
-  EXPECT_EQ(wire::with_plain_zeros("[0e5,-0.0E-1,0.00,00e5,0e,0.e1,0.5e9,10e9,0.01e30]"),
-            "[0.0 ,-0.0 ,0.0 ,00e5,0e,0.e1,0.5e9,10e9,0.01e30]");
-  // What rapidjson reads as a number is rewritten even when garbage follows; and stays garbage.
-  EXPECT_EQ(wire::with_plain_zeros("[0e066echo, 0e5e3]"), "[0.0 echo, 0.0 e3]");
   std::tuple<double, std::string> args;
   EXPECT_THROW(wire::from_json_args("[0e5e3, \"\"]", args), wire::DecodeError);
 }

@@ -64,8 +64,8 @@ std::exception_ptr remote_error(wire::ErrorKind kind, std::string_view type, std
     case wire::ErrorKind::task_exception:
       return std::make_exception_ptr(RemoteError{std::string{type}, msg, task.plugin, task.task, pid});
     case wire::ErrorKind::bad_arguments:
-      return std::make_exception_ptr(EncodingError{"arguments of item " + std::to_string(item) + " do not match " +
-                                                   task.plugin + "." + task.task + ": " + msg});
+      return std::make_exception_ptr(InvalidArguments{"arguments of item " + std::to_string(item) + " do not match " +
+                                                      task.plugin + "." + task.task + ": " + msg});
     case wire::ErrorKind::bad_result:
       return std::make_exception_ptr(EncodingError{"result of item " + std::to_string(item) + " of " + task.plugin +
                                                    "." + task.task + " cannot be encoded: " + std::string{type} +

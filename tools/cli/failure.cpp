@@ -39,6 +39,8 @@ Failure failure_of(std::exception_ptr error) {
     return {"InitializerError", e.what()};
   } catch (const PluginError& e) {
     return {"PluginError", e.what()};
+  } catch (const InvalidArguments& e) {
+    return {invalid_arguments_type, e.what()};
   } catch (const EncodingError& e) {
     return {"EncodingError", e.what()};
   } catch (const WorkerLostError& e) {

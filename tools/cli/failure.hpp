@@ -22,7 +22,7 @@ struct Failure {
 [[nodiscard]] Failure failure_of(std::exception_ptr error);
 
 /// The type used for a line or argument string that is not a JSON array, rejected before it
-/// reaches a worker.
+/// reaches a worker, and for the pool's InvalidArguments: the same mistake, found by the plugin.
 inline constexpr const char* invalid_arguments_type = "InvalidArguments";
 
 }  // namespace dlpool::cli

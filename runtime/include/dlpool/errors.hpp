@@ -50,6 +50,17 @@ class EncodingError : public Error {
   using Error::Error;
 };
 
+/// The arguments of an item do not fit the task's parameters, as the plugin decodes them: JSON
+/// that is not an array of as many values, a value that does not fit its type exactly (a number
+/// out of range, 2.5 for an int, a string for a number), or binary arguments that do not decode.
+/// what() says which argument and why: "... argument 1: 300 is out of range for unsigned char
+/// (0 to 255)". Only that item fails; the worker carries on. It is an EncodingError, so code that
+/// catches those still catches it.
+class InvalidArguments : public EncodingError {
+ public:
+  using EncodingError::EncodingError;
+};
+
 /// The worker running a chunk died: killed by a signal or exited. Only that chunk fails; the
 /// worker is replaced.
 class WorkerLostError : public Error {

@@ -7,6 +7,7 @@
 #include <dlpool/wire/abi.hpp>
 #include <dlpool/wire/bytes.hpp>
 #include <dlpool/wire/codec.hpp>
+#include <dlpool/wire/json_codec.hpp>
 #include <dlpool/wire/manifest_record.hpp>
 #include <dlpool/wire/signature.hpp>
 

@@ -1,7 +1,7 @@
 #pragma once
-// Values to bytes and back: Cereal's binary archive for the pool's fast path, Cereal's JSON
-// archive for calls from a shell. Both host and plugin use exactly these functions, so the two
-// ends of a task always agree on the encoding.
+// Values to bytes and back with Cereal's binary archive: the pool's fast path. Both host and
+// plugin use exactly these functions, so the two ends of a task always agree on the encoding.
+// (JSON, for calls from a shell, is json_codec.hpp's, apart: every host includes this header.)
 //
 // The binary codec writes straight into caller-owned buffers and reads straight from byte views (no
 // stringstream copies), and reuses its stream and archive objects, because constructing a
@@ -10,26 +10,14 @@
 
 #include <dlpool/wire/bounded_archive.hpp>
 #include <dlpool/wire/bytes.hpp>
+#include <dlpool/wire/cereal_types.hpp>
 
 #include <cereal/archives/binary.hpp>
-#include <cereal/archives/json.hpp>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-#include <cereal/types/array.hpp>
-#include <cereal/types/map.hpp>
-#include <cereal/types/optional.hpp>
-#include <cereal/types/set.hpp>
-#include <cereal/types/string.hpp>
-#include <cereal/types/tuple.hpp>
-#include <cereal/types/unordered_map.hpp>
-#include <cereal/types/unordered_set.hpp>
-#include <cereal/types/utility.hpp>
-#include <cereal/types/vector.hpp>
 
-#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <ostream>
-#include <sstream>
 #include <streambuf>
 #include <string>
 #include <string_view>
@@ -254,145 +242,5 @@ class BinaryDecoder {
 
   std::optional<BoundedBinaryInputArchive> archive_;  // optional: Cereal archives cannot be reassigned
 };
-
-/// A value as bare, compact JSON text: `49`, `"ab"`, `[1,2]`, `{"x":1}`.
-template <class T>
-std::string to_json(const T& value) {
-  std::ostringstream os;
-  {
-    cereal::JSONOutputArchive archive{os, cereal::JSONOutputArchive::Options::NoIndent()};
-    archive(cereal::make_nvp("v", value));
-  }
-  // Cereal always wraps the root in an object ({"v": ...}) and pretty-prints; rapidjson (which
-  // Cereal uses underneath) re-emits just the value, compactly.
-  RAPIDJSON_NAMESPACE::Document doc;
-  doc.Parse(os.str().c_str());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("v")) throw DecodeError{"unexpected JSON archive layout"};
-  RAPIDJSON_NAMESPACE::StringBuffer text;
-  RAPIDJSON_NAMESPACE::Writer<RAPIDJSON_NAMESPACE::StringBuffer> writer{text};
-  doc["v"].Accept(writer);
-  return {text.GetString(), text.GetSize()};
-}
-
-/// The deepest nesting of JSON arguments accepted. rapidjson parses recursively (and Cereal's JSON
-/// archive parses again, the same way), so a line of a million '[' would overflow the stack of
-/// whoever parses it; no argument type nests anywhere near this deep.
-inline constexpr std::size_t max_json_depth = 128;
-
-/// How deep arrays and objects nest in `json` (brackets inside strings do not count), counted up
-/// to `stop_after` + 1 at most: one pass, no parsing, nothing allocated.
-inline std::size_t json_depth(std::string_view json, std::size_t stop_after = max_json_depth) {
-  std::size_t depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (const char c : json) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > stop_after) break;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
-/// `json` with every number that is zero but not written plainly ("0e40", "-0.00E+7",
-/// "0.0000000000000000000000000") rewritten as "0.0 " (or "-0.0 "), or nothing when it has none
-/// (the common case: one scan, no copy). The space keeps a malformed document malformed: "0e5e3"
-/// must not become "0.0e3".
-///
-/// Why: rapidjson 1.1.0 (Debian 12's, under Cereal's JSON archive) misreads such numbers when
-/// their decimal exponent is beyond +-22. Its full-precision strtod normalizes the zero
-/// significand with __builtin_clzll(0), undefined behaviour that the task fuzzer found, and in
-/// practice "0e40" parses as 2.36e21 and "0e400" as a number too big for a double. Later
-/// rapidjson fixed it; until then, zero is written plainly.
-inline std::optional<std::string> with_plain_zeros(std::string_view json) {
-  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  const auto number_char = [&](char c) {
-    return digit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
-  };
-  /// The length of the JSON number of value zero, -?0(.[0-9]+)?([eE][+-]?[0-9]+)? with only zeros
-  /// for fraction digits, that starts `n`; 0 if none does. Only the grammar's own span: rapidjson
-  /// reads that much as a number whatever follows.
-  const auto zero = [&](std::string_view n) -> std::size_t {
-    std::size_t i = 0;
-    if (i < n.size() && n[i] == '-') ++i;
-    if (i >= n.size() || n[i++] != '0') return 0;
-    if (i + 1 < n.size() && n[i] == '.' && digit(n[i + 1])) {
-      for (++i; i < n.size() && digit(n[i]); ++i)
-        if (n[i] != '0') return 0;
-    }
-    if (i + 1 < n.size() && (n[i] == 'e' || n[i] == 'E')) {
-      auto exponent = i + 1;
-      if (n[exponent] == '+' || n[exponent] == '-') ++exponent;
-      if (exponent < n.size() && digit(n[exponent])) {
-        for (i = exponent; i < n.size() && digit(n[i]);) ++i;
-      }
-    }
-    return i;
-  };
-  std::optional<std::string> fixed;
-  std::size_t copied = 0;  // json[0, copied) is in *fixed
-  bool in_string = false, escaped = false;
-  for (std::size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    if ((c != '-' && c != '0') || (i > 0 && number_char(json[i - 1]))) continue;
-    const auto length = zero(json.substr(i));
-    if (length == 0) continue;
-    if (const auto number = json.substr(i, length);
-        number != "0" && number != "-0" && number != "0.0" && number != "-0.0") {
-      if (!fixed) fixed.emplace();
-      fixed->append(json.substr(copied, i - copied));
-      fixed->append(c == '-' ? "-0.0 " : "0.0 ");
-      copied = i + length;
-    }
-    i += length - 1;
-  }
-  if (fixed) fixed->append(json.substr(copied));
-  return fixed;
-}
-
-/// Decodes a JSON array of arguments (`["ab", 3]`) into a tuple, element by element. Throws
-/// DecodeError when the text is not an array of exactly sizeof...(T) values of the right types,
-/// or nests deeper than max_json_depth.
-template <class... T>
-void from_json_args(std::string_view json, std::tuple<T...>& args) {
-  if (json_depth(json) > max_json_depth)
-    throw DecodeError{"arguments nest deeper than " + std::to_string(max_json_depth) + " levels"};
-  const auto fixed = with_plain_zeros(json);
-  if (fixed) json = *fixed;
-  RAPIDJSON_NAMESPACE::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError()) throw DecodeError{"arguments are not valid JSON"};
-  if (!doc.IsArray())
-    throw DecodeError{"arguments must be a JSON array such as [1, \"text\"]"};
-  if (doc.Size() != sizeof...(T))
-    throw DecodeError{"expected " + std::to_string(sizeof...(T)) + " argument(s), got " + std::to_string(doc.Size())};
-  std::istringstream is{std::string{json}};
-  try {
-    cereal::JSONInputArchive archive{is};
-    std::apply([&](auto&... arg) { (archive(arg), ...); }, args);
-  } catch (const std::exception& e) {
-    throw DecodeError{std::string{"arguments do not match the task's parameter types: "} + e.what()};
-  }
-}
 
 }  // namespace dlpool::wire
