@@ -5,27 +5,22 @@
 #include "failure.hpp"
 #include "json_text.hpp"
 #include "pool_setup.hpp"
+#include "standard_output.hpp"
 
 #include <dlpool/pool.hpp>
 
-#include <cstdio>
 #include <string>
 
 namespace dlpool::cli {
-namespace {
-
-void print_line(const std::string& line) {
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-}
-
-}  // namespace
 
 int run_call(const GlobalOptions& global, const CallOptions& options) {
+  // Printed outside the try below: a write error is the command's failure, not the call's.
+  StandardOutput out;
   if (const auto problem = arguments_problem(options.arguments)) {
-    print_line(error_object(invalid_arguments_type, "arguments: " + *problem));
+    out.write_line(error_object(invalid_arguments_type, "arguments: " + *problem));
     return 1;
   }
+  std::string line;
   try {
     auto pool_options = cli::pool_options(global);
     pool_options.processes = 1;
@@ -33,15 +28,16 @@ int run_call(const GlobalOptions& global, const CallOptions& options) {
     auto result = pool.apply(JsonTask{options.plugin, options.task}, options.arguments);
     pool.close();
     pool.join();
-    print_line(one_line(std::move(result)));
-    return 0;
+    line = one_line(std::move(result));
   } catch (const UsageError&) {
     throw;  // our misuse of the pool, not a failed call
   } catch (...) {
     const auto failure = failure_of(std::current_exception());
-    print_line(error_object(failure.type, failure.message));
+    out.write_line(error_object(failure.type, failure.message));
     return 1;
   }
+  out.write_line(line);
+  return 0;
 }
 
 }  // namespace dlpool::cli
