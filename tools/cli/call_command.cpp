@@ -1,11 +1,13 @@
 // `dlpool call PLUGIN TASK JSON-ARGS`: one call in a one-worker pool. stdout gets the bare JSON
-// result, or {"error": {...}} and exit status 1.
+// result, or {"error": {...}} and exit status 1; a signal stops the pool, and the call then ends
+// with a PoolTerminated error object.
 
 #include "commands.hpp"
 #include "failure.hpp"
 #include "json_text.hpp"
 #include "pool_setup.hpp"
 #include "standard_output.hpp"
+#include "stop_signals.hpp"
 
 #include <dlpool/pool.hpp>
 
@@ -13,7 +15,7 @@
 
 namespace dlpool::cli {
 
-int run_call(const GlobalOptions& global, const CallOptions& options) {
+int run_call(const GlobalOptions& global, const CallOptions& options, StopSignals& signals) {
   // Printed outside the try below: a write error is the command's failure, not the call's.
   StandardOutput out;
   if (const auto problem = arguments_problem(options.arguments)) {
@@ -25,6 +27,7 @@ int run_call(const GlobalOptions& global, const CallOptions& options) {
     auto pool_options = cli::pool_options(global);
     pool_options.processes = 1;
     Pool pool{std::move(pool_options)};
+    const auto watch = signals.watch([&pool] { pool.terminate(); });
     auto result = pool.apply(JsonTask{options.plugin, options.task}, options.arguments);
     pool.close();
     pool.join();

@@ -10,9 +10,12 @@
 //   (each with --plugin-path DIR, repeatable)
 //
 // Output is never lost with a success status: a write error on stdout is status 1 with a
-// message (SIGPIPE is blocked, so a reader gone is EPIPE, not a silent death).
+// message (SIGPIPE is blocked, so a reader gone is EPIPE, not a silent death). SIGTERM, SIGINT
+// and SIGHUP stop `call`, `map` and `workers` cleanly (see stop_signals.hpp), then the process
+// dies of that signal.
 
 #include "commands.hpp"
+#include "stop_signals.hpp"
 
 #include <dlpool/errors.hpp>
 
@@ -27,6 +30,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -175,17 +179,20 @@ int main(int argc, char** argv) {
   if (!*args_option && (*plugin_option || *task_option)) workers.arguments = "[]";
 
   int status = 1;
+  std::optional<StopSignals> signals;
   try {
+    // Before the pool exists: its threads inherit the blocked signals.
+    if (*call_command || *map_command || *workers_command) signals.emplace();
     if (*tasks_command)
       status = run_tasks(global, tasks);
     else if (*call_command)
-      status = run_call(global, call);
+      status = run_call(global, call, *signals);
     else if (*install_command)
       status = run_install(global, install);
     else if (*workers_command)
-      status = run_workers(global, workers);
+      status = run_workers(global, workers, *signals);
     else
-      status = run_map(global, map);
+      status = run_map(global, map, *signals);
   } catch (const dlpool::UsageError& e) {
     std::fprintf(stderr, "dlpool: %s\n", e.what());
     status = usage_status;
@@ -197,6 +204,11 @@ int main(int argc, char** argv) {
   if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
     std::fprintf(stderr, "dlpool: cannot write standard output: %s\n", std::strerror(errno));
     if (status == 0) status = 1;
+  }
+  if (const int signal = signals ? signals->received() : 0; signal != 0) {
+    signals.reset();
+    std::fprintf(stderr, "dlpool: stopped by %s\n", StopSignals::name(signal));
+    StopSignals::die_of(signal);
   }
   return status;
 }

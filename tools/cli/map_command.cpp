@@ -3,8 +3,9 @@
 // they complete). Input is read only as workers become free, so results stream out before the
 // input ends. A summary goes to stderr; so does a progress bar when stderr is a terminal.
 // --joblog FILE logs each line's outcome; --resume skips the lines it says are done, and first
-// makes the output file end where the joblog says it did. A write error stops the pool: what
-// is written is then a run cut short, which --resume finishes.
+// makes the output file end where the joblog says it did. A signal (SIGTERM, SIGINT, SIGHUP)
+// or a write error stops the pool: what is written is then a run cut short, which --resume
+// finishes.
 
 #include "argument_lines.hpp"
 #include "commands.hpp"
@@ -14,6 +15,7 @@
 #include "pool_setup.hpp"
 #include "progress_bar.hpp"
 #include "standard_output.hpp"
+#include "stop_signals.hpp"
 
 #include <dlpool/pool.hpp>
 
@@ -96,7 +98,7 @@ struct StopLinesOnExit {
 
 }  // namespace
 
-int run_map(const GlobalOptions& global, const MapOptions& options) {
+int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals& signals) {
   const auto start = Clock::now();
   if (options.resume && !options.joblog) throw UsageError{"--resume needs --joblog FILE: the log says what is done"};
   StandardOutput out;
@@ -113,7 +115,7 @@ int run_map(const GlobalOptions& global, const MapOptions& options) {
   const auto processes = options.jobs.value_or(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const auto chunksize = static_cast<std::size_t>(options.chunksize);
   // Declared before the pool: its task-handler thread reads the lines until the pool is gone.
-  ArgumentLines lines{stdin, done_before, window_chunks_per_worker * static_cast<std::size_t>(processes) * chunksize};
+  ArgumentLines lines{STDIN_FILENO, done_before, window_chunks_per_worker * static_cast<std::size_t>(processes) * chunksize};
 
   const bool show_progress = ::isatty(STDERR_FILENO) == 1;
   std::optional<std::size_t> total;
@@ -129,6 +131,12 @@ int run_map(const GlobalOptions& global, const MapOptions& options) {
   auto pool_options = cli::pool_options(global);
   pool_options.processes = processes;
   Pool pool{std::move(pool_options)};
+  // The iteration below then ends with PoolTerminated; stopping the lines ends a read of stdin
+  // that would keep the pool's task handler, and so join(), waiting.
+  const auto watch = signals.watch([&] {
+    pool.terminate();
+    lines.stop();
+  });
   JsonTask task{options.plugin, options.task};
   if (options.timeout) task = task.with_timeout(*options.timeout);
   // Always completion order from the pool, each outcome with its item number: the time an item
@@ -155,9 +163,9 @@ int run_map(const GlobalOptions& global, const MapOptions& options) {
     try {
       next = results.next_indexed();
     } catch (...) {
-      // The pool stopped the whole iteration: what is left of the input is not run, and results
-      // held back for an earlier item are not written, so that the output stays in input order
-      // for --resume to continue.
+      // The pool stopped the whole iteration (a signal, or a pool thread failing): what is left
+      // of the input is not run, and results held back for an earlier item are not written, so
+      // that the output stays in input order for --resume to continue.
       std::fprintf(stderr, "dlpool: the pool stopped after %zu items: %s\n", writer.items(),
                    failure_of(std::current_exception()).message.c_str());
       stopped = true;
