@@ -27,8 +27,10 @@ int run_call(const GlobalOptions& global, const CallOptions& options, StopSignal
     auto pool_options = cli::pool_options(global);
     pool_options.processes = 1;
     Pool pool{std::move(pool_options)};
+    auto pending = pool.apply_async(JsonTask{options.plugin, options.task}, options.arguments);
+    // Once the call is in (a pool terminated before would refuse it): it then fails.
     const auto watch = signals.watch([&pool] { pool.terminate(); });
-    auto result = pool.apply(JsonTask{options.plugin, options.task}, options.arguments);
+    auto result = std::move(pending).get();
     pool.close();
     pool.join();
     line = one_line(std::move(result));

@@ -131,18 +131,19 @@ int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals&
   auto pool_options = cli::pool_options(global);
   pool_options.processes = processes;
   Pool pool{std::move(pool_options)};
-  // The iteration below then ends with PoolTerminated; stopping the lines ends a read of stdin
-  // that would keep the pool's task handler, and so join(), waiting.
-  const auto watch = signals.watch([&] {
-    pool.terminate();
-    lines.stop();
-  });
   JsonTask task{options.plugin, options.task};
   if (options.timeout) task = task.with_timeout(*options.timeout);
   // Always completion order from the pool, each outcome with its item number: the time an item
   // took is then its own, not the wait behind a slower one, and input order is restored here.
   auto results = pool.imap_unordered(task, [&lines] { return lines.next(); }, options.chunksize);
   const StopLinesOnExit stop_lines{lines};
+  // Once the iteration exists (a pool terminated before would refuse it), which then ends with
+  // PoolTerminated; stopping the lines ends a read of stdin that would keep the pool's task
+  // handler, and so join(), waiting.
+  const auto watch = signals.watch([&] {
+    pool.terminate();
+    lines.stop();
+  });
 
   const auto write_problems_before = [&](std::size_t line) {
     for (auto& problem : lines.take_problems_before(line))

@@ -123,10 +123,10 @@ int run_workers(const GlobalOptions& global, const WorkersOptions& options, Stop
   auto pool_options = cli::pool_options(global);
   pool_options.processes = options.jobs;
   Pool pool{std::move(pool_options)};
-  const auto watch = signals.watch([&pool] { pool.terminate(); });
   // One call per chunk, so that every worker free at the time takes some.
   auto results = pool.imap(JsonTask{options.plugin, options.task},
                            std::vector<std::string>(static_cast<std::size_t>(options.count), options.arguments), 1);
+  const auto watch = signals.watch([&pool] { pool.terminate(); });  // once the work is in: it then fails
   std::size_t failed = 0;
   std::string first_failure;
   for (;;) {
