@@ -253,7 +253,8 @@ TEST_F(JobLogResume, ResumeCutsTheLineAKilledRunLeftHalfWritten) {
   ASSERT_LT(written.size(), big);
   { std::ofstream{out, std::ios::binary} << written; }
 
-  const auto r = run({"map", "testkit", "repeat", "-j", "1", "--joblog", joblog, "--resume"}, input, StdoutTo::file(out));
+  const auto r =
+      run({"map", "testkit", "repeat", "-j", "1", "--joblog", joblog, "--resume"}, input, StdoutTo::file(out));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.err, out + ": cut from " + std::to_string(written.size()) + " to 4 bytes")) << r.err;
   const auto text = contents(out);
@@ -297,7 +298,8 @@ TEST_F(JobLogResume, ResumeRefusesAnOutputShorterThanTheJoblogSays) {
   r = run({"map", "testkit", "square", "--joblog", joblog, "--resume"}, numbered_lines(1, 5),
           StdoutTo::file(out, O_WRONLY | O_TRUNC));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(contains(r.err, "--resume: standard output (" + out + ") has 0 bytes, but the joblog says the output had 6"))
+  EXPECT_TRUE(contains(r.err, "--resume: standard output (" + out + ") has 0 bytes, but the joblog says the output "
+                              "had 6 after its last line"))
       << r.err;
   EXPECT_EQ(contents(out), "");  // nothing run
   EXPECT_EQ(contents(joblog), log);

@@ -88,9 +88,10 @@ class StoppedCommand : public CliTest {
     open_.release();
   }
 
-  /// Arguments of testkit's signal_then_wait: reports `value` on started_, then waits on the gate.
-  std::string hanging(int value) const { return "[\"" + started_.path() + "\", \"" + stuck_.path() + "\", " + std::to_string(value) + "]"; }
-  std::string passing(int value) const { return "[\"" + started_.path() + "\", \"" + open_.path() + "\", " + std::to_string(value) + "]"; }
+  /// Arguments of testkit's signal_then_wait, which reports `value` on started_, then waits on
+  /// a gate: one that never opens, or one open.
+  std::string hanging(int value) const { return arguments(stuck_, value); }
+  std::string passing(int value) const { return arguments(open_, value); }
 
   /// Waits until `tasks` tasks have started, then sends `signals` to the command, each once it
   /// has said it got the one before: returns how it ended, having checked that every child it
@@ -104,13 +105,19 @@ class StoppedCommand : public CliTest {
       EXPECT_TRUE(cli.wait_for_error("dlpool: " + signal_name(signal) + ": ")) << signal_name(signal);
     }
     auto r = cli.finish();
-    for (const int pid : children) EXPECT_FALSE(dlpool::test::process_exists(pid)) << "process " << pid << " was left behind";
+    for (const int pid : children)
+      EXPECT_FALSE(dlpool::test::process_exists(pid)) << "process " << pid << " was left behind";
     expect_json_lines(r.out);
     return r;
   }
 
   const dlpool::test::TempDir dir_;
   dlpool::test::Fifo started_, open_, stuck_;
+
+ private:
+  std::string arguments(const dlpool::test::Fifo& gate, int value) const {
+    return "[\"" + started_.path() + "\", \"" + gate.path() + "\", " + std::to_string(value) + "]";
+  }
 };
 
 class CliSignals : public StoppedCommand {};
@@ -118,7 +125,8 @@ class CliSignal : public StoppedCommand, public ::testing::WithParamInterface<in
 
 TEST_P(CliSignal, MapStopsItsPoolWritesWhatItHasAndDiesOfTheSignal) {
   const auto joblog = (dir_.path() / "joblog").string();
-  Cli cli{{"map", "testkit", "signal_then_wait", "-j", "2", "--joblog", joblog, "--plugin-path", DLPOOL_TEST_PLUGIN_DIR}};
+  Cli cli{{"map", "testkit", "signal_then_wait", "-j", "2", "--joblog", joblog, "--plugin-path",
+           DLPOOL_TEST_PLUGIN_DIR}};
   cli.write(passing(1) + "\n" + hanging(2) + "\n");  // stdin stays open: the input is not over
   EXPECT_EQ(cli.read_line(), "1");
   const auto r = stop(cli, 2, {GetParam()});

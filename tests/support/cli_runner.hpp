@@ -72,7 +72,9 @@ struct StdoutTo {
   std::string path;
   int flags = 0;
 
-  static StdoutTo file(std::string path, int flags = O_WRONLY | O_APPEND) { return {Kind::file, std::move(path), flags}; }
+  static StdoutTo file(std::string path, int flags = O_WRONLY | O_APPEND) {
+    return {Kind::file, std::move(path), flags};
+  }
   static StdoutTo closed() { return {Kind::closed, {}, 0}; }
 };
 
@@ -80,7 +82,8 @@ struct StdoutTo {
 /// a child still running, so a failed assertion leaves no process behind.
 class Cli {
  public:
-  explicit Cli(const std::vector<std::string>& args, const StdoutTo& to = {}) : Cli{DLPOOL_BIN_DIR "/dlpool", args, to} {}
+  explicit Cli(const std::vector<std::string>& args, const StdoutTo& to = {})
+      : Cli{DLPOOL_BIN_DIR "/dlpool", args, to} {}
 
   /// Any program, run the same way.
   Cli(const std::string& program, const std::vector<std::string>& args, const StdoutTo& to = {}) {

@@ -67,7 +67,7 @@ void StopSignals::watch_signals() {
     const auto signal = static_cast<int>(info.ssi_signo);
     int none = 0;
     const bool first = first_.compare_exchange_strong(none, signal);
-    std::fprintf(stderr, "dlpool: %s: %s\n", name(signal), first ? "stopping the workers" : "already stopping the workers");
+    std::fprintf(stderr, "dlpool: %s: %s the workers\n", name(signal), first ? "stopping" : "already stopping");
     std::lock_guard lock{mutex_};
     if (stop_) {
       try {
