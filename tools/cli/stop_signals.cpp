@@ -49,8 +49,19 @@ StopSignals::Watch::~Watch() {
 StopSignals::Watch StopSignals::watch(std::function<void()> stop) {
   std::lock_guard lock{mutex_};
   stop_ = std::move(stop);
-  if (first_.load() != 0) stop_();
+  if (const int signal = first_.load(); signal != 0) run_stop(signal);
   return Watch{*this};
+}
+
+void StopSignals::run_stop(int signal) noexcept {
+  if (!stop_) return;
+  try {
+    stop_();
+  } catch (const std::exception& e) {  // the command goes on; nothing may escape the watcher thread
+    std::fprintf(stderr, "dlpool: %s: stopping failed: %s\n", name(signal), e.what());
+  } catch (...) {
+    std::fprintf(stderr, "dlpool: %s: stopping failed\n", name(signal));
+  }
 }
 
 void StopSignals::watch_signals() {
@@ -69,13 +80,7 @@ void StopSignals::watch_signals() {
     const bool first = first_.compare_exchange_strong(none, signal);
     std::fprintf(stderr, "dlpool: %s: %s the workers\n", name(signal), first ? "stopping" : "already stopping");
     std::lock_guard lock{mutex_};
-    if (stop_) {
-      try {
-        stop_();
-      } catch (const std::exception& e) {  // nothing may escape a thread; the command goes on
-        std::fprintf(stderr, "dlpool: %s: stopping failed: %s\n", name(signal), e.what());
-      }
-    }
+    run_stop(signal);
   }
 }
 

@@ -58,6 +58,7 @@ class StopSignals {
 
  private:
   void watch_signals();
+  void run_stop(int signal) noexcept;  // with mutex_ held
 
   detail::UniqueFd signals_;  // a signalfd for the three signals
   detail::UniqueFd quit_;     // an eventfd: ends the watcher thread
