@@ -4,6 +4,8 @@
 
 #include <openssl/evp.h>
 
+#include <fcntl.h>
+
 namespace {
 
 using namespace dlpool::test::cli;
@@ -101,17 +103,19 @@ TEST_F(Workers, PrintsATableByDefault) {
   EXPECT_EQ(path, plugin_path);
 }
 
-/// The joblog's lines after its header, as (line, status) pairs, and the pid field of each.
+/// The joblog's lines after its header, as (line, status) pairs, and the pid and offset fields
+/// of each; a fresh log's `0 start` line is checked and left out.
 struct LogEntry {
   std::size_t line;
-  std::string status, pid;
+  std::string status, pid, offset;
 };
 std::vector<LogEntry> log_entries(const std::string& path) {
   std::istringstream in{contents(path)};
   std::vector<LogEntry> entries;
   std::string text;
   std::getline(in, text);
-  EXPECT_EQ(text, "line\tstatus\tpid\tseconds");
+  // The header of this version, or of one before the offset column (a test writes such a log).
+  EXPECT_TRUE(text == "line\tstatus\tpid\tseconds\toffset" || text == "line\tstatus\tpid\tseconds") << text;
   while (std::getline(in, text)) {
     std::istringstream fields{text};
     LogEntry e;
@@ -121,7 +125,13 @@ std::vector<LogEntry> log_entries(const std::string& path) {
     std::getline(fields, e.status, '\t');
     std::getline(fields, e.pid, '\t');
     std::getline(fields, seconds, '\t');
+    std::getline(fields, e.offset, '\t');
     EXPECT_GE(std::stod(seconds), 0.0);
+    if (e.line == 0) {
+      EXPECT_EQ(e.status, "start");
+      EXPECT_TRUE(entries.empty());
+      continue;
+    }
     entries.push_back(std::move(e));
   }
   return entries;
@@ -147,10 +157,12 @@ TEST_F(JobLogResume, ResumeRunsOnlyWhatTheCutShortRunDidNot) {
   EXPECT_TRUE(contains(r.err, "3 skipped (done before)")) << r.err;
   const auto entries = log_entries(joblog);
   ASSERT_EQ(entries.size(), 6u);
+  const char* offsets[] = {"2", "4", "6", "9", "12", "15"};  // bytes of output so far, across both runs
   for (std::size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(entries[i].line, i + 1);
     EXPECT_EQ(entries[i].status, "ok");
     EXPECT_EQ(entries[i].pid, "-");
+    EXPECT_EQ(entries[i].offset, offsets[i]);
   }
 
   // Everything done: a further resume runs nothing.
@@ -210,6 +222,87 @@ TEST_F(JobLogResume, AnIncompleteLastLineIsDroppedAndAnythingElseMalformedRefuse
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_TRUE(contains(r.err, joblog + ":2: not a joblog line")) << r.err;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST_F(JobLogResume, ResumeCutsTheLineAKilledRunLeftHalfWritten) {
+  const dlpool::test::TempDir dir;
+  const auto joblog = (dir.path() / "joblog").string(), out = (dir.path() / "out").string();
+  constexpr std::size_t big = 8u << 20;  // many times a pipe's capacity
+  const std::string input = "[\"a\", 1]\n[\"x\", " + std::to_string(big) + "]\n[\"b\", 1]\n";
+  std::string written;  // every byte the killed run wrote: what a file would hold
+  {
+    Cli cli{{"map", "testkit", "repeat", "-j", "1", "--joblog", joblog, "--plugin-path", DLPOOL_TEST_PLUGIN_DIR}};
+    cli.write(input);
+    ASSERT_EQ(cli.read_line(), "\"a\"");
+    // Part of line 2 has arrived; the rest waits in the CLI's write, which fills the pipe once
+    // the test stops reading: the kill comes in the middle of the line.
+    cli.wait_for_output(128 << 10);
+    cli.send(SIGKILL);
+    const auto killed = cli.finish();
+    ASSERT_EQ(killed.signal, SIGKILL);
+    written = "\"a\"\n" + killed.out;
+  }
+  ASSERT_GT(written.size(), 4u + (128 << 10));
+  ASSERT_LT(written.size(), big);
+  { std::ofstream{out, std::ios::binary} << written; }
+
+  const auto r =
+      run({"map", "testkit", "repeat", "-j", "1", "--joblog", joblog, "--resume"}, input, StdoutTo::file(out));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, out + ": cut from " + std::to_string(written.size()) + " to 4 bytes")) << r.err;
+  const auto text = contents(out);
+  EXPECT_EQ(text.back(), '\n');
+  const auto lines = lines_of(text);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "\"a\"");
+  EXPECT_EQ(lines[1], "\"" + std::string(big, 'x') + "\"");
+  EXPECT_EQ(lines[2], "\"b\"");
+  for (const auto& line : lines) {
+    rapidjson::Document doc;
+    doc.Parse(line.c_str());
+    EXPECT_FALSE(doc.HasParseError()) << line.substr(0, 80);
+  }
+  EXPECT_EQ(log_entries(joblog).back().offset, std::to_string(text.size()));
+}
+
+TEST_F(JobLogResume, ResumeCutsAWholeOutputLineTheJoblogDoesNotList) {
+  const dlpool::test::TempDir dir;
+  const auto joblog = (dir.path() / "joblog").string(), out = (dir.path() / "out").string();
+  auto r = run({"map", "testkit", "square", "--joblog", joblog}, numbered_lines(1, 3),
+               StdoutTo::file(out, O_WRONLY | O_CREAT | O_TRUNC));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  { std::ofstream{out, std::ios::app} << "16\n"; }  // line 4 written, its log line never came
+
+  r = run({"map", "testkit", "square", "--joblog", joblog, "--resume"}, numbered_lines(1, 5), StdoutTo::file(out));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "cut from 9 to 6 bytes")) << r.err;
+  EXPECT_EQ(contents(out), "1\n4\n9\n16\n25\n");
+}
+
+TEST_F(JobLogResume, ResumeRefusesAnOutputShorterThanTheJoblogSays) {
+  const dlpool::test::TempDir dir;
+  const auto joblog = (dir.path() / "joblog").string(), out = (dir.path() / "out").string();
+  auto r = run({"map", "testkit", "square", "--joblog", joblog}, numbered_lines(1, 3),
+               StdoutTo::file(out, O_WRONLY | O_CREAT | O_TRUNC));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto log = contents(joblog);
+
+  // `> out` instead of `>> out`: what the log describes is gone.
+  r = run({"map", "testkit", "square", "--joblog", joblog, "--resume"}, numbered_lines(1, 5),
+          StdoutTo::file(out, O_WRONLY | O_TRUNC));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "--resume: standard output (" + out + ") has 0 bytes, but the joblog says the output "
+                              "had 6 after its last line"))
+      << r.err;
+  EXPECT_EQ(contents(out), "");  // nothing run
+  EXPECT_EQ(contents(joblog), log);
 }
 
 /// A tmux server on a private socket, killed with its sessions when this goes.

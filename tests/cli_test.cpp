@@ -174,8 +174,10 @@ TEST_F(Map, UnorderedWritesResultsAsTheyComplete) {
   EXPECT_EQ(r.out, "1\n");
   // The joblog follows the output's order, so its k-th line describes the k-th result.
   std::istringstream log{contents(joblog)};
-  std::string header, a, b;
+  std::string header, start, a, b;
   std::getline(log, header);
+  std::getline(log, start);
+  EXPECT_TRUE(start.starts_with("0\tstart\t")) << start;
   std::getline(log, a);
   std::getline(log, b);
   EXPECT_TRUE(a.starts_with("2\tok\t-\t")) << a;

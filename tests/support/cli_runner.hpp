@@ -53,6 +53,7 @@ inline constexpr auto hang_limit = 60s;
 
 struct Finished {
   int exit_code = -1;  // -1 when killed by a signal
+  int signal = 0;      // the signal that killed it, if one did
   std::string out, err;
 
   [[nodiscard]] std::vector<std::string> out_lines() const {
@@ -63,14 +64,29 @@ struct Finished {
   }
 };
 
+/// Where a child's stdout goes: a pipe the test reads (the default), a file opened with `flags`
+/// (as a shell's `>` or `>>` would), or nowhere: fd 1 closed (`>&-`).
+struct StdoutTo {
+  enum class Kind { pipe, file, closed };
+  Kind kind = Kind::pipe;
+  std::string path;
+  int flags = 0;
+
+  static StdoutTo file(std::string path, int flags = O_WRONLY | O_APPEND) {
+    return {Kind::file, std::move(path), flags};
+  }
+  static StdoutTo closed() { return {Kind::closed, {}, 0}; }
+};
+
 /// A running `dlpool` with its stdin, stdout and stderr on pipes. The destructor kills and reaps
 /// a child still running, so a failed assertion leaves no process behind.
 class Cli {
  public:
-  explicit Cli(const std::vector<std::string>& args) : Cli{DLPOOL_BIN_DIR "/dlpool", args} {}
+  explicit Cli(const std::vector<std::string>& args, const StdoutTo& to = {})
+      : Cli{DLPOOL_BIN_DIR "/dlpool", args, to} {}
 
   /// Any program, run the same way.
-  Cli(const std::string& program, const std::vector<std::string>& args) {
+  Cli(const std::string& program, const std::vector<std::string>& args, const StdoutTo& to = {}) {
     int in[2], out[2], err[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
       throw std::system_error{errno, std::generic_category(), "pipe2"};
@@ -84,7 +100,12 @@ class Cli {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    if (to.kind == StdoutTo::Kind::pipe)
+      posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    else if (to.kind == StdoutTo::Kind::file)
+      posix_spawn_file_actions_addopen(&actions, 1, to.path.c_str(), to.flags, 0644);
+    else
+      posix_spawn_file_actions_addclose(&actions, 1);
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -103,6 +124,7 @@ class Cli {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     for (const int fd : {in[0], out[1], err[1]}) ::close(fd);
+    if (to.kind != StdoutTo::Kind::pipe) close_fd(stdout_);  // nothing will come
     if (rc != 0) {
       pid_ = -1;
       close_all();
@@ -118,6 +140,29 @@ class Cli {
       ::waitpid(pid_, nullptr, 0);
     }
     close_all();
+  }
+
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
+  /// Sends `signal` to the child.
+  void send(int signal) const { ::kill(pid_, signal); }
+
+  /// Closes the test's end of the child's stdout pipe: the child's next write fails with EPIPE.
+  void close_stdout() { close_fd(stdout_); }
+
+  /// Blocks until the child has printed at least `bytes` on stdout (what read_line() has not
+  /// taken); returns what it has printed so far, without taking it.
+  const std::string& wait_for_output(std::size_t bytes) {
+    while (out_.size() < bytes && stdout_ >= 0)
+      if (!pump(true)) break;
+    return out_;
+  }
+
+  /// Blocks until the child's stderr contains `text`; returns whether it came.
+  bool wait_for_error(std::string_view text) {
+    while (err_.find(text) == std::string::npos)
+      if (stderr_ < 0 || !pump(true)) return false;
+    return true;
   }
 
   /// Queues `text` for the child's stdin; it is written as the child reads.
@@ -165,6 +210,7 @@ class Cli {
     }
     pid_ = -1;
     done.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    done.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     done.out = std::move(out_);
     done.err = std::move(err_);
     return done;
@@ -227,10 +273,10 @@ class Cli {
 };
 
 /// `dlpool ARGS... --plugin-path <test plugins>` with `input` on stdin, run to the end.
-inline Finished run(std::vector<std::string> args, std::string_view input = {}) {
+inline Finished run(std::vector<std::string> args, std::string_view input = {}, const StdoutTo& to = {}) {
   args.push_back("--plugin-path");
   args.push_back(DLPOOL_TEST_PLUGIN_DIR);
-  return Cli{args}.finish(input);
+  return Cli{args, to}.finish(input);
 }
 
 struct ErrorObject {

@@ -30,9 +30,8 @@ inline int parent_of(int pid) {
   return ppid;
 }
 
-/// Pids of every process whose parent is this process, zombies included.
-inline std::vector<int> child_pids() {
-  const int self = static_cast<int>(::getpid());
+/// Pids of every process whose parent is `parent`, zombies included.
+inline std::vector<int> children_of(int parent) {
   std::vector<int> children;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator{"/proc", ec}) {
@@ -40,9 +39,18 @@ inline std::vector<int> child_pids() {
     if (name.empty() || !std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); }))
       continue;
     const int pid = std::stoi(name);
-    if (parent_of(pid) == self) children.push_back(pid);
+    if (parent_of(pid) == parent) children.push_back(pid);
   }
   return children;
+}
+
+/// Pids of every process whose parent is this process, zombies included.
+inline std::vector<int> child_pids() { return children_of(static_cast<int>(::getpid())); }
+
+/// Whether `pid` names a process, running or zombie.
+inline bool process_exists(int pid) {
+  std::error_code ec;
+  return std::filesystem::exists("/proc/" + std::to_string(pid), ec);
 }
 
 inline std::size_t count_entries(const char* dir) {

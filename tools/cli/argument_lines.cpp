@@ -2,11 +2,62 @@
 
 #include "json_text.hpp"
 
-#include <stdexcept>
+#include "sys/io.hpp"
 
-#include <stdio.h>  // getline
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+#include <poll.h>
 
 namespace dlpool::cli {
+
+ArgumentLines::ArgumentLines(int fd, std::set<std::size_t> skip, std::size_t window)
+    : fd_{fd}, stop_{detail::make_eventfd()}, skip_{std::move(skip)}, window_{window} {}
+
+std::optional<std::string> ArgumentLines::read_line() {
+  constexpr std::size_t read_size = 1 << 16;
+  for (;;) {
+    if (const auto newline = buffer_.find('\n', buffer_scanned_); newline != std::string::npos) {
+      std::string line = buffer_.substr(buffer_start_, newline - buffer_start_);
+      buffer_start_ = buffer_scanned_ = newline + 1;
+      return line;
+    }
+    buffer_scanned_ = buffer_.size();  // a long line is searched once, not once per read
+    if (at_eof_) {
+      if (buffer_start_ == buffer_.size()) return std::nullopt;
+      std::string last = buffer_.substr(buffer_start_);
+      buffer_start_ = buffer_scanned_ = buffer_.size();
+      return last;
+    }
+    pollfd fds[] = {{fd_, POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      std::lock_guard lock{mutex_};
+      read_failed_ = true;
+      return std::nullopt;
+    }
+    if (fds[1].revents != 0) return std::nullopt;  // stop()
+    if (fds[0].revents == 0) continue;
+    // Lines returned are dropped before reading more, so the buffer holds about one read.
+    buffer_.erase(0, buffer_start_);
+    buffer_scanned_ -= buffer_start_;
+    buffer_start_ = 0;
+    const auto old_size = buffer_.size();
+    buffer_.resize(old_size + read_size);
+    long n = 0;
+    try {
+      n = detail::read_some(fd_, buffer_.data() + old_size, read_size);
+    } catch (const std::system_error&) {
+      buffer_.resize(old_size);
+      std::lock_guard lock{mutex_};
+      read_failed_ = true;
+      return std::nullopt;
+    }
+    buffer_.resize(old_size + static_cast<std::size_t>(n > 0 ? n : 0));
+    at_eof_ = n == 0;  // n < 0: a non-blocking fd with nothing after all; poll again
+  }
+}
 
 std::optional<std::string> ArgumentLines::next() {
   {
@@ -15,21 +66,15 @@ std::optional<std::string> ArgumentLines::next() {
     if (stopped_) return std::nullopt;
   }
   for (;;) {
-    const auto n = ::getline(&buffer_.data, &buffer_.capacity, in_);
-    if (n < 0) {
-      std::lock_guard lock{mutex_};
-      read_failed_ = std::ferror(in_) != 0;
-      return std::nullopt;
-    }
+    auto text = read_line();
+    if (!text) return std::nullopt;
     ++line_;
     if (skip_.contains(line_)) {
       std::lock_guard lock{mutex_};
       ++skipped_;
       continue;
     }
-    std::string text{buffer_.data, static_cast<std::size_t>(n)};
-    if (!text.empty() && text.back() == '\n') text.pop_back();
-    auto problem = arguments_problem(text);
+    auto problem = arguments_problem(*text);
     // Recorded before the pool has the item, so it is known when the item's outcome arrives.
     std::lock_guard lock{mutex_};
     if (stopped_) return std::nullopt;
@@ -74,6 +119,7 @@ void ArgumentLines::stop() {
     stopped_ = true;
   }
   window_cv_.notify_one();
+  detail::signal_eventfd(stop_.get());
 }
 
 bool ArgumentLines::read_failed() const {

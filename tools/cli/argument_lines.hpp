@@ -1,11 +1,11 @@
 #pragma once
 // The lines of `dlpool map`'s input, read lazily as the pool asks for them.
 
+#include "sys/unique_fd.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <cstdio>
-#include <cstdlib>
 #include <deque>
 #include <limits>
 #include <mutex>
@@ -27,8 +27,12 @@ namespace dlpool::cli {
 /// to the pool are not yet written out. The consumer can always make progress meanwhile: the
 /// first item not yet written out was handed over before, in a chunk already sent.
 ///
-/// Threads: next() runs on the pool's task-handler thread and alone touches in_, buffer_ and
-/// line_; the other members are for the consumer's thread. The rest is shared, under mutex_.
+/// It reads its fd itself, waiting in poll() on the fd and on stop()'s eventfd, so that stop()
+/// ends a read blocked on a terminal or a pipe that stays open: the task handler, and with it the
+/// pool's join(), would otherwise wait for input that may never come (a signal stopping the run).
+///
+/// Threads: next() runs on the pool's task-handler thread and alone touches fd_, buffer_*,
+/// at_eof_ and line_; stop() signals stop_ from any thread. The rest is shared, under mutex_.
 class ArgumentLines {
  public:
   using Clock = std::chrono::steady_clock;
@@ -43,16 +47,15 @@ class ArgumentLines {
   };
   static constexpr std::size_t end_of_input = std::numeric_limits<std::size_t>::max();
 
-  /// `in` must outlive this object and be read by nothing else. Lines whose number is in `skip`
-  /// are dropped. `window` >= the pool's chunk size.
-  ArgumentLines(std::FILE* in, std::set<std::size_t> skip, std::size_t window)
-      : in_{in}, skip_{std::move(skip)}, window_{window} {}
+  /// `fd` (blocking or not) must stay open while this object lives and be read by nothing else.
+  /// Lines whose number is in `skip` are dropped. `window` >= the pool's chunk size.
+  ArgumentLines(int fd, std::set<std::size_t> skip, std::size_t window);
   ArgumentLines(const ArgumentLines&) = delete;
   ArgumentLines& operator=(const ArgumentLines&) = delete;
 
   /// The next line that is a JSON array, without its newline, as the pool's item number
   /// `handed` (0, 1, ...); std::nullopt at the end of the stream, on a read error, or once
-  /// stop() was called. Blocks on the window, and on the stream.
+  /// stop() was called. Blocks on the window, and on the stream, until stop().
   std::optional<std::string> next();
 
   /// The line of pool item `index`, forgotten once taken. Throws std::logic_error for an index
@@ -65,7 +68,8 @@ class ArgumentLines {
   /// The lines set aside so far whose number is below `line`, in order, forgotten once taken.
   std::vector<Problem> take_problems_before(std::size_t line);
 
-  /// next() returns std::nullopt from now on, without waiting: the consumer is gone.
+  /// next() returns std::nullopt from now on, without waiting, and one waiting returns now: the
+  /// consumer is gone, or the run stops. Thread-safe.
   void stop();
 
   /// Whether the input ended with a read error. Meaningful once next() returned std::nullopt.
@@ -74,18 +78,16 @@ class ArgumentLines {
   [[nodiscard]] std::size_t skipped() const;
 
  private:
-  /// getline()'s buffer, which it grows with realloc().
-  struct LineBuffer {
-    char* data = nullptr;
-    std::size_t capacity = 0;
-    LineBuffer() = default;
-    LineBuffer(const LineBuffer&) = delete;
-    LineBuffer& operator=(const LineBuffer&) = delete;
-    ~LineBuffer() { std::free(data); }
-  };
+  /// The next line of the stream without its newline (a last line may have none); nothing at
+  /// its end, on a read error (read_failed_ is set) or once stop() was called.
+  std::optional<std::string> read_line();
 
-  std::FILE* in_;
-  LineBuffer buffer_;
+  int fd_;
+  detail::UniqueFd stop_;              // an eventfd, signalled by stop()
+  std::string buffer_;                 // read, not yet returned from buffer_start_ on
+  std::size_t buffer_start_ = 0;       // where the next line starts
+  std::size_t buffer_scanned_ = 0;     // up to here, no newline after buffer_start_
+  bool at_eof_ = false;
   std::size_t line_ = 0;
   const std::set<std::size_t> skip_;
   const std::size_t window_;

@@ -1,7 +1,8 @@
 #pragma once
 // The subcommands of `dlpool`, each in its own file. A command returns the process exit status:
 // 0 success, 1 a failed call or item; it throws dlpool::UsageError for misuse (status 2) and
-// anything else for a failure reported as "dlpool: <what>" (status 1).
+// anything else for a failure reported as "dlpool: <what>" (status 1). A command that runs a pool
+// takes the StopSignals main() set up, and stops its pool on them; main() then dies of the signal.
 
 #include <chrono>
 #include <optional>
@@ -9,6 +10,8 @@
 #include <vector>
 
 namespace dlpool::cli {
+
+class StopSignals;
 
 /// Options every subcommand takes.
 struct GlobalOptions {
@@ -51,14 +54,14 @@ struct WorkersOptions {
 /// `dlpool tasks FILE-or-NAME [--json]`: the plugin's manifest, read from its file unloaded.
 int run_tasks(const GlobalOptions& global, const TasksOptions& options);
 /// `dlpool call PLUGIN TASK JSON-ARGS`: one call; the result or an error object on stdout.
-int run_call(const GlobalOptions& global, const CallOptions& options);
+int run_call(const GlobalOptions& global, const CallOptions& options, StopSignals& signals);
 /// `dlpool map PLUGIN TASK [-j N] [--chunksize N] [--unordered] [--timeout S] [--joblog FILE
 /// [--resume]]`: JSON argument lines in, result lines out.
-int run_map(const GlobalOptions& global, const MapOptions& options);
+int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals& signals);
 /// `dlpool install FILE [DIR]`: probe FILE in a throwaway worker, then rename() a copy into DIR.
 int run_install(const GlobalOptions& global, const InstallOptions& options);
 /// `dlpool workers [--plugin P --task T --args JSON --count N -j N] [--json]`: a demo pool's
 /// Pool::workers() after `count` calls; status 1 if any call failed.
-int run_workers(const GlobalOptions& global, const WorkersOptions& options);
+int run_workers(const GlobalOptions& global, const WorkersOptions& options, StopSignals& signals);
 
 }  // namespace dlpool::cli

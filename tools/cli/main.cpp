@@ -8,18 +8,32 @@
 //   dlpool install FILE [DIR]
 //   dlpool workers [--plugin P --task T --args JSON-ARGS --count N -j N] [--json]
 //   (each with --plugin-path DIR, repeatable)
+//
+// Output is never lost with a success status: a write error on stdout is status 1 with a
+// message (SIGPIPE is blocked, so a reader gone is EPIPE, not a silent death). SIGTERM, SIGINT
+// and SIGHUP stop `call`, `map` and `workers` cleanly (see stop_signals.hpp), then the process
+// dies of that signal.
 
 #include "commands.hpp"
+#include "stop_signals.hpp"
 
 #include <dlpool/errors.hpp>
+
+#include "sys/io.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <optional>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace {
 
@@ -40,10 +54,28 @@ std::string positive_seconds(std::string& value) {
   return {};
 }
 
+/// A closed fd 0, 1 or 2 would be taken by the next file opened (the joblog, a pipe to a
+/// worker), and results written "to stdout" would land there. Each closed one gets /dev/null,
+/// opened in the other direction, so that using it still fails with EBADF: a closed stdout is a
+/// write error, a closed stdin a read error.
+void hold_closed_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int held = ::open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);  // the lowest free fd: this one
+    if (held >= 0 && held != fd) {
+      ::dup2(held, fd);
+      ::close(held);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace dlpool::cli;
+  hold_closed_standard_fds();
+  // Before any thread starts, so that all inherit it (workers are spawned with an empty mask).
+  dlpool::detail::block_sigpipe_in_this_thread();
 
   CLI::App app{"dlpool: run tasks exported by dlpool plugins in a pool of worker processes"};
   app.require_subcommand(1);
@@ -146,17 +178,37 @@ int main(int argc, char** argv) {
   // Arguments fit for text.repeat fit nothing else.
   if (!*args_option && (*plugin_option || *task_option)) workers.arguments = "[]";
 
+  int status = 1;
+  std::optional<StopSignals> signals;
   try {
-    if (*tasks_command) return run_tasks(global, tasks);
-    if (*call_command) return run_call(global, call);
-    if (*install_command) return run_install(global, install);
-    if (*workers_command) return run_workers(global, workers);
-    return run_map(global, map);
+    // Before the pool exists: its threads inherit the blocked signals.
+    if (*call_command || *map_command || *workers_command) signals.emplace();
+    if (*tasks_command)
+      status = run_tasks(global, tasks);
+    else if (*call_command)
+      status = run_call(global, call, *signals);
+    else if (*install_command)
+      status = run_install(global, install);
+    else if (*workers_command)
+      status = run_workers(global, workers, *signals);
+    else
+      status = run_map(global, map, *signals);
   } catch (const dlpool::UsageError& e) {
     std::fprintf(stderr, "dlpool: %s\n", e.what());
-    return usage_status;
+    status = usage_status;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dlpool: %s\n", e.what());
-    return 1;
+    status = 1;
   }
+  // The commands that print with stdio (tasks, install, workers): a failed write shows here.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    std::fprintf(stderr, "dlpool: cannot write standard output: %s\n", std::strerror(errno));
+    if (status == 0) status = 1;
+  }
+  if (const int signal = signals ? signals->received() : 0; signal != 0) {
+    signals.reset();
+    std::fprintf(stderr, "dlpool: stopped by %s\n", StopSignals::name(signal));
+    StopSignals::die_of(signal);
+  }
+  return status;
 }

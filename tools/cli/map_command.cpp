@@ -2,7 +2,10 @@
 // line out: the bare JSON result or {"error": {...}}, in input order (or, with --unordered, as
 // they complete). Input is read only as workers become free, so results stream out before the
 // input ends. A summary goes to stderr; so does a progress bar when stderr is a terminal.
-// --joblog FILE logs each line's outcome; --resume skips the lines it says are done.
+// --joblog FILE logs each line's outcome; --resume skips the lines it says are done, and first
+// makes the output file end where the joblog says it did. A signal (SIGTERM, SIGINT, SIGHUP)
+// or a write error stops the pool: what is written is then a run cut short, which --resume
+// finishes.
 
 #include "argument_lines.hpp"
 #include "commands.hpp"
@@ -11,6 +14,8 @@
 #include "json_text.hpp"
 #include "pool_setup.hpp"
 #include "progress_bar.hpp"
+#include "standard_output.hpp"
+#include "stop_signals.hpp"
 
 #include <dlpool/pool.hpp>
 
@@ -44,10 +49,13 @@ struct Outcome {
   double seconds = 0;
 };
 
-/// Writes outcomes, in the order given, to stdout, the joblog and the progress bar.
+/// Writes outcomes, in the order given, to stdout, the joblog and the progress bar. Throws if
+/// stdout or the joblog cannot be written; each output line is written in full before its log
+/// line, so the log never lists a line whose output is not there.
 class Writer {
  public:
-  Writer(ProgressBar& progress, JobLog* joblog) : progress_{progress}, joblog_{joblog} {}
+  Writer(StandardOutput& out, ProgressBar& progress, JobLog* joblog)
+      : out_{out}, progress_{progress}, joblog_{joblog} {}
 
   void write(Outcome outcome) {
     std::string text;
@@ -66,7 +74,8 @@ class Writer {
     ++items_;
     progress_.write_line(text);
     if (joblog_ != nullptr)
-      joblog_->write({outcome.line, outcome.json ? JobLog::ok : outcome.failure.type, outcome.failure.pid, outcome.seconds});
+      joblog_->write({outcome.line, outcome.json ? JobLog::ok : outcome.failure.type, outcome.failure.pid,
+                      outcome.seconds, out_.offset()});
     progress_.update(items_, failed_);
   }
 
@@ -74,6 +83,7 @@ class Writer {
   [[nodiscard]] std::size_t failed() const noexcept { return failed_; }
 
  private:
+  StandardOutput& out_;
   ProgressBar& progress_;
   JobLog* joblog_;
   std::size_t items_ = 0, failed_ = 0;
@@ -88,17 +98,25 @@ struct StopLinesOnExit {
 
 }  // namespace
 
-int run_map(const GlobalOptions& global, const MapOptions& options) {
+int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals& signals) {
   const auto start = Clock::now();
   if (options.resume && !options.joblog) throw UsageError{"--resume needs --joblog FILE: the log says what is done"};
+  StandardOutput out;
   std::optional<JobLog> joblog;
-  if (options.joblog) joblog.emplace(*options.joblog, options.resume);
+  if (options.joblog) {
+    joblog.emplace(*options.joblog, options.resume);
+    if (joblog->fresh())
+      joblog->write_start(out.offset());
+    else
+      out.continue_from(joblog->output_end());
+  }
   const auto done_before = joblog ? joblog->done() : std::set<std::size_t>{};
 
   const auto processes = options.jobs.value_or(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const auto chunksize = static_cast<std::size_t>(options.chunksize);
   // Declared before the pool: its task-handler thread reads the lines until the pool is gone.
-  ArgumentLines lines{stdin, done_before, window_chunks_per_worker * static_cast<std::size_t>(processes) * chunksize};
+  ArgumentLines lines{STDIN_FILENO, done_before,
+                      window_chunks_per_worker * static_cast<std::size_t>(processes) * chunksize};
 
   const bool show_progress = ::isatty(STDERR_FILENO) == 1;
   std::optional<std::size_t> total;
@@ -108,8 +126,8 @@ int run_map(const GlobalOptions& global, const MapOptions& options) {
           std::count_if(done_before.begin(), done_before.end(), [&](std::size_t line) { return line <= *left; }));
       total = *left - already;
     }
-  ProgressBar progress{show_progress, total};
-  Writer writer{progress, joblog ? &*joblog : nullptr};
+  ProgressBar progress{show_progress, total, out};
+  Writer writer{out, progress, joblog ? &*joblog : nullptr};
 
   auto pool_options = cli::pool_options(global);
   pool_options.processes = processes;
@@ -120,6 +138,13 @@ int run_map(const GlobalOptions& global, const MapOptions& options) {
   // took is then its own, not the wait behind a slower one, and input order is restored here.
   auto results = pool.imap_unordered(task, [&lines] { return lines.next(); }, options.chunksize);
   const StopLinesOnExit stop_lines{lines};
+  // Once the iteration exists (a pool terminated before would refuse it), which then ends with
+  // PoolTerminated; stopping the lines ends a read of stdin that would keep the pool's task
+  // handler, and so join(), waiting.
+  const auto watch = signals.watch([&] {
+    pool.terminate();
+    lines.stop();
+  });
 
   const auto write_problems_before = [&](std::size_t line) {
     for (auto& problem : lines.take_problems_before(line))
@@ -140,7 +165,9 @@ int run_map(const GlobalOptions& global, const MapOptions& options) {
     try {
       next = results.next_indexed();
     } catch (...) {
-      // The pool stopped the whole iteration: what is left of the input is not run.
+      // The pool stopped the whole iteration (a signal, or a pool thread failing): what is left
+      // of the input is not run, and results held back for an earlier item are not written, so
+      // that the output stays in input order for --resume to continue.
       std::fprintf(stderr, "dlpool: the pool stopped after %zu items: %s\n", writer.items(),
                    failure_of(std::current_exception()).message.c_str());
       stopped = true;

@@ -25,8 +25,8 @@ std::string clock_time(double seconds) {
 
 }  // namespace
 
-ProgressBar::ProgressBar(bool enabled, std::optional<std::size_t> total)
-    : enabled_{enabled}, stdout_is_terminal_{::isatty(STDOUT_FILENO) == 1}, total_{total} {
+ProgressBar::ProgressBar(bool enabled, std::optional<std::size_t> total, StandardOutput& out)
+    : enabled_{enabled}, out_{out}, stdout_is_terminal_{::isatty(STDOUT_FILENO) == 1}, total_{total} {
   if (!enabled_) return;
   refresher_ = std::jthread{[this](std::stop_token stop) {
     std::unique_lock lock{mutex_};
@@ -42,9 +42,7 @@ ProgressBar::~ProgressBar() { finish(); }
 void ProgressBar::write_line(const std::string& line) {
   std::unique_lock lock{mutex_};
   if (shown_ && stdout_is_terminal_) erase();
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
+  out_.write_line(line);
 }
 
 void ProgressBar::update(std::size_t done, std::size_t failed) {

@@ -3,6 +3,8 @@
 // bar, a percentage and an ETA. Drawn only when stderr is a terminal, so logs and pipes never
 // see it; all of stdout is written through it, so a result line never lands inside the bar.
 
+#include "standard_output.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -18,13 +20,14 @@ namespace dlpool::cli {
 class ProgressBar {
  public:
   /// Draws only if `enabled` (stderr is a terminal). `total`: the items expected, if known.
-  ProgressBar(bool enabled, std::optional<std::size_t> total);
+  /// `out` must outlive this object.
+  ProgressBar(bool enabled, std::optional<std::size_t> total, StandardOutput& out);
   ~ProgressBar();
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
 
-  /// Writes `line` and a newline to stdout and flushes it, taking the bar off the screen first
-  /// when stdout is the same terminal.
+  /// Writes `line` and a newline to stdout, taking the bar off the screen first when stdout is
+  /// the same terminal. Throws what StandardOutput::write_line throws.
   void write_line(const std::string& line);
 
   /// Items done so far, of which failed. Redraws now unless it drew very recently; the refresh
@@ -41,6 +44,7 @@ class ProgressBar {
   [[nodiscard]] std::string render() const;
 
   const bool enabled_;
+  StandardOutput& out_;
   const bool stdout_is_terminal_;
   const std::optional<std::size_t> total_;
   const Clock::time_point start_ = Clock::now();

@@ -1,12 +1,14 @@
 // `dlpool workers`: starts a small demo pool, runs a few calls of one task, and shows what
 // Pool::workers() reports of each worker (pid, generation, items done and failed, resident
 // memory, and the plugin files it loaded: path, version, inode, SHA-256), as a table or JSON.
+// A signal stops the pool; nothing is reported then.
 
 #include "commands.hpp"
 #include "failure.hpp"
 #include "json_text.hpp"
 #include "pool_setup.hpp"
 #include "rapidjson.hpp"
+#include "stop_signals.hpp"
 
 #include <dlpool/pool.hpp>
 
@@ -116,7 +118,7 @@ void print_json(const std::vector<WorkerInfo>& workers, const WorkersOptions& op
 
 }  // namespace
 
-int run_workers(const GlobalOptions& global, const WorkersOptions& options) {
+int run_workers(const GlobalOptions& global, const WorkersOptions& options, StopSignals& signals) {
   if (const auto problem = arguments_problem(options.arguments)) throw UsageError{"--args: " + *problem};
   auto pool_options = cli::pool_options(global);
   pool_options.processes = options.jobs;
@@ -124,6 +126,7 @@ int run_workers(const GlobalOptions& global, const WorkersOptions& options) {
   // One call per chunk, so that every worker free at the time takes some.
   auto results = pool.imap(JsonTask{options.plugin, options.task},
                            std::vector<std::string>(static_cast<std::size_t>(options.count), options.arguments), 1);
+  const auto watch = signals.watch([&pool] { pool.terminate(); });  // once the work is in: it then fails
   std::size_t failed = 0;
   std::string first_failure;
   for (;;) {
@@ -137,6 +140,7 @@ int run_workers(const GlobalOptions& global, const WorkersOptions& options) {
   const auto workers = pool.workers();
   pool.close();
   pool.join();
+  if (signals.received() != 0) return 1;  // the workers were stopped: nothing true to report
 
   if (options.json)
     print_json(workers, options, failed);
