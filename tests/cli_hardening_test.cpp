@@ -2,6 +2,11 @@
 // tasks that fork or signal around them (issue "Hardening").
 
 #include "support/cli_runner.hpp"
+#include "sys/sanitizers.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
 
 #include <sys/syscall.h>
 
@@ -63,6 +68,51 @@ TEST_F(CliHardening, AWorkerWhoseHostWasKilledExitsInTheMiddleOfItsTask) {
   EXPECT_EQ(ready, 1) << "worker " << worker << " outlived its host";
   if (ready != 1) ::kill(worker, SIGKILL);
   ::close(pidfd);
+}
+
+TEST_F(CliHardening, MemoryLimitFailsTheItemWithResourceLimitErrorNamingIt) {
+  if (detail::built_with_sanitizer) GTEST_SKIP() << "sanitizer builds' workers run without RLIMIT_DATA";
+  const auto done = run({"call", "rogue", "eat_memory", "[4294967296]", "--memory-limit", "256M"});
+  EXPECT_EQ(done.exit_code, 1) << done.err;
+  const auto error = error_in(done.out_lines().at(0));
+  ASSERT_TRUE(error) << done.out;
+  EXPECT_EQ(error->type, "ResourceLimitError") << error->message;
+  EXPECT_TRUE(contains(error->message, "memory limit of 256 MiB")) << error->message;
+}
+
+TEST_F(CliHardening, SandboxRefusesSignalsToOtherProcessesAndNoNetworkRefusesSockets) {
+  EXPECT_EQ(run({"call", "hostile", "signal_process", "[1, 0]"}).out, "0\n") << "without the sandbox";
+  EXPECT_EQ(run({"call", "hostile", "signal_process", "[1, 0]", "--sandbox"}).out, std::to_string(EPERM) + "\n");
+  EXPECT_EQ(run({"call", "hostile", "open_socket", "[2]", "--sandbox"}).out, "0\n");
+  EXPECT_EQ(run({"call", "hostile", "open_socket", "[2]", "--sandbox=no-network"}).out, std::to_string(EPERM) + "\n");
+  const auto bad = run({"call", "testkit", "square", "[1]", "--sandbox=maybe"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(contains(bad.err, "--sandbox")) << bad.err;
+}
+
+TEST_F(CliHardening, WorkersSaysWhichLimitsAreInForce) {
+  const auto done = run({"workers", "-j", "1", "--count", "1", "--plugin", "testkit", "--task", "square", "--args",
+                         "[2]", "--open-files", "64", "--cpu-limit", "5"});
+  EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_TRUE(contains(done.out, "limits: CPU 5 s per item (RLIMIT_CPU), open files 64 (RLIMIT_NOFILE)\n")) << done.out;
+}
+
+TEST_F(CliHardening, AWorkerExecutableThatNeverSaysHelloEndsInWorkerStartError) {
+  TempDir dir;
+  const auto fake = dir.path() / "not-a-worker";
+  {
+    std::ofstream script{fake};
+    script << "#!/bin/sh\nexec sleep 1000\n";
+  }
+  fs::permissions(fake, fs::perms::owner_all);
+  ::setenv("DLPOOL_WORKER", fake.c_str(), 1);
+  const auto done = run({"call", "testkit", "square", "[1]", "--start-timeout", "0.3"});
+  ::unsetenv("DLPOOL_WORKER");
+  EXPECT_EQ(done.exit_code, 1) << done.err;
+  const auto error = error_in(done.out_lines().at(0));
+  ASSERT_TRUE(error) << done.out;
+  EXPECT_EQ(error->type, "WorkerStartError");
+  EXPECT_TRUE(contains(error->message, "did not say hello within the start timeout of 300 ms")) << error->message;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // takes the StopSignals main() set up, and stops its pool on them; main() then dies of the signal.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,12 @@ class StopSignals;
 struct GlobalOptions {
   /// --plugin-path, in order; searched before $DLPOOL_PLUGIN_PATH.
   std::vector<std::string> plugin_path;
+  // What the workers of a command that runs a pool (call, map, workers) run under; see
+  // PoolOptions::limits, sandbox and start_timeout.
+  std::optional<std::uint64_t> memory_limit, cpu_limit_seconds, open_files, max_memory_per_child;
+  std::string cgroup;
+  std::string sandbox;  // "", "on" or "no-network"
+  std::optional<std::chrono::milliseconds> start_timeout;
 };
 
 struct TasksOptions {

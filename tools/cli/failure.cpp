@@ -45,6 +45,8 @@ Failure failure_of(std::exception_ptr error) {
     return {"EncodingError", e.what()};
   } catch (const WorkerLostError& e) {
     return {"WorkerLostError", e.what(), e.pid()};
+  } catch (const ResourceLimitError& e) {
+    return {"ResourceLimitError", e.what()};
   } catch (const TaskTimeout& e) {
     return {"TaskTimeout", e.what(), e.pid()};
   } catch (const Cancelled& e) {

@@ -15,6 +15,7 @@
 // dies of that signal.
 
 #include "commands.hpp"
+#include "pool_setup.hpp"
 #include "stop_signals.hpp"
 
 #include <dlpool/errors.hpp>
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
                  "directory searched for plugins before $DLPOOL_PLUGIN_PATH (repeatable)")
       ->type_name("DIR")
       ->allow_extra_args(false);
+  add_pool_settings(app, global);
 
   TasksOptions tasks;
   auto* tasks_command = app.add_subcommand(

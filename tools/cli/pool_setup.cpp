@@ -1,5 +1,7 @@
 #include "pool_setup.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -8,9 +10,63 @@
 
 namespace dlpool::cli {
 
+void add_pool_settings(CLI::App& app, GlobalOptions& global) {
+  const auto group = "Workers (call, map, workers)";
+  app.add_option("--memory-limit", global.memory_limit,
+                 "memory each worker may use, e.g. 512M (RLIMIT_DATA, or with --cgroup its memory.max): a task "
+                 "that runs out fails its item with ResourceLimitError, and its worker is replaced")
+      ->transform(CLI::AsSizeValue(false))
+      ->type_name("SIZE")
+      ->group(group);
+  app.add_option("--cpu-limit", global.cpu_limit_seconds,
+                 "CPU seconds an item may use (RLIMIT_CPU): past it, its worker is killed and the item fails with "
+                 "ResourceLimitError")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 31))
+      ->type_name("SECONDS")
+      ->group(group);
+  app.add_option("--open-files", global.open_files, "file descriptors each worker may have open (RLIMIT_NOFILE)")
+      ->check(CLI::Range(std::uint64_t{16}, std::uint64_t{1} << 31))
+      ->type_name("N")
+      ->group(group);
+  app.add_option("--max-memory-per-child", global.max_memory_per_child,
+                 "resident memory after which a worker is replaced once it has answered its item, e.g. 1G")
+      ->transform(CLI::AsSizeValue(false))
+      ->type_name("SIZE")
+      ->group(group);
+  app.add_option("--cgroup", global.cgroup,
+                 "a cgroup v2 directory delegated to dlpool: each worker gets a cgroup in it for --memory-limit "
+                 "(rlimits if it cannot be used; `dlpool workers` says which)")
+      ->type_name("DIR")
+      ->group(group);
+  app.add_flag("--sandbox{on}", global.sandbox,
+               "run tasks under a seccomp filter: signals only to their own processes, no ptrace; "
+               "--sandbox=no-network also refuses sockets but AF_UNIX ones")
+      ->check(CLI::IsMember({"on", "no-network"}))
+      ->group(group);
+  app.add_option_function<double>(
+         "--start-timeout",
+         [&global](double seconds) {
+           global.start_timeout = std::chrono::milliseconds{static_cast<long long>(seconds * 1000 + 0.5)};
+         },
+         "seconds a worker may take to start and run the initializer (default 30): a pool none of whose "
+         "workers start fails its work with WorkerStartError")
+      ->check(CLI::Range(0.001, 1e6))
+      ->type_name("SECONDS")
+      ->group(group);
+}
+
 PoolOptions pool_options(const GlobalOptions& global) {
   PoolOptions options;
   options.plugin_path = global.plugin_path;
+  options.limits.memory_bytes = global.memory_limit;
+  if (global.cpu_limit_seconds)
+    options.limits.cpu_time = std::chrono::seconds{static_cast<std::chrono::seconds::rep>(*global.cpu_limit_seconds)};
+  options.limits.open_files = global.open_files;
+  options.limits.max_memory_per_child = global.max_memory_per_child;
+  options.limits.cgroup = global.cgroup;
+  if (global.sandbox == "on") options.sandbox = Sandbox::on;
+  if (global.sandbox == "no-network") options.sandbox = Sandbox::no_network;
+  if (global.start_timeout) options.start_timeout = *global.start_timeout;
   return options;
 }
 

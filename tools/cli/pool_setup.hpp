@@ -8,9 +8,18 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace dlpool::cli {
 
-/// PoolOptions with the --plugin-path directories; the runtime adds $DLPOOL_PLUGIN_PATH.
+/// Adds the options of GlobalOptions that set up a pool's workers (limits, sandbox, start
+/// timeout) to `app`, whose subcommands they then apply to.
+void add_pool_settings(CLI::App& app, GlobalOptions& global);
+
+/// PoolOptions with the --plugin-path directories (the runtime adds $DLPOOL_PLUGIN_PATH), the
+/// limits, the sandbox and the start timeout.
 [[nodiscard]] PoolOptions pool_options(const GlobalOptions& global);
 
 /// The directories a worker searches for plugins, in order: --plugin-path, $DLPOOL_PLUGIN_PATH,

@@ -63,6 +63,8 @@ void print_text(const std::vector<WorkerInfo>& workers) {
     }
   }
   print_table(rows);
+  // What enforces the workers' limits, when they have any (--json always says).
+  if (!workers.empty() && workers.front().limits != "none") std::printf("limits: %s\n", workers.front().limits.c_str());
 }
 
 void print_json(const std::vector<WorkerInfo>& workers, const WorkersOptions& options, std::size_t failed) {
@@ -92,6 +94,8 @@ void print_json(const std::vector<WorkerInfo>& workers, const WorkersOptions& op
     json.Uint64(w.failures);
     json.Key("rss_bytes");
     json.Uint64(w.rss_bytes);
+    json.Key("limits");
+    string(w.limits);
     json.Key("plugins");
     json.StartArray();
     for (const auto& p : w.plugins) {
