@@ -88,6 +88,16 @@ void expect_square(Channel& channel, int n) {
   EXPECT_EQ(value, n * n);
 }
 
+const Task<int()> worker_pid{"testkit", "pid"};
+
+/// The one child of this process besides a one-worker pool's `worker`: the pool's fork server;
+/// 0 if there is not exactly one.
+int fork_server_beside(int worker) {
+  auto others = test::child_pids();
+  std::erase(others, worker);
+  return others.size() == 1 ? others[0] : 0;
+}
+
 class ForkServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -197,12 +207,10 @@ TEST_F(ForkServerTest, RefusesARequestWithoutTwoDescriptorsThenServesTheNext) {
 TEST_F(ForkServerTest, APoolWhoseServerWasKilledSpawnsItsReplacementWorkers) {
   test::let_workers_die_by_signal();
   Pool pool{test::options(1)};
-  const Task<int()> worker_pid{"testkit", "pid"};
   const int first = pool.apply(worker_pid);
-  auto others = test::child_pids();
-  std::erase(others, first);
-  ASSERT_EQ(others.size(), 1u) << "the pool's fork server";
-  ASSERT_EQ(::kill(others[0], SIGKILL), 0);
+  const int server = fork_server_beside(first);
+  ASSERT_GT(server, 0) << "the pool's fork server";
+  ASSERT_EQ(::kill(server, SIGKILL), 0);
   ASSERT_EQ(::kill(first, SIGKILL), 0);
   int replacement = first;
   for (int i = 0; i < 1000 && replacement == first; ++i) {  // calls queued before the loss was seen may fail
@@ -220,12 +228,9 @@ TEST_F(ForkServerTest, APoolWhoseServerWasKilledSpawnsItsReplacementWorkers) {
 
 TEST_F(ForkServerTest, APoolWhoseServerIsStoppedSpawnsItsReplacementsWithoutWaitingForIt) {
   Pool pool{test::options(1)};
-  const Task<int()> worker_pid{"testkit", "pid"};
   const int first = pool.apply(worker_pid);
-  auto others = test::child_pids();
-  std::erase(others, first);
-  ASSERT_EQ(others.size(), 1u) << "the pool's fork server";
-  const int server = others[0];
+  const int server = fork_server_beside(first);
+  ASSERT_GT(server, 0) << "the pool's fork server";
   ASSERT_EQ(::kill(server, SIGSTOP), 0);
   ASSERT_EQ(::kill(first, SIGKILL), 0);
   // The stopped server is noticed within a slice of the wait for its answer, given up (killed

@@ -354,28 +354,30 @@ TEST(PluginNames, ABadNameIsRefusedByTheWorkerToo) {
 
 // --- Files that are not plugins of ours ---------------------------------------------------------
 
+/// The PluginLoadError message of calling plugin `plugin`'s task "value", or what came instead.
+std::string load_error(Pool& pool, const std::string& plugin) {
+  try {
+    pool.apply(Task<int()>{plugin, "value"});
+  } catch (const PluginLoadError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return "not a PluginLoadError: "s + e.what();
+  }
+  return "no error";
+}
+
 TEST(NotOurPlugins, AreRefusedFromTheirSymbolTableWithoutRunningAnyOfTheirCode) {
   // Each of these aborts in a static constructor: had the worker dlopen'ed one, it would be dead.
   Pool pool{options(1)};
   const int pid = pool.apply(worker_pid);
-  const auto message_of = [&](const std::string& plugin) -> std::string {
-    try {
-      pool.apply(Task<int()>{plugin, "value"});
-    } catch (const PluginLoadError& e) {
-      return e.what();
-    } catch (const std::exception& e) {
-      return "not a PluginLoadError: "s + e.what();
-    }
-    return "no error";
-  };
-  const auto no_manifest = message_of("nomanifest");
+  const auto no_manifest = load_error(pool, "nomanifest");
   EXPECT_NE(no_manifest.find("libnomanifest.so) is not a dlpool plugin: it exports no dlpool_plugin_manifest"),
             std::string::npos)
       << no_manifest;
-  const auto abi999 = message_of("abi999");
+  const auto abi999 = load_error(pool, "abi999");
   EXPECT_NE(abi999.find("libabi999.so) was built against SDK ABI 999, this worker speaks ABI 1"), std::string::npos)
       << abi999;
-  const auto no_marker = message_of("nomarker");
+  const auto no_marker = load_error(pool, "nomarker");
   EXPECT_NE(no_marker.find("libnomarker.so) declares no SDK ABI version"), std::string::npos) << no_marker;
   EXPECT_EQ(pool.apply(worker_pid), pid) << "none of them was loaded";
   pool.close();
@@ -395,19 +397,9 @@ TEST(NotOurPlugins, AHugeFileIsRefusedFromItsSizeAndFirstBytesWithoutBeingRead) 
   o.plugin_path.insert(o.plugin_path.begin(), dir.path().string());
   Pool pool{o};
   const int pid = pool.apply(worker_pid);
-  const auto message_of = [&](const std::string& plugin) -> std::string {
-    try {
-      pool.apply(Task<int()>{plugin, "value"});
-    } catch (const PluginLoadError& e) {
-      return e.what();
-    } catch (const std::exception& e) {
-      return "not a PluginLoadError: "s + e.what();
-    }
-    return "no error";
-  };
-  const auto huge = message_of("huge");
+  const auto huge = load_error(pool, "huge");
   EXPECT_NE(huge.find("libhuge.so) is not an ELF file"), std::string::npos) << huge;
-  const auto huge_elf = message_of("hugeelf");
+  const auto huge_elf = load_error(pool, "hugeelf");
   EXPECT_NE(huge_elf.find("libhugeelf.so) is 2147483648 bytes, over the limit of 1073741824 bytes for a plugin file"),
             std::string::npos)
       << huge_elf;
