@@ -560,6 +560,9 @@ TEST(Sandbox, OnATaskMaySignalOnlyItselfItsGroupAndItsChildren) {
   EXPECT_EQ(pool.apply(signal_own_child), 0);
   EXPECT_EQ(pool.apply(raise_self), 1);
   EXPECT_EQ(pool.apply(trace_process, host), EPERM);
+  const Task<int(int)> join_group{"hostile", "join_group"};
+  EXPECT_EQ(pool.apply(join_group, ::getpgrp()), EPERM) << "into the host's process group";
+  EXPECT_EQ(pool.apply(join_group, 0), 0) << "into a group of its own";
   EXPECT_EQ(pool.apply(open_socket, AF_INET), 0) << "networking stays";
   EXPECT_EQ(pool.apply(square, 9), 81);
   pool.close();
@@ -572,6 +575,7 @@ TEST(Sandbox, NoNetworkRefusesSocketsButUnixOnes) {
   Pool pool{o};
   EXPECT_EQ(pool.apply(open_socket, AF_INET), EPERM);
   EXPECT_EQ(pool.apply(open_socket, AF_INET6), EPERM);
+  EXPECT_EQ(pool.apply(open_socket, AF_VSOCK), EPERM);
   EXPECT_EQ(pool.apply(open_socket, AF_UNIX), 0);
   EXPECT_EQ(pool.apply(signal_process, static_cast<int>(::getpid()), 0), EPERM);
   pool.close();

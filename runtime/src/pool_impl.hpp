@@ -118,7 +118,13 @@ struct InFlight {
   std::optional<Clock::time_point> deadline;  // when its worker is stopped for a timeout
   bool unsent = false;  // made by an input puller, counted in its record's `unsent` until taken
   std::uint64_t seq = 0;  // its place among the chunks given to its worker (1, 2, ...)
+  // How many workers died holding it before starting it: it is sent again only so often, in
+  // case it is what kills them before they start it (a frame too large for a memory limit).
+  unsigned deaths_before_start = 0;
 };
+
+/// How many times a chunk whose workers die before starting it is sent again, at most.
+inline constexpr unsigned max_deaths_before_start = 2;
 
 struct Worker {
   /// Why the pool is stopping this worker, which decides how its chunk fails.

@@ -119,9 +119,10 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       const auto why = in.get_string("retire reason");
       std::lock_guard lock{mutex_};
       log(LogLevel::info, "worker {} retires: {}", worker.process.pid(), wire::printable_name(why, 256));
-      worker.retiring = true;  // no more work: what it holds unstarted is sent elsewhere
+      // No more work for it; what it holds it never starts, and is sent elsewhere once it is gone
+      // (its ledger says so), and so is its replacement started.
+      worker.retiring = true;
       expect_exit(worker);
-      signal_eventfd(worker_wake_.get());  // replace it
       return true;
     }
     if (header.kind != wire::FrameKind::result) {
@@ -292,11 +293,12 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   worker->in_flight.clear();
   // Had it started its front chunk? Its ledger says (a worker killed while idle, just as a call
   // was handed to it, has not): a chunk never started is sent again with those behind it
-  // instead of failing. Only for a death the pool did not cause: a chunk the pool stopped a
-  // worker over (timeout, cancel, protocol error) fails as before.
+  // instead of failing, up to max_deaths_before_start times. Only for a death the pool did not
+  // cause: a chunk the pool stopped a worker over (timeout, cancel, protocol error) fails.
   const bool front_unstarted = !lost.empty() && worker->ledger.chunks_started() < lost.front().seq &&
                                (worker->stop == Worker::Stop::no || worker->stop == Worker::Stop::lost) &&
-                               worker->protocol_error.empty();
+                               worker->protocol_error.empty() &&
+                               ++lost.front().deaths_before_start <= max_deaths_before_start;
   const auto ended = worker->protocol_error.empty() ? describe_exit(worker->wait_status.value_or(-1)) : worker->protocol_error;
   if (lost.empty())
     log(LogLevel::debug, "worker {} {}", worker->process.pid(), ended);

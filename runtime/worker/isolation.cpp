@@ -1,5 +1,7 @@
 #include "isolation.hpp"
 
+#include "small_thread.hpp"
+
 #include "sys/ledger.hpp"
 
 #include <cerrno>
@@ -14,8 +16,8 @@
 namespace dlpool::worker {
 namespace {
 
-// For the fork handler, which takes no arguments.
-int protocol_fds[3] = {-1, -1, -1};
+// For the fork handler, which takes no arguments: the protocol fds, and the sandbox's listener.
+int protocol_fds[4] = {-1, -1, -1, -1};
 detail::Ledger* worker_ledger = nullptr;
 
 void in_forked_child() noexcept {
@@ -30,8 +32,11 @@ int parent_pidfd = -1;
 pid_t parent = 0;
 
 [[noreturn]] void host_gone() {
-  std::fprintf(stderr, "dlpool-worker %d: its host (pid %d) is gone; exiting\n", static_cast<int>(::getpid()),
-               static_cast<int>(parent));
+  // write(2), not stdio: a task thread may hold stderr's lock for good.
+  char message[96];
+  const int n = std::snprintf(message, sizeof message, "dlpool-worker %d: its host (pid %d) is gone; exiting\n",
+                              static_cast<int>(::getpid()), static_cast<int>(parent));
+  if (n > 0) [[maybe_unused]] auto written = ::write(STDERR_FILENO, message, static_cast<std::size_t>(n));
   ::_exit(1);
 }
 
@@ -62,13 +67,16 @@ void watch_host(int results_fd) {
   parent = ::getppid();
   parent_pidfd = static_cast<int>(::syscall(SYS_pidfd_open, parent, 0));  // close-on-exec
   if (::getppid() != parent) host_gone();  // gone before the pidfd named it
-  pthread_attr_t attributes;
-  ::pthread_attr_init(&attributes);
-  ::pthread_attr_setstacksize(&attributes, 64 * 1024);  // it polls, and counts against RLIMIT_AS
-  pthread_t thread;
-  const int failed = ::pthread_create(&thread, &attributes, &watch, nullptr);
-  ::pthread_attr_destroy(&attributes);
-  if (failed == 0) ::pthread_detach(thread);
+  start_small_thread(&watch, nullptr);
 }
+
+void close_in_forked_children(int fd) {
+  for (auto& slot : protocol_fds)
+    if (slot < 0) {
+      slot = fd;
+      return;
+    }
+}
+
 
 }  // namespace dlpool::worker

@@ -17,6 +17,10 @@ namespace dlpool::worker {
 /// handlers; what it execs still loses them, as they are close-on-exec.)
 void isolate_from_host(const int (&fds)[3], detail::Ledger& ledger);
 
+/// Adds `fd` to the descriptors a process a task forks closes (the sandbox's listener: a child
+/// holding it would wait forever on its own signals once the worker is gone).
+void close_in_forked_children(int fd);
+
 /// Starts a thread that ends this worker (exit status 1) as soon as its host is gone: the parent
 /// process exits (a pidfd of it polled, and the parent pid re-checked: PR_SET_PDEATHSIG would
 /// follow the host thread that spawned the worker, not the host process) or the host's end of

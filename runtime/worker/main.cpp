@@ -195,6 +195,12 @@ int main(int argc, char** argv) {
 
   if (*describe_option) return dlpool::worker::describe_plugin(loader, describe);
   auto ledger = ledger_given ? dlpool::detail::Ledger::open(ledger_fd(doorbell)) : dlpool::detail::Ledger{};
+  if (ledger_given && !ledger) {
+    // The host reads the page as "nothing started": a chunk this worker ran could run twice.
+    std::fprintf(stderr, "dlpool-worker %d: cannot map its ledger (fd %d)\n", static_cast<int>(::getpid()),
+                 ledger_fd(doorbell));
+    return 2;
+  }
   dlpool::worker::isolate_from_host({tasks_fd, results_fd, doorbell ? doorbell_fd : -1}, ledger);
   dlpool::worker::watch_host(results_fd);
   const dlpool::worker::Limits limits{limit_settings};

@@ -141,6 +141,10 @@ int trace_process(int pid) {
 }
 DLPOOL_TASK(trace_process)
 
+/// setpgid(0, pgid): 0, or the errno it failed with.
+int join_group(int pgid) { return ::setpgid(0, pgid) == 0 ? 0 : errno; }
+DLPOOL_TASK(join_group)
+
 /// socket(domain, SOCK_STREAM, 0): 0 (then closed), or the errno it failed with.
 int open_socket(int domain) {
   const int fd = ::socket(domain, SOCK_STREAM | SOCK_CLOEXEC, 0);

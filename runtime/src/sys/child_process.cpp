@@ -52,7 +52,9 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const std
   sigset_t none, defaults;
   sigemptyset(&none);
   sigemptyset(&defaults);
-  for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT}) sigaddset(&defaults, sig);
+  // SIGXCPU too: ignored by the host, it would switch a worker's CPU-time limit off.
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT, SIGXCPU, SIGXFSZ})
+    sigaddset(&defaults, sig);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   // A process group of its own from the start, so that a terminal's ^C to the host's group never

@@ -20,7 +20,8 @@ namespace dlpool::detail {
 
 class Ledger {
  public:
-  /// No ledger: chunks_started() says every chunk started (the safe answer).
+  /// No ledger: chunks_started() says every chunk started (the safe answer for the host; a
+  /// worker given a ledger it cannot map must not run).
   Ledger() noexcept = default;
   /// The host's: a new shared page, and the fd to hand the worker (see take_fd).
   static Ledger create();
@@ -33,6 +34,8 @@ class Ledger {
   Ledger& operator=(const Ledger&) = delete;
   ~Ledger();
 
+  /// Whether the page is mapped.
+  explicit operator bool() const noexcept { return count_ != nullptr; }
   /// The memfd, for the spawn; -1 once released or for the worker's side.
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
   /// Closes the host's fd once the worker has its own.
