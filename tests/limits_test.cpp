@@ -135,6 +135,8 @@ TEST_F(Limits, ACgroupDirectoryThatCannotBeUsedIsRefusedWithTheReasonAndRlimitsA
   EXPECT_EQ(pool.apply(square, 3), 9);
   pool.close();
   pool.join();
+  o.limits.memory_bytes.reset();  // nothing for a cgroup to do
+  EXPECT_EQ(Pool{o}.workers().at(0).limits, "none; cgroup not used: no memory limit to set in it");
 }
 
 TEST_F(Limits, NonsenseLimitsAreRefused) {

@@ -32,8 +32,10 @@ void PoolImpl::start_puller(std::shared_ptr<JobRecord> record, std::unique_ptr<C
   puller.thread = std::jthread{[this, record = std::move(record), source = std::move(source), &puller]() mutable {
     try {
       pull_input(record, std::move(source));
-    } catch (const std::exception& e) {  // the pool lock or a thread primitive failed
-      log(LogLevel::critical, "input puller of job {} failed: {}", record->id, e.what());
+    } catch (...) {  // out of memory: the job ends its input with the error, rather than wait forever
+      const auto error = std::current_exception();
+      std::unique_lock lock{mutex_};
+      if (!record->input_ended && !record->cancelled) end_input(record, error, lock);
     }
     std::lock_guard lock{mutex_};
     puller.done = true;
@@ -45,17 +47,15 @@ void PoolImpl::pull_input(const std::shared_ptr<JobRecord>& record, std::unique_
   std::unique_lock lock{mutex_};
   const auto stopping = [&] { return stop_tasks_ || state_ == State::terminate || record->cancelled; };
   for (;;) {
-    // One chunk per worker's queue may wait in ready_: enough for every worker that frees up to
-    // find one there, and for the task handler to batch short ones, without reading further.
+    // As many chunks may wait in ready_ as the workers' queues hold: enough for every worker that
+    // frees up to find work there, and for the task handler to batch short ones, without reading
+    // further ahead.
     const auto ahead = static_cast<std::size_t>(processes_) * queue_cap(*record);
     pull_cv_.wait(lock, [&] { return stopping() || (record->unsent < ahead && !record->parked); });
     if (stopping()) break;
+    // A full window waits for its consumer, whose resume() clears `parked` and wakes us.
     if (record->window_items != 0 && window_full(*record, record->items_made)) {
-      // Publish `parked` before the second look at `consumed` (see JobHandle::consumed), which
-      // then calls resume(): that clears it and wakes us.
-      record->resume_at = resume_point(*record);
-      record->parked = true;
-      if (!record->held_back()) record->parked = false;
+      (void)hold_back(*record);
       continue;
     }
     const auto index = record->chunks_made;
@@ -76,16 +76,7 @@ void PoolImpl::pull_input(const std::shared_ptr<JobRecord>& record, std::unique_
       task_cv_.notify_one();
       continue;
     }
-    // The input is over: the job learns its length first, then may complete.
-    const auto items = record->items_made;
-    lock.unlock();
-    try {
-      record->job->input_ended(items, input_error);
-    } catch (...) {  // allocation: the iteration still ends where it is
-    }
-    lock.lock();
-    record->input_ended = true;
-    maybe_complete(record, lock);
+    end_input(record, input_error, lock);
     break;
   }
   lock.unlock();
@@ -105,7 +96,9 @@ void PoolImpl::join_pullers() {
     std::lock_guard lock{mutex_};
     pullers.swap(pullers_);
   }
-  pullers.clear();  // joins each: they stop on terminate, or once their input has ended
+  // Each stops on terminate, or once its input has ended. Joined before the list is cleared:
+  // a thread still running writes its Puller::done.
+  for (auto& puller : pullers) puller.thread.join();
 }
 
 }  // namespace dlpool::detail

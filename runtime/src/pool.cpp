@@ -13,8 +13,7 @@ std::shared_ptr<detail::JobControl> Pool::submit(detail::Submission submission) 
 }
 
 void Pool::refuse_in_callback(const char* call) const {
-  if (detail::PoolImpl::on_result_thread(impl_.get()))
-    throw UsageError{std::string{call} + " from a callback of the same pool would wait for the thread running it"};
+  if (detail::PoolImpl::on_result_thread(impl_.get())) throw UsageError{detail::waits_in_callback(call)};
 }
 
 std::size_t Pool::default_chunksize(std::size_t items) const noexcept {

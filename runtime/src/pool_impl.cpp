@@ -126,7 +126,9 @@ void PoolImpl::use_limits() {
   if (limits.open_files && *limits.open_files < 16) throw UsageError{"limits.open_files must be at least 16"};
   std::vector<std::string> in_force;
   std::string cgroup_refused;
-  if (!limits.cgroup.empty()) try {
+  if (!limits.cgroup.empty() && !limits.memory_bytes) {
+    cgroup_refused = "no memory limit to set in it";  // the only limit a cgroup enforces here
+  } else if (!limits.cgroup.empty()) try {
       cgroups_.emplace(limits.cgroup);
     } catch (const std::runtime_error& e) {
       cgroup_refused = e.what();
@@ -309,6 +311,11 @@ void PoolImpl::join() {
   const auto self = std::this_thread::get_id();
   if (self == result_thread_.get_id() || self == task_thread_.get_id() || self == worker_thread_.get_id())
     throw UsageError{"join() from a pool callback would wait for its own thread"};
+  {
+    std::lock_guard lock{mutex_};
+    if (std::ranges::any_of(pullers_, [&](const Puller& p) { return p.thread.get_id() == self; }))
+      throw UsageError{"join() from an imap's generator would wait for its own thread"};
+  }
   std::lock_guard lock{join_mutex_};
   if (joined_) return;
   // The worker handler ends the other two, so it is joined first.

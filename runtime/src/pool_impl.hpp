@@ -8,8 +8,9 @@
 //  - result handler (result_handler.cpp): owns the epoll set and every worker's FrameReader;
 //    gives a worker that answered its last chunk the next encoded one (give_next_ready);
 //    routes results to jobs, completes jobs and so runs every callback (other threads hand it
-//    completions through to_complete_), and finalizes workers that exited: their lost chunk
-//    fails with WorkerLostError and the slot is erased.
+//    completions through to_complete_), and finalizes workers that exited: the chunk one was
+//    running fails (WorkerLostError, or the error of the limit it went over), the chunks it had
+//    not started are sent again, and the slot is erased.
 //  - worker handler (worker_handler.cpp): owns spawning and reaping: replaces workers, notices
 //    exits through pidfds, enforces task deadlines and the SIGTERM -> SIGKILL grace period of
 //    workers being stopped (timeout, cancel), and runs the close and terminate sequences.
@@ -153,6 +154,9 @@ struct Worker {
   }
 
   const std::uint64_t id;
+  // Its own, in PoolOptions::limits.cgroup, when in force. Before `process`, so destroyed after
+  // it: a cgroup can be removed only once the process is gone.
+  std::optional<WorkerCgroup> cgroup;
   ChildProcess process;        // worker handler reaps; others only read pid()
   UniqueFd to_worker;          // written by whoever holds `writing`; closed by the worker handler
   UniqueFd doorbell;           // see sys/doorbell.hpp
@@ -161,7 +165,6 @@ struct Worker {
   std::atomic<bool> rings{false};
   UniqueFd from_worker;        // result handler reads
   Ledger ledger;               // the worker writes; read when it dies (finalize_worker)
-  std::optional<WorkerCgroup> cgroup;  // its own, in PoolOptions::limits.cgroup, when in force
   PipeCapacity to_worker_capacity;  // the task handler grows it for its batches (others write small frames)
   FrameReader reader;          // result handler only
   bool registered = false;     // in the result handler's epoll set
@@ -256,6 +259,13 @@ class PoolImpl {
   /// Whether an imap's next chunk would pull past its window, `items_made` items being pulled.
   [[nodiscard]] static bool window_full(const JobRecord& record, std::size_t items_made);
   [[nodiscard]] static std::size_t resume_point(const JobRecord& record);
+  /// An imap whose window is full waits for its consumer: returns whether it is held back
+  /// (`parked` then stays set until resume()).
+  [[nodiscard]] static bool hold_back(JobRecord& record);
+  /// The input of `record` is over after its items_made items (`error`: reading it threw): the
+  /// job learns its length first (outside the lock), then may complete. Called with the lock.
+  void end_input(const std::shared_ptr<JobRecord>& record, std::exception_ptr error,
+                 std::unique_lock<std::mutex>& lock);
   std::optional<EncodedChunk> encode_chunk(const JobRecord& record, std::uint32_t index, ChunkSource& source,
                                            wire::BinaryEncoder& encoder, std::exception_ptr& input_error) const;
   std::exception_ptr unsendable(const InFlight& chunk) const;

@@ -32,6 +32,8 @@ std::string aborted(const std::string& why) { return "restart aborted, the old w
 }  // namespace
 
 void PoolImpl::restart() {
+  // It waits for old workers to be finalized, which happens on the result thread.
+  if (on_result_thread(this)) throw UsageError{waits_in_callback("Pool::restart()")};
   std::lock_guard one_at_a_time{restart_mutex_};
   std::vector<std::string> plugins;
   {

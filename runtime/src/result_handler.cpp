@@ -255,8 +255,10 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
   // lives on is of no use either: it is stopped (SIGTERM, SIGKILL after the grace period), which
   // does nothing to one already dead and keeps its own cause of death in its wait status.
   // Either way it is then reaped and finalized as any exit.
-  const bool expected_exit = worker.in_flight.empty() && worker.protocol_error.empty() &&
-                             (worker.retiring || state_ != State::run || worker.wait_status);
+  const bool expected_exit =
+      worker.protocol_error.empty() &&
+      ((worker.in_flight.empty() && (worker.retiring || state_ != State::run || worker.wait_status)) ||
+       (worker.retiring && worker.kill_at));  // it said it exits (retire): what it holds it never started
   if (!worker.protocol_error.empty())
     worker.process.kill(SIGKILL);
   else if (!expected_exit)
@@ -275,7 +277,8 @@ std::exception_ptr PoolImpl::over_limit(const Worker& worker, const InFlight& ch
         "worker " + pid + " used up its CPU-time limit of " + std::to_string(cpu->count()) + " s per item (" +
         std::to_string(cpu->count() * static_cast<std::int64_t>(chunk.count)) + " s for this chunk)" + where +
         " and was killed by SIGXCPU"});
-  if (worker.cgroup && worker.cgroup->oom_killed())
+  // The OOM killer kills with SIGKILL; it may have killed a child of the worker's before.
+  if (worker.cgroup && status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && worker.cgroup->oom_killed())
     return std::make_exception_ptr(ResourceLimitError{
         "worker " + pid + " went over its memory limit of " + readable_size(options_.limits.memory_bytes.value_or(0)) +
         " (memory.max of " + worker.cgroup->path() + ")" + where + " and was killed by the OOM killer"});
@@ -314,8 +317,9 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   task_cv_.notify_all();
   done_cv_.notify_all();  // restart() may be waiting for the old generation to go
   // A SIGKILL from outside (an operator, the OOM killer) says nothing about whether workers can
-  // start. (The host's own SIGKILLs come with a protocol error, or end a grace period that only
-  // running work or a closed pipe starts.)
+  // start. (The host's own SIGKILLs come with a protocol error, end a stop's grace period, or
+  // end the kill_grace of a worker asked to exit, which is ready: the test below is for unready
+  // workers.)
   const bool killed_from_outside = worker->wait_status && WIFSIGNALED(*worker->wait_status) &&
                                    WTERMSIG(*worker->wait_status) == SIGKILL && worker->protocol_error.empty() &&
                                    (worker->stop == Worker::Stop::no || worker->stop == Worker::Stop::lost);

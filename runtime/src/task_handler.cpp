@@ -69,6 +69,29 @@ bool PoolImpl::window_full(const JobRecord& record, std::size_t items_made) {
   return items_made + record.chunksize > record.consumed.load() + record.window_items;
 }
 
+bool PoolImpl::hold_back(JobRecord& record) {
+  // Publish `parked` before the second look at `consumed` (see JobHandle::consumed), whose
+  // resume() then clears it.
+  record.resume_at = resume_point(record);
+  record.parked = true;
+  if (record.held_back()) return true;
+  record.parked = false;
+  return false;
+}
+
+void PoolImpl::end_input(const std::shared_ptr<JobRecord>& record, std::exception_ptr error,
+                         std::unique_lock<std::mutex>& lock) {
+  const auto items = record->items_made;
+  lock.unlock();
+  try {
+    record->job->input_ended(items, std::move(error));
+  } catch (...) {  // allocation: the iteration still ends where it is
+  }
+  lock.lock();
+  record->input_ended = true;
+  maybe_complete(record, lock);
+}
+
 std::size_t PoolImpl::resume_point(const JobRecord& record) {
   // A full window reopens only once half of it (in whole chunks) is free: the consumer then wakes
   // the task handler once per half window, which sends the chunks in a few writes, instead of
@@ -260,15 +283,9 @@ void PoolImpl::task_handler() {
           start_puller(std::move(record), std::move(source));
           continue;
         }
-        if (record->window_items != 0 && window_full(*record, record->items_made)) {
-          // Publish `parked` before the second look at `consumed` (see JobHandle::consumed).
-          record->resume_at = resume_point(*record);
-          record->parked = true;
-          if (record->held_back()) {
-            parked_.emplace_back(std::move(record), std::move(source));
-            continue;
-          }
-          record->parked = false;
+        if (record->window_items != 0 && window_full(*record, record->items_made) && hold_back(*record)) {
+          parked_.emplace_back(std::move(record), std::move(source));
+          continue;
         }
         if (record->first_chunk) {  // an apply_async no worker was idle for
           ready_.push_back(take_first_chunk(record));
@@ -296,22 +313,14 @@ void PoolImpl::task_handler() {
                                   std::make_shared<const std::string>(std::move(chunk->frame)), {}, std::nullopt});
           first += chunk->count;
         }
-        if (ended) {
-          // The input is over: the job learns its length first, then may complete.
-          try {
-            record->job->input_ended(first, input_error);
-          } catch (...) {
-          }
-          source.reset();
-        }
+        if (ended) source.reset();  // the caller's input: not destroyed under the pool lock
         lock.lock();
         std::ranges::move(made, std::back_inserter(ready_));
         made.clear();
         record->chunks_made = index;
         record->items_made = first;
         if (ended) {
-          record->input_ended = true;
-          maybe_complete(record, lock);
+          end_input(record, input_error, lock);
           record.reset();
         }
         continue;

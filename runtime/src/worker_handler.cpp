@@ -76,7 +76,10 @@ void PoolImpl::send_initializer(Worker& worker) {
   frame += init.item();
   wire::finish_frame(frame);
   // The task handler writes only to ready workers, and a worker is ready only after answering
-  // this frame, so it is always the first one a worker reads. EPIPE: it died, and is finalized.
+  // this frame, so it is always the first one a worker reads. The pipe is grown to hold it (up
+  // to 1 MiB): written into an empty pipe, it then never blocks this thread, whose deadlines
+  // would wait meanwhile. EPIPE: it died, and is finalized.
+  worker.to_worker_capacity.fit(frame.size());
   worker.send(frame);
 }
 

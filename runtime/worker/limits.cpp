@@ -33,9 +33,8 @@ rlim_t cpu_seconds_used() {
   return static_cast<rlim_t>((micros + 999'999) / 1'000'000);
 }
 
-/// Resident bytes of this process (/proc/self/statm, kept open: one pread per chunk).
-std::uint64_t resident_bytes() {
-  static const int statm = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+/// Resident bytes of this process, from `statm` (/proc/self/statm, kept open: one pread).
+std::uint64_t resident_bytes(int statm) {
   char text[128];
   const auto n = statm < 0 ? -1 : ::pread(statm, text, sizeof text - 1, 0);
   if (n <= 0) return 0;
@@ -46,6 +45,10 @@ std::uint64_t resident_bytes() {
 }
 
 }  // namespace
+
+Limits::Limits(LimitSettings settings) : settings_{settings} {
+  if (settings_.max_rss_bytes) statm_ = detail::UniqueFd{::open("/proc/self/statm", O_RDONLY | O_CLOEXEC)};
+}
 
 void Limits::apply() const {
   if (settings_.memory_bytes) {
@@ -75,7 +78,7 @@ void Limits::before_chunk(std::uint32_t items) const {
 
 std::optional<std::string> Limits::over_rss() const {
   if (!settings_.max_rss_bytes) return std::nullopt;
-  const auto resident = resident_bytes();
+  const auto resident = resident_bytes(statm_.get());
   if (resident <= *settings_.max_rss_bytes) return std::nullopt;
   return "resident memory " + detail::readable_size(resident / 1024 * 1024) + " is over max_memory_per_child (" +
          detail::readable_size(*settings_.max_rss_bytes) + ")";

@@ -3,6 +3,8 @@
 // memory (RLIMIT_DATA), CPU time per item (RLIMIT_CPU, armed before each chunk), open files
 // (RLIMIT_NOFILE); and Celery's max_memory_per_child, checked after each chunk.
 
+#include "sys/unique_fd.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,7 +20,8 @@ struct LimitSettings {
 
 class Limits {
  public:
-  explicit Limits(LimitSettings settings) : settings_{settings} {}
+  /// Opens /proc/self/statm now, for max_rss_bytes: before any task can use up the descriptors.
+  explicit Limits(LimitSettings settings);
 
   /// Sets the memory and open-file limits on this process: at start, before any plugin loads.
   /// Throws std::runtime_error naming the limit if the kernel refuses one (a hard limit below
@@ -38,6 +41,7 @@ class Limits {
 
  private:
   LimitSettings settings_;
+  detail::UniqueFd statm_;  // /proc/self/statm, read once per chunk with max_rss_bytes
 };
 
 }  // namespace dlpool::worker

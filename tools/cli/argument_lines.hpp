@@ -31,7 +31,7 @@ namespace dlpool::cli {
 /// ends a read blocked on a terminal or a pipe that stays open: the task handler, and with it the
 /// pool's join(), would otherwise wait for input that may never come (a signal stopping the run).
 ///
-/// Threads: next() runs on the pool's task-handler thread and alone touches fd_, buffer_*,
+/// Threads: next() runs on the thread the pool reads the imap's generator on and alone touches fd_, buffer_*,
 /// at_eof_ and line_; stop() signals stop_ from any thread. The rest is shared, under mutex_.
 class ArgumentLines {
  public:

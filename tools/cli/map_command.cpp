@@ -114,7 +114,7 @@ int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals&
 
   const auto processes = options.jobs.value_or(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const auto chunksize = static_cast<std::size_t>(options.chunksize);
-  // Declared before the pool: its task-handler thread reads the lines until the pool is gone.
+  // Declared before the pool: its input thread reads the lines until the pool is gone.
   ArgumentLines lines{STDIN_FILENO, done_before,
                       window_chunks_per_worker * static_cast<std::size_t>(processes) * chunksize};
 

@@ -39,11 +39,15 @@ class JobControl {
   [[nodiscard]] virtual bool on_result_thread() const noexcept = 0;
 };
 
+/// The UsageError message of `call` made from a callback of the pool it would wait for.
+inline std::string waits_in_callback(const char* call) {
+  return std::string{call} + " from a callback of the same pool would wait for the thread running it";
+}
+
 /// Throws UsageError when a result not ready yet is waited for (without a timeout) from a
 /// callback of its own pool: the result could only come through the thread that is waiting.
 inline void refuse_wait_in_callback(const std::shared_ptr<JobControl>& control, const char* call) {
-  if (control && control->on_result_thread())
-    throw UsageError{std::string{call} + " from a callback of the same pool would wait for the thread running it"};
+  if (control && control->on_result_thread()) throw UsageError{waits_in_callback(call)};
 }
 
 /// Storage for a value that may be void.

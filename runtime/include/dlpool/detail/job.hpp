@@ -40,7 +40,8 @@ class Job {
   virtual void abort(std::exception_ptr error) = 0;
 };
 
-/// Produces a job's chunks on the task-handler thread, lazily, so that an imap input is read only
+/// Produces a job's chunks on the task-handler thread (on a thread of its own when it
+/// pulls_from_caller), lazily, so that an imap input is read only
 /// as work is handed out.
 class ChunkSource {
  public:
