@@ -11,7 +11,6 @@
 #include <dlpool/wire/frame.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +20,6 @@
 #include <vector>
 
 #include <pthread.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -527,57 +525,6 @@ TEST(Signals, ATaskSignallingItsProcessGroupReachesOnlyItsOwnWorker) {
   EXPECT_EQ(pool.map(square, std::vector{1, 2, 3}), (std::vector{1, 4, 9}));
   for (const int pid : pool.worker_pids()) EXPECT_EQ(::getpgid(pid), pid) << "worker " << pid << " leads its own group";
   EXPECT_NE(::getpgid(pids.at(0)), ::getpgrp());
-  pool.close();
-  pool.join();
-}
-
-// --- The sandbox --------------------------------------------------------------------------------
-
-const Task<int(int, int)> signal_process{"hostile", "signal_process"};
-const Task<int()> signal_own_child{"hostile", "signal_own_child"};
-const Task<int()> raise_self{"hostile", "raise_self"};
-const Task<int(int)> trace_process{"hostile", "trace_process"};
-const Task<int(int)> open_socket{"hostile", "open_socket"};
-
-TEST(Sandbox, OffATaskReachesTheHost) {
-  // What the sandbox is for: without it a task can signal (and trace) the host.
-  Pool pool{options(1)};
-  EXPECT_EQ(pool.apply(signal_process, static_cast<int>(::getpid()), 0), 0);
-  pool.close();
-  pool.join();
-}
-
-TEST(Sandbox, OnATaskMaySignalOnlyItselfItsGroupAndItsChildren) {
-  auto o = options(1);
-  o.sandbox = dlpool::Sandbox::on;
-  Pool pool{o};
-  const int host = static_cast<int>(::getpid());
-  EXPECT_EQ(pool.apply(signal_process, host, 0), EPERM) << "the host";
-  EXPECT_EQ(pool.apply(signal_process, 1, 0), EPERM) << "init";
-  EXPECT_EQ(pool.apply(signal_process, -1, 0), EPERM) << "every process";
-  EXPECT_EQ(pool.apply(signal_process, -::getpgrp(), 0), EPERM) << "the host's process group";
-  EXPECT_EQ(pool.apply(signal_process, 0, 0), 0) << "its own group";
-  EXPECT_EQ(pool.apply(signal_own_child), 0);
-  EXPECT_EQ(pool.apply(raise_self), 1);
-  EXPECT_EQ(pool.apply(trace_process, host), EPERM);
-  const Task<int(int)> join_group{"hostile", "join_group"};
-  EXPECT_EQ(pool.apply(join_group, ::getpgrp()), EPERM) << "into the host's process group";
-  EXPECT_EQ(pool.apply(join_group, 0), 0) << "into a group of its own";
-  EXPECT_EQ(pool.apply(open_socket, AF_INET), 0) << "networking stays";
-  EXPECT_EQ(pool.apply(square, 9), 81);
-  pool.close();
-  pool.join();
-}
-
-TEST(Sandbox, NoNetworkRefusesSocketsButUnixOnes) {
-  auto o = options(1);
-  o.sandbox = dlpool::Sandbox::no_network;
-  Pool pool{o};
-  EXPECT_EQ(pool.apply(open_socket, AF_INET), EPERM);
-  EXPECT_EQ(pool.apply(open_socket, AF_INET6), EPERM);
-  EXPECT_EQ(pool.apply(open_socket, AF_VSOCK), EPERM);
-  EXPECT_EQ(pool.apply(open_socket, AF_UNIX), 0);
-  EXPECT_EQ(pool.apply(signal_process, static_cast<int>(::getpid()), 0), EPERM);
   pool.close();
   pool.join();
 }
