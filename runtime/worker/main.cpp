@@ -239,7 +239,8 @@ int main(int argc, char** argv) {
           break;
         }
         case dlpool::wire::FrameKind::task: {
-          limits.before_chunk(item_count(payload));
+          // Parsing the item count costs a pass over the frame's names: only with a CPU limit.
+          if (limit_settings.cpu_seconds) limits.before_chunk(item_count(payload));
           ledger.started(++tasks_started);
           runner.run(header, payload, frame);
           send_answer(loader, frame, scratch);
