@@ -11,13 +11,14 @@
 // callback that throws fails its own result; terminate() fails pending work with PoolTerminated;
 // imap with chunksize > 1 reports a failed chunk at each of its positions and goes on.
 
+#include <dlpool/detail/submit.hpp>
 #include <dlpool/detail/typed_call.hpp>
 #include <dlpool/errors.hpp>
+#include <dlpool/export.hpp>
 #include <dlpool/result.hpp>
 #include <dlpool/task.hpp>
 
 #include <chrono>
-#include <concepts>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -26,10 +27,6 @@
 #include <vector>
 
 namespace dlpool {
-
-namespace detail {
-class PoolImpl;
-}
 
 /// A call run once in every worker before its first task (replacements included), as CPython's
 /// initializer/initargs. Build it from a task and its arguments.
@@ -155,7 +152,7 @@ struct WorkerInfo {
 ///
 /// The destructor of a pool that was not joined terminates it (CPython's __exit__), then joins:
 /// it never waits for queued work. To let work finish, call close() then join().
-class Pool {
+class DLPOOL_API Pool {
  public:
   /// Starts the workers and the handler threads. Throws UsageError for invalid options and
   /// std::system_error if a worker cannot be started (the ones already started are stopped).
@@ -168,7 +165,7 @@ class Pool {
   /// From a callback of this pool, throws UsageError (it would wait for its own thread).
   template <class T, class... U>
   typename detail::CallCodec<T>::Result apply(const T& task, U&&... args) {
-    refuse_in_callback("Pool::apply()");
+    detail::Submitter::refuse_in_callback(*impl_, "Pool::apply()");
     return apply_async(task, typename detail::CallCodec<T>::Item{std::forward<U>(args)...}).get();
   }
 
@@ -177,13 +174,7 @@ class Pool {
   [[nodiscard]] AsyncResult<typename detail::CallCodec<T>::Result> apply_async(
       const T& task, typename detail::CallCodec<T>::Item args,
       Callbacks<typename detail::CallCodec<T>::Result> callbacks = {}) {
-    using Codec = detail::CallCodec<T>;
-    auto state = std::make_shared<detail::ResultState<typename Codec::Result>>();
-    std::vector<typename Codec::Item> items;
-    items.push_back(std::move(args));
-    state->control = submit({detail::task_ref(task), std::make_shared<detail::ApplyJob<Codec>>(state, std::move(callbacks)),
-                             std::make_unique<detail::HeldSource<Codec>>(std::move(items), 1), 1, false, true});
-    return AsyncResult<typename Codec::Result>{std::move(state)};
+    return detail::Submitter::apply(*impl_, task, std::move(args), std::move(callbacks));
   }
 
   /// task(x) for each x of `items`, in order; blocks until every chunk has run, then returns the
@@ -193,7 +184,7 @@ class Pool {
   template <class T, std::ranges::input_range R>
   std::vector<typename detail::CallCodec<T>::Value> map(const T& task, R&& items,
                                                         std::optional<std::ptrdiff_t> chunksize = {}) {
-    refuse_in_callback("Pool::map()");
+    detail::Submitter::refuse_in_callback(*impl_, "Pool::map()");
     return map_async(task, std::forward<R>(items), chunksize).get();
   }
 
@@ -201,17 +192,14 @@ class Pool {
   [[nodiscard]] AsyncResult<std::vector<typename detail::CallCodec<T>::Value>> map_async(
       const T& task, R&& items, std::optional<std::ptrdiff_t> chunksize = {},
       Callbacks<std::vector<typename detail::CallCodec<T>::Value>> callbacks = {}) {
-    if constexpr (detail::HeldRange<T, R>)
-      return submit_map(task, std::views::all(std::forward<R>(items)), chunksize, std::move(callbacks));
-    else
-      return submit_map(task, single_items<T>(std::forward<R>(items)), chunksize, std::move(callbacks));
+    return detail::Submitter::map(*impl_, task, std::forward<R>(items), chunksize, std::move(callbacks));
   }
 
   /// As map, but each element of `items` is a tuple of arguments: task(std::get<0>(x), ...).
   template <class T, std::ranges::input_range R>
   std::vector<typename detail::CallCodec<T>::Value> starmap(const T& task, R&& items,
                                                             std::optional<std::ptrdiff_t> chunksize = {}) {
-    refuse_in_callback("Pool::starmap()");
+    detail::Submitter::refuse_in_callback(*impl_, "Pool::starmap()");
     return starmap_async(task, std::forward<R>(items), chunksize).get();
   }
 
@@ -219,9 +207,7 @@ class Pool {
   [[nodiscard]] AsyncResult<std::vector<typename detail::CallCodec<T>::Value>> starmap_async(
       const T& task, R&& items, std::optional<std::ptrdiff_t> chunksize = {},
       Callbacks<std::vector<typename detail::CallCodec<T>::Value>> callbacks = {}) {
-    std::vector<typename detail::CallCodec<T>::Item> copied;
-    for (auto&& x : items) copied.emplace_back(std::forward<decltype(x)>(x));
-    return submit_map(task, std::move(copied), chunksize, std::move(callbacks));
+    return detail::Submitter::starmap(*impl_, task, std::forward<R>(items), chunksize, std::move(callbacks));
   }
 
   /// Lazily maps `items` (a range, copied now, or a generator: a callable returning
@@ -233,14 +219,14 @@ class Pool {
   template <class T, class Input>
   [[nodiscard]] IMapIterator<typename detail::CallCodec<T>::Value> imap(const T& task, Input&& items,
                                                                         std::ptrdiff_t chunksize = 1) {
-    return submit_imap(task, std::forward<Input>(items), chunksize, true);
+    return detail::Submitter::imap(*impl_, task, std::forward<Input>(items), chunksize, true);
   }
 
   /// As imap, but results come in completion order.
   template <class T, class Input>
   [[nodiscard]] IMapIterator<typename detail::CallCodec<T>::Value> imap_unordered(const T& task, Input&& items,
                                                                                   std::ptrdiff_t chunksize = 1) {
-    return submit_imap(task, std::forward<Input>(items), chunksize, false);
+    return detail::Submitter::imap(*impl_, task, std::forward<Input>(items), chunksize, false);
   }
 
   /// Stops taking work; queued work still runs. Idempotent.
@@ -271,68 +257,6 @@ class Pool {
   [[nodiscard]] std::vector<int> worker_pids() const;
 
  private:
-  std::shared_ptr<detail::JobControl> submit(detail::Submission submission);
-  /// Throws UsageError naming `call` on this pool's result-handler thread (in a callback).
-  void refuse_in_callback(const char* call) const;
-  std::size_t default_chunksize(std::size_t items) const noexcept;
-  static std::size_t checked_chunksize(std::ptrdiff_t chunksize);
-
-  template <class T, class R>
-  static std::vector<typename detail::CallCodec<T>::Item> single_items(R&& items) {
-    std::vector<typename detail::CallCodec<T>::Item> copied;
-    if constexpr (std::ranges::sized_range<R>) copied.reserve(std::ranges::size(items));
-    for (auto&& x : items) {
-      if constexpr (std::is_same_v<T, JsonTask>)
-        copied.emplace_back(std::forward<decltype(x)>(x));
-      else
-        copied.emplace_back(typename detail::CallCodec<T>::Item{std::forward<decltype(x)>(x)});
-    }
-    return copied;
-  }
-
-  template <class T, class Held, class V>
-  AsyncResult<V> submit_map(const T& task, Held items, std::optional<std::ptrdiff_t> chunksize,
-                            Callbacks<V> callbacks) {
-    using Codec = detail::CallCodec<T>;
-    const auto n = static_cast<std::size_t>(std::ranges::size(items));
-    const auto size = chunksize ? checked_chunksize(*chunksize) : default_chunksize(n);
-    auto state = std::make_shared<detail::ResultState<V>>();
-    state->control = submit({detail::task_ref(task), std::make_shared<detail::MapJob<Codec>>(n, state, std::move(callbacks)),
-                             std::make_unique<detail::HeldSource<Codec, Held>>(std::move(items), size), size, false,
-                             false});
-    return AsyncResult<V>{std::move(state)};
-  }
-
-  template <class T, class Input>
-  IMapIterator<typename detail::CallCodec<T>::Value> submit_imap(const T& task, Input&& input,
-                                                                 std::ptrdiff_t chunksize, bool ordered) {
-    using Codec = detail::CallCodec<T>;
-    const auto size = checked_chunksize(chunksize);
-    auto state = std::make_shared<detail::IMapState<typename Codec::Value>>();
-    state->ordered = ordered;
-    std::unique_ptr<detail::ChunkSource> source;
-    if constexpr (std::invocable<Input&>) {
-      source = std::make_unique<detail::GeneratorSource<Codec>>(
-          [generator = std::forward<Input>(input)]() mutable -> std::optional<typename Codec::Item> {
-            auto x = generator();
-            if (!x) return std::nullopt;
-            if constexpr (std::is_same_v<T, JsonTask>)
-              return std::move(*x);
-            else
-              return typename Codec::Item{std::move(*x)};
-          },
-          size);
-    } else if constexpr (detail::HeldRange<T, Input>) {
-      using Held = decltype(std::views::all(std::forward<Input>(input)));
-      source = std::make_unique<detail::HeldSource<Codec, Held>>(std::views::all(std::forward<Input>(input)), size);
-    } else {
-      source = std::make_unique<detail::HeldSource<Codec>>(single_items<T>(std::forward<Input>(input)), size);
-    }
-    state->control =
-        submit({detail::task_ref(task), std::make_shared<detail::IMapJob<Codec>>(state), std::move(source), size, true, false});
-    return IMapIterator<typename Codec::Value>{std::move(state)};
-  }
-
   std::unique_ptr<detail::PoolImpl> impl_;
 };
 

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,8 @@
 namespace dlpool {
 
 namespace detail {
+
+class Submitter;
 
 /// The pool's side of a result handle: what lets a caller stop its job or, for imap, pace it.
 /// Implemented by the pool; safe to use after the pool is gone (then it does nothing).
@@ -80,13 +83,22 @@ struct ResultState {
 
 }  // namespace detail
 
+/// Callbacks of an *_async call. They run on the pool's result-handler thread before the result
+/// becomes ready, as in CPython: keep them short, and never block on the pool from them. A
+/// callback that throws does not harm the pool: its exception becomes the result's error.
+template <class T>
+struct Callbacks {
+  std::function<void(const detail::Stored<T>&)> callback = {};
+  std::function<void(std::exception_ptr)> error_callback = {};
+};
+
 /// The future result of apply_async / map_async / starmap_async, as CPython's AsyncResult.
 /// Callbacks passed with the call run on the pool's result-handler thread *before* the result
 /// becomes ready, so once wait() returns they have run. Thread-safe; cheap to copy (shared state).
+/// Made only by the pool's calls.
 template <class T>
 class AsyncResult {
  public:
-  explicit AsyncResult(std::shared_ptr<detail::ResultState<T>> state) : state_{std::move(state)} {}
   AsyncResult(const AsyncResult& other) : state_{other.state_} { mark_copied(); }
   AsyncResult& operator=(const AsyncResult& other) {
     state_ = other.state_;
@@ -161,6 +173,9 @@ class AsyncResult {
   }
 
  private:
+  friend class detail::Submitter;
+  explicit AsyncResult(std::shared_ptr<detail::ResultState<T>> state) : state_{std::move(state)} {}
+
   T take() const {
     std::lock_guard lock{state_->mutex};
     if (state_->error) std::rethrow_exception(state_->error);
@@ -238,11 +253,10 @@ struct IndexedOutcome {
 ///
 /// The pool pulls the input only PoolOptions::imap_window chunks ahead of what has been consumed.
 /// Destroying the iterator before the end abandons the rest: no more input is pulled, chunks
-/// already running finish and their results are dropped.
+/// already running finish and their results are dropped. Made only by the pool's imap calls.
 template <class T>
 class IMapIterator {
  public:
-  explicit IMapIterator(std::shared_ptr<detail::IMapState<T>> state) : state_{std::move(state)} {}
   IMapIterator(IMapIterator&&) noexcept = default;
   IMapIterator& operator=(IMapIterator&& other) noexcept {
     if (this != &other) {
@@ -314,6 +328,9 @@ class IMapIterator {
   std::default_sentinel_t end() { return {}; }
 
  private:
+  friend class detail::Submitter;
+  explicit IMapIterator(std::shared_ptr<detail::IMapState<T>> state) : state_{std::move(state)} {}
+
   std::optional<T> next_until(std::optional<std::chrono::steady_clock::time_point> deadline) {
     auto taken = take(deadline);
     if (!taken) return std::nullopt;

@@ -62,7 +62,8 @@ struct TaskRef {
   std::optional<std::chrono::milliseconds> timeout;  // per item; unset: the pool's default
 };
 
-/// One call handed to the pool.
+/// One call handed to the pool (Submitter::submit), built with designated initializers:
+/// `{.task = ..., .job = ..., .source = ..., .chunksize = n, .windowed = true}`.
 struct Submission {
   TaskRef task;
   std::shared_ptr<Job> job;

@@ -17,18 +17,7 @@
 #include <utility>
 #include <vector>
 
-namespace dlpool {
-
-/// Callbacks of an *_async call. They run on the pool's result-handler thread before the result
-/// becomes ready, as in CPython: keep them short, and never block on the pool from them. A
-/// callback that throws does not harm the pool: its exception becomes the result's error.
-template <class T>
-struct Callbacks {
-  std::function<void(const detail::Stored<T>&)> callback = {};
-  std::function<void(std::exception_ptr)> error_callback = {};
-};
-
-namespace detail {
+namespace dlpool::detail {
 
 /// How items of a task type travel. `Item` is one call's arguments as stored before encoding.
 template <class T>
@@ -320,5 +309,4 @@ class GeneratorSource final : public ChunkSource {
   std::exception_ptr error_;
 };
 
-}  // namespace detail
-}  // namespace dlpool
+}  // namespace dlpool::detail
