@@ -1,4 +1,6 @@
 #pragma once
+// What the host makes of a worker that failed: how it ended, and the exception for an error
+// record it sent (errors_internal.cpp). Shared by the runtime and the command line's probe.
 
 #include <dlpool/detail/job.hpp>
 #include <dlpool/wire/frame.hpp>

@@ -5,6 +5,12 @@
 //
 // Only this header's few declarations reach the files that log: spdlog stays in log.cpp, and a
 // message is formatted only when its level is on.
+//
+// The shared runtime exports configure_log and log_enabled although they are no public API (they
+// are declared only here): log_test sets and reads the level of the library's own log, the one
+// its pools use.
+
+#include <dlpool/export.hpp>
 
 #include <fmt/format.h>
 
@@ -18,9 +24,9 @@ enum class LogLevel { trace, debug, info, warn, error, critical, off };
 /// Configures the log from a DLPOOL_LOG value (nullptr or "": the default). An unknown value
 /// keeps the default and says so on stderr, naming it. Called on first use with
 /// getenv("DLPOOL_LOG"); `program` names the lines' source ("dlpool", "dlpool-worker").
-void configure_log(const char* setting, std::string_view program = "dlpool");
+DLPOOL_API void configure_log(const char* setting, std::string_view program = "dlpool");
 
-[[nodiscard]] bool log_enabled(LogLevel level) noexcept;
+[[nodiscard]] DLPOOL_API bool log_enabled(LogLevel level) noexcept;
 void log_line(LogLevel level, std::string_view message) noexcept;
 
 template <class... Args>
