@@ -360,9 +360,9 @@ void PoolImpl::maybe_complete(const std::shared_ptr<JobRecord>& record, std::uni
 }
 
 void PoolImpl::stop_worker(Worker& worker, Worker::Stop why) {
-  if (worker.stop != Worker::Stop::no || worker.wait_status) return;
+  if (!worker.life.before(WorkerPhase::stopping)) return;
+  worker.life.to(WorkerPhase::stopping);  // no more work for it
   worker.stop = why;
-  worker.retiring = true;  // no more work for it
   static constexpr const char* reasons[] = {"",
                                             "its task timed out",
                                             "its task was cancelled",

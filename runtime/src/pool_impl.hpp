@@ -36,6 +36,7 @@
 #include "sys/ledger.hpp"
 #include "sys/pipe_capacity.hpp"
 #include "sys/unique_fd.hpp"
+#include "worker_phase.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -128,7 +129,7 @@ struct InFlight {
 inline constexpr unsigned max_deaths_before_start = 2;
 
 struct Worker {
-  /// Why the pool is stopping this worker, which decides how its chunk fails.
+  /// Why the pool stopped this worker, which decides how its chunk fails.
   enum class Stop { no, timeout, cancel, terminate, lost /* its result pipe closed */, start_timeout };
 
   Worker(std::uint64_t id, ChildProcess process, UniqueFd to_worker, UniqueFd doorbell, UniqueFd from_worker,
@@ -169,14 +170,12 @@ struct Worker {
   FrameReader reader;          // result handler only
   bool registered = false;     // in the result handler's epoll set
   bool init_sent = false;      // worker handler: the INIT frame went out first
-  bool said_hello = false;     // HELLO seen
-  bool ready = false;          // HELLO seen and, with an initializer, INIT succeeded
+  WorkerLife life;             // its phase: see worker_phase.hpp
   Clock::time_point start_deadline = Clock::time_point::max();  // stopped if not ready by then
-  bool retiring = false;       // sent its maxtasksperchild-th chunk: no more work
-  bool channel_lost = false;   // EOF or protocol error on its result pipe
-  Stop stop = Stop::no;        // SIGTERM sent (stop_worker)...
-  std::optional<Clock::time_point> kill_at;  // ...and SIGKILL due then
-  std::optional<int> wait_status;  // set once reaped
+  bool channel_lost = false;   // EOF or protocol error on its result pipe: no longer read
+  Stop stop = Stop::no;        // why it was stopped (set on entering WorkerPhase::stopping)
+  Clock::time_point kill_at{};  // exiting or stopping: when SIGKILL is due
+  int wait_status = -1;        // reaped: its waitpid() status
   std::string protocol_error;      // why the host ended this worker, if it did
   std::deque<InFlight> in_flight;  // sent, not yet answered; the front one is running
   // A thread writes a frame to it outside the pool lock: nobody else may write until it is done,
@@ -296,6 +295,7 @@ class PoolImpl {
   bool handle_frame(Worker& worker, const wire::FrameHeader& header, std::string_view payload);
   void finalize_worker(const std::shared_ptr<Worker>& worker);
   void lose_channel(Worker& worker, std::string why);
+  /// HELLO without an initializer, or the initializer's success.
   void became_ready(Worker& worker);
 
   // shared

@@ -55,7 +55,7 @@ void PoolImpl::restart() {
   log(LogLevel::info, "restart: the probe loaded {} plugin(s); rolling the workers to generation {}", plugins.size(),
       generation_);
   for (const auto& w : workers_)
-    if (w->generation != generation_) w->retiring = true;
+    if (w->generation != generation_ && w->life.before(WorkerPhase::retiring)) w->life.to(WorkerPhase::retiring);
   signal_eventfd(worker_wake_.get());
   done_cv_.wait(lock, [&] {
     return state_ == State::terminate ||

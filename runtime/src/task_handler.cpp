@@ -54,7 +54,7 @@ bool short_task(const JobRecord& record) {
   return ns >= 0 && ns < pipeline_below_ns;
 }
 
-bool eligible(const Worker& w) { return w.ready && !w.retiring && !w.channel_lost && !w.wait_status; }
+bool eligible(const Worker& w) { return w.life.phase() == WorkerPhase::ready && !w.channel_lost; }
 
 }  // namespace
 
@@ -130,7 +130,7 @@ void PoolImpl::assign(Worker& worker, InFlight chunk) {
   auto& queued = worker.in_flight.emplace_back(std::move(chunk));
   if (worker.in_flight.size() == 1) start_chunk(queued);
   if (options_.maxtasksperchild && ++worker.chunks_sent >= static_cast<unsigned>(*options_.maxtasksperchild))
-    worker.retiring = true;
+    worker.life.to(WorkerPhase::retiring);
 }
 
 void PoolImpl::written(Worker& worker) {

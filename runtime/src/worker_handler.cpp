@@ -99,7 +99,8 @@ void PoolImpl::send_initializers(std::unique_lock<std::mutex>& lock) {
 }
 
 void PoolImpl::expect_exit(Worker& worker) {
-  if (worker.kill_at || worker.wait_status) return;
+  if (!worker.life.before(WorkerPhase::exiting)) return;  // exiting, stopped or gone already
+  worker.life.to(WorkerPhase::exiting);
   worker.kill_at = Clock::now() + options_.kill_grace;
   signal_eventfd(worker_wake_.get());  // the worker handler sends SIGKILL when it is due
 }
@@ -155,7 +156,7 @@ void PoolImpl::poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms) {
   std::vector<pollfd> fds{{worker_wake_.get(), POLLIN, 0}};
   std::vector<std::shared_ptr<Worker>> polled;
   for (const auto& w : workers_)
-    if (!w->wait_status) {
+    if (w->life.phase() != WorkerPhase::reaped) {
       fds.push_back({w->process.pidfd(), POLLIN, 0});
       polled.push_back(w);
     }
@@ -169,7 +170,8 @@ void PoolImpl::poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms) {
     if (fds[i].revents == 0) continue;
     auto& w = *polled[i - 1];
     if (const auto status = w.process.try_reap()) {
-      w.wait_status = status;
+      w.wait_status = *status;
+      w.life.to(WorkerPhase::reaped);
       to_finalize_.push_back(w.id);
       reaped = true;
     }
@@ -199,28 +201,29 @@ int PoolImpl::enforce_deadlines() {
   const auto now = Clock::now();
   auto next = Clock::time_point::max();
   for (const auto& w : workers_) {
-    if (w->wait_status) continue;
-    if (const auto& chunk = w->in_flight; w->stop == Worker::Stop::no && !chunk.empty() && chunk.front().deadline) {
+    // Only a worker not yet being stopped can be: stop_worker() does nothing to the others.
+    const bool stoppable = w->life.before(WorkerPhase::stopping);
+    if (const auto& chunk = w->in_flight; stoppable && !chunk.empty() && chunk.front().deadline) {
       if (*chunk.front().deadline <= now)
         stop_worker(*w, Worker::Stop::timeout);
       else
         next = std::min(next, *chunk.front().deadline);
     }
-    if (!w->ready && w->stop == Worker::Stop::no) {
+    if (!w->life.reached(WorkerPhase::ready) && stoppable) {
       if (w->start_deadline <= now)
         stop_worker(*w, Worker::Stop::start_timeout);
       else
         next = std::min(next, w->start_deadline);
     }
-    if (w->kill_at) {
-      if (*w->kill_at <= now) {
-        if (w->stop == Worker::Stop::no)
+    if (const auto phase = w->life.phase(); phase == WorkerPhase::exiting || phase == WorkerPhase::stopping) {
+      if (w->kill_at <= now) {
+        if (phase == WorkerPhase::exiting)
           log(LogLevel::info, "worker {} did not exit within {} ms of being asked to: killing it", w->process.pid(),
               options_.kill_grace.count());
         w->process.kill(SIGKILL);
-        w->kill_at.reset();
+        w->life.to(WorkerPhase::killed);
       } else {
-        next = std::min(next, *w->kill_at);
+        next = std::min(next, w->kill_at);
       }
     }
   }
@@ -246,7 +249,7 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   for (int ms = escalate(); !task_handler_done_; ms = escalate()) {
     const auto woken = [&] {
       return task_handler_done_ || (state_ == State::terminate && std::ranges::any_of(workers_, [](const auto& w) {
-                                      return w->stop == Worker::Stop::no && !w->wait_status;
+                                      return w->life.before(WorkerPhase::stopping);
                                     }));
     };
     if (ms < 0)
@@ -264,7 +267,8 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   const auto tell_ready_ones_to_exit = [&] {
     if (state_ == State::terminate) return;
     for (const auto& w : workers_)
-      if (w->to_worker && (w->ready || !options_.initializer || w->channel_lost || w->wait_status)) {
+      if (w->to_worker && (w->life.reached(WorkerPhase::ready) || !options_.initializer || w->channel_lost ||
+                           w->life.phase() == WorkerPhase::reaped)) {
         w->to_worker.reset();
         expect_exit(*w);
       }
