@@ -161,8 +161,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     std::shared_ptr<const std::string> next;  // the frame this worker is given at once
     {
       std::lock_guard lock{mutex_};
-      if (worker.in_flight.empty() || worker.in_flight.front().record->id != header.job ||
-          worker.in_flight.front().chunk != header.index) {
+      if (worker.in_flight.empty() || worker.in_flight.front().id() != ChunkId{header.job, header.index}) {
         violation = "answered job " + std::to_string(header.job) + " chunk " + std::to_string(header.index) +
                     ", which it was not running";
       } else if (result.ok && result.items.size() != worker.in_flight.front().count) {
@@ -209,7 +208,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       try {
         // Callbacks run on this thread: its signal mask stays as they expect. EPIPE: the worker
         // died, and its finalization settles the chunk.
-        worker.send_without_sigpipe(*next);
+        worker.send_small(*next);
       } catch (const std::exception& e) {
         failure = e.what();
       }
@@ -301,7 +300,7 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   // was handed to it, has not): a chunk never started is sent again with those behind it
   // instead of failing, up to max_deaths_before_start times. Only for a death the pool did not
   // cause: a chunk the pool stopped a worker over (timeout, cancel, protocol error) fails.
-  const bool front_unstarted = !lost.empty() && worker->ledger.chunks_started() < lost.front().seq &&
+  const bool front_unstarted = !lost.empty() && !worker->started(lost.front().seq) &&
                                (worker->stop == Worker::Stop::no || worker->stop == Worker::Stop::lost) &&
                                worker->protocol_error.empty() &&
                                ++lost.front().deaths_before_start <= max_deaths_before_start;
@@ -343,7 +342,7 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
         : worker->life.reached(WorkerPhase::initializing)
             ? "worker " + pid + " was still running it after the start timeout of " + limit
             : "worker " + pid + " did not say hello within the start timeout of " + limit + ": is " +
-                  worker_argv_.front() + " a dlpool-worker? (PoolOptions::worker_path, $DLPOOL_WORKER)";
+                  transport_->executable() + " a dlpool-worker? (PoolOptions::worker_path, $DLPOOL_WORKER)";
     if (options_.initializer && (!start_timed_out || worker->life.reached(WorkerPhase::initializing))) {
       const auto& init = options_.initializer->task();
       broken_ = std::make_exception_ptr(

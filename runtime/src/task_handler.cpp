@@ -101,7 +101,9 @@ std::size_t PoolImpl::resume_point(const JobRecord& record) {
 }
 
 bool PoolImpl::may_queue_behind(const Worker& worker, const JobRecord& record) const {
-  return worker.in_flight.size() < queue_cap(record) &&
+  // queue_cap is per chunk running at once: an executor that runs several holds that many more.
+  const auto cap = std::min(queue_cap(record) * worker.parallelism(), worker.capacity());
+  return worker.in_flight.size() < cap &&
          std::ranges::all_of(worker.in_flight, [](const InFlight& c) { return short_task(*c.record); });
 }
 
@@ -352,9 +354,7 @@ void PoolImpl::task_handler() {
       publish_holds();
       lock.unlock();
       pieces.clear();
-      std::size_t bytes = 0;
-      for (const auto& frame : batch) bytes += pieces.emplace_back(*frame).size();
-      worker->to_worker_capacity.fit(bytes);
+      for (const auto& frame : batch) pieces.emplace_back(*frame);
       spent.clear();  // the callers' arguments: not destroyed under the pool lock
       // EPIPE means the worker died; the result handler settles its chunks when it finalizes it.
       worker->send(pieces);
