@@ -1,8 +1,6 @@
 #include "pool_impl.hpp"
 
 #include "log/log.hpp"
-#include "paths.hpp"
-#include "readable_size.hpp"
 #include "sys/io.hpp"
 
 #include <dlpool/wire/frame.hpp>
@@ -12,7 +10,6 @@
 #include <csignal>
 #include <cstdio>
 #include <thread>
-#include <type_traits>
 
 namespace dlpool::detail {
 namespace {
@@ -91,74 +88,18 @@ PoolImpl::PoolImpl(PoolOptions options)
   if (options_.initializer && !wire::valid_plugin_name(options_.initializer->task().plugin))
     throw PluginNotFound{wire::invalid_plugin_name_message(options_.initializer->task().plugin),
                          options_.initializer->task().plugin, options_.initializer->task().task};
-  worker_argv_ = {worker_executable(options_.worker_path), "--plugin-path", plugin_search_path(options_.plugin_path),
-                  "--max-frame", std::to_string(options_.max_frame_bytes), "--doorbell", "--ledger"};
-  use_limits();
-  if (options_.sandbox != Sandbox::off)
-    worker_argv_.insert(worker_argv_.end(), {"--sandbox", options_.sandbox == Sandbox::no_network ? "no-network" : "on"});
-  if (options_.batch_scheduling) worker_argv_.emplace_back("--batch-scheduling");
-  if (options_.maxtasksperchild) {
-    worker_argv_.emplace_back("--max-tasks");
-    worker_argv_.push_back(std::to_string(*options_.maxtasksperchild));
-  }
+  transport_ = std::make_unique<LocalTransport>(options_);
   result_wake_ = make_eventfd();
   epoll_ = make_epoll();
   worker_wake_ = make_eventfd();
   // Eager start, as CPython: a worker that cannot be started fails the constructor, and the ones
   // already started are killed and reaped by their destructors.
-  log(LogLevel::debug, "pool of {} worker(s), running {}", processes_, worker_argv_.front());
+  log(LogLevel::debug, "pool of {} worker(s), running {}", processes_, transport_->executable());
   for (int i = 0; i < processes_; ++i) workers_.push_back(spawn_worker(next_worker_++));
   result_thread_ = std::jthread{[this] { result_handler(); }};
   task_thread_ = std::jthread{[this] { task_handler(); }};
   worker_thread_ = std::jthread{[this] { worker_handler(); }};
   link_->pool = this;
-}
-
-void PoolImpl::use_limits() {
-  const auto& limits = options_.limits;
-  const auto positive = [](const auto& value, const char* name) {
-    if (value && *value <= std::remove_cvref_t<decltype(*value)>{})
-      throw UsageError{std::string{"limits."} + name + " must be positive"};
-  };
-  positive(limits.memory_bytes, "memory_bytes");
-  positive(limits.cpu_time, "cpu_time");
-  positive(limits.max_memory_per_child, "max_memory_per_child");
-  if (limits.open_files && *limits.open_files < 16) throw UsageError{"limits.open_files must be at least 16"};
-  std::vector<std::string> in_force;
-  std::string cgroup_refused;
-  if (!limits.cgroup.empty() && !limits.memory_bytes) {
-    cgroup_refused = "no memory limit to set in it";  // the only limit a cgroup enforces here
-  } else if (!limits.cgroup.empty()) try {
-      cgroups_.emplace(limits.cgroup);
-    } catch (const std::runtime_error& e) {
-      cgroup_refused = e.what();
-      log(LogLevel::warn, "limits.cgroup not used, rlimits instead: {}", cgroup_refused);
-    }
-  if (limits.memory_bytes) {
-    if (cgroups_) {
-      in_force.push_back("memory " + readable_size(*limits.memory_bytes) + " (memory.max of its cgroup in " +
-                         cgroups_->dir() + ")");
-    } else {
-      worker_argv_.insert(worker_argv_.end(), {"--memory-limit", std::to_string(*limits.memory_bytes)});
-      in_force.push_back("memory " + readable_size(*limits.memory_bytes) + " (RLIMIT_DATA)");
-    }
-  }
-  if (limits.cpu_time) {
-    worker_argv_.insert(worker_argv_.end(), {"--cpu-limit", std::to_string(limits.cpu_time->count())});
-    in_force.push_back("CPU " + std::to_string(limits.cpu_time->count()) + " s per item (RLIMIT_CPU)");
-  }
-  if (limits.open_files) {
-    worker_argv_.insert(worker_argv_.end(), {"--open-files", std::to_string(*limits.open_files)});
-    in_force.push_back("open files " + std::to_string(*limits.open_files) + " (RLIMIT_NOFILE)");
-  }
-  if (limits.max_memory_per_child) {
-    worker_argv_.insert(worker_argv_.end(), {"--max-rss", std::to_string(*limits.max_memory_per_child)});
-    in_force.push_back("max_memory_per_child " + readable_size(*limits.max_memory_per_child) +
-                       " (resident, after each chunk)");
-  }
-  for (const auto& limit : in_force) limits_in_force_ += (limits_in_force_.empty() ? "" : ", ") + limit;
-  if (limits_in_force_.empty()) limits_in_force_ = "none";
-  if (!cgroup_refused.empty()) limits_in_force_ += "; cgroup not used: " + cgroup_refused;
 }
 
 PoolImpl::~PoolImpl() {
@@ -221,7 +162,7 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   // Outside the lock, and safe: the worker cannot be closed while it holds a chunk, the frame is
   // small and an idle worker's pipe empty, so the caller does not block.
   // A dead worker's EPIPE: the result handler settles the chunk.
-  direct.worker->send_without_sigpipe(*direct.frame);
+  direct.worker->send_small(*direct.frame);
   std::lock_guard lock{mutex_};
   written(*direct.worker);
   return control;
@@ -360,9 +301,9 @@ void PoolImpl::maybe_complete(const std::shared_ptr<JobRecord>& record, std::uni
 }
 
 void PoolImpl::stop_worker(Worker& worker, Worker::Stop why) {
-  if (worker.stop != Worker::Stop::no || worker.wait_status) return;
+  if (!worker.life.before(WorkerPhase::stopping)) return;
+  worker.life.to(WorkerPhase::stopping);  // no more work for it
   worker.stop = why;
-  worker.retiring = true;  // no more work for it
   static constexpr const char* reasons[] = {"",
                                             "its task timed out",
                                             "its task was cancelled",

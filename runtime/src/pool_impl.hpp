@@ -19,6 +19,9 @@
 //    lost chunk to come round again); the task handler, which sends lost chunks again, must not
 //    be the thread it blocks.
 // Result handles reach the pool through PoolLink (cancel, imap consumption), from any thread.
+// Routing stops at transport.hpp: how a worker is made, written to and probed is the local
+// transport's (local_transport.hpp, local_worker.hpp); a worker's life is one state machine
+// (worker_phase.hpp).
 // A Worker is shared_ptr-owned so that the task handler can finish a write to a worker that the
 // result handler has just erased: its fds close only when the last user lets go.
 
@@ -26,16 +29,12 @@
 #include <dlpool/pool.hpp>
 #include <dlpool/wire/plugin_report.hpp>
 
-#include "frame_reader.hpp"
+#include "local_transport.hpp"
+#include "local_worker.hpp"
 #include "result_payload.hpp"
-#include "sys/cgroup.hpp"
-#include "sys/child_process.hpp"
-#include "sys/doorbell.hpp"
-#include "sys/fork_server.hpp"
-#include "sys/io.hpp"
-#include "sys/ledger.hpp"
-#include "sys/pipe_capacity.hpp"
 #include "sys/unique_fd.hpp"
+#include "transport.hpp"
+#include "worker_phase.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -119,6 +118,7 @@ struct InFlight {
   std::optional<Clock::time_point> deadline;  // when its worker is stopped for a timeout
   bool unsent = false;  // made by an input puller, counted in its record's `unsent` until taken
   std::uint64_t seq = 0;  // its place among the chunks given to its worker (1, 2, ...)
+  [[nodiscard]] ChunkId id() const noexcept { return {record->id, chunk}; }
   // How many workers died holding it before starting it: it is sent again only so often, in
   // case it is what kills them before they start it (a frame too large for a memory limit).
   unsigned deaths_before_start = 0;
@@ -127,56 +127,21 @@ struct InFlight {
 /// How many times a chunk whose workers die before starting it is sent again, at most.
 inline constexpr unsigned max_deaths_before_start = 2;
 
-struct Worker {
-  /// Why the pool is stopping this worker, which decides how its chunk fails.
+/// Routing's record of an executor: its phase and the chunks it holds. The executor itself is,
+/// for now, always a local worker process (the base class; see transport.hpp).
+struct Worker final : LocalWorker {
+  /// Why the pool stopped this worker, which decides how its chunk fails.
   enum class Stop { no, timeout, cancel, terminate, lost /* its result pipe closed */, start_timeout };
 
-  Worker(std::uint64_t id, ChildProcess process, UniqueFd to_worker, UniqueFd doorbell, UniqueFd from_worker,
-         Ledger ledger, std::uint32_t max_frame)
-      : id{id}, process{std::move(process)}, to_worker{std::move(to_worker)}, doorbell{std::move(doorbell)},
-        from_worker{std::move(from_worker)}, ledger{std::move(ledger)}, to_worker_capacity{this->to_worker.get()},
-        reader{max_frame} {}
-
-  /// Rings the worker's doorbell if it waits on it, then writes frames to it. False: it is gone.
-  bool send(std::string_view frames) {
-    ring();
-    return write_all(to_worker.get(), frames);
-  }
-  bool send(std::span<const std::string_view> frames) {
-    ring();
-    return write_all(to_worker.get(), frames);
-  }
-  /// The same from a thread whose signal mask is left as found (a caller's; the result handler,
-  /// which runs callbacks).
-  bool send_without_sigpipe(std::string_view frames) {
-    ring();
-    return write_all_without_sigpipe(to_worker.get(), frames);
-  }
+  Worker(std::uint64_t id, LocalWorker::Parts parts, std::uint32_t max_frame)
+      : LocalWorker{std::move(parts), max_frame}, id{id} {}
 
   const std::uint64_t id;
-  // Its own, in PoolOptions::limits.cgroup, when in force. Before `process`, so destroyed after
-  // it: a cgroup can be removed only once the process is gone.
-  std::optional<WorkerCgroup> cgroup;
-  ChildProcess process;        // worker handler reaps; others only read pid()
-  UniqueFd to_worker;          // written by whoever holds `writing`; closed by the worker handler
-  UniqueFd doorbell;           // see sys/doorbell.hpp
-  // Its last chunk took doorbell_after_chunks_of or more: it waits on its doorbell. Set by the
-  // result handler, read by whichever thread writes next.
-  std::atomic<bool> rings{false};
-  UniqueFd from_worker;        // result handler reads
-  Ledger ledger;               // the worker writes; read when it dies (finalize_worker)
-  PipeCapacity to_worker_capacity;  // the task handler grows it for its batches (others write small frames)
-  FrameReader reader;          // result handler only
-  bool registered = false;     // in the result handler's epoll set
+  WorkerLife life;             // its phase: see worker_phase.hpp
   bool init_sent = false;      // worker handler: the INIT frame went out first
-  bool said_hello = false;     // HELLO seen
-  bool ready = false;          // HELLO seen and, with an initializer, INIT succeeded
   Clock::time_point start_deadline = Clock::time_point::max();  // stopped if not ready by then
-  bool retiring = false;       // sent its maxtasksperchild-th chunk: no more work
-  bool channel_lost = false;   // EOF or protocol error on its result pipe
-  Stop stop = Stop::no;        // SIGTERM sent (stop_worker)...
-  std::optional<Clock::time_point> kill_at;  // ...and SIGKILL due then
-  std::optional<int> wait_status;  // set once reaped
+  Stop stop = Stop::no;        // why it was stopped (set on entering WorkerPhase::stopping)
+  Clock::time_point kill_at{};  // exiting or stopping: when SIGKILL is due
   std::string protocol_error;      // why the host ended this worker, if it did
   std::deque<InFlight> in_flight;  // sent, not yet answered; the front one is running
   // A thread writes a frame to it outside the pool lock: nobody else may write until it is done,
@@ -187,12 +152,6 @@ struct Worker {
   unsigned generation = 0;        // see PoolImpl::restart
   std::uint64_t items_done = 0, items_failed = 0;
   std::vector<wire::PluginReport> plugins;  // as it reported loading them
-
- private:
-  // Before the bytes: a worker waiting on both is placed by this wake-up, not the pipe's.
-  void ring() const noexcept {
-    if (rings.load(std::memory_order_relaxed)) signal_eventfd(doorbell.get());
-  }
 };
 
 /// What result handles reach the pool through; the pool detaches itself when destroyed, so a
@@ -226,9 +185,6 @@ class PoolImpl {
  private:
   enum class State { run, close, terminate };
 
-  /// Checks PoolOptions::limits, adds them to the worker's arguments, and describes them.
-  void use_limits();
-
   // worker_handler.cpp
   void worker_handler();
   /// `plugins`: what the pool's workers have loaded, for the fork server to inspect ahead.
@@ -243,9 +199,6 @@ class PoolImpl {
   void shut_down_workers(std::unique_lock<std::mutex>& lock);
   int enforce_deadlines();
   void fail_everything_pending(std::unique_lock<std::mutex>& lock, std::exception_ptr error);
-
-  // restart.cpp
-  void probe(const std::vector<std::string>& plugins);
 
   // input_puller.cpp
   void start_puller(std::shared_ptr<JobRecord> record, std::unique_ptr<ChunkSource> source);
@@ -296,6 +249,7 @@ class PoolImpl {
   bool handle_frame(Worker& worker, const wire::FrameHeader& header, std::string_view payload);
   void finalize_worker(const std::shared_ptr<Worker>& worker);
   void lose_channel(Worker& worker, std::string why);
+  /// HELLO without an initializer, or the initializer's success.
   void became_ready(Worker& worker);
 
   // shared
@@ -309,13 +263,8 @@ class PoolImpl {
   const PoolOptions options_;
   const int processes_;
   const std::optional<std::size_t> imap_window_;  // chunks, if the options set it
-  std::vector<std::string> worker_argv_;
-  std::optional<CgroupTree> cgroups_;  // the delegated cgroup directory, when it can be used
-  std::string limits_in_force_;        // WorkerInfo::limits
   std::vector<std::string> plugins_used_;  // every plugin a worker reported loading (pool lock): see spawn_worker
-  // Makes workers by cloning one (spawn_worker); stopped once all are reaped. It has as long to
-  // answer as a worker has to start, and never more than 10 s.
-  ForkServer fork_server_{std::min(options_.start_timeout, std::chrono::milliseconds{10'000})};
+  std::unique_ptr<LocalTransport> transport_;  // how workers are made (set once, by the constructor)
 
   mutable std::mutex mutex_;
   std::condition_variable task_cv_;  // task handler: work or an idle worker appeared

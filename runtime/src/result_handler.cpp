@@ -100,7 +100,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
         return false;
       }
       std::lock_guard lock{mutex_};
-      worker.said_hello = true;
+      worker.life.reach(WorkerPhase::initializing);
       if (!options_.initializer) became_ready(worker);
       return true;
     }
@@ -121,7 +121,6 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       log(LogLevel::info, "worker {} retires: {}", worker.process.pid(), wire::printable_name(why, 256));
       // No more work for it; what it holds it never starts, and is sent elsewhere once it is gone
       // (its ledger says so), and so is its replacement started.
-      worker.retiring = true;
       expect_exit(worker);
       return true;
     }
@@ -133,7 +132,8 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     parse_result(payload, result);
     if (header.job == 0) {  // the initializer's answer
       std::unique_lock lock{mutex_};
-      if (!options_.initializer || !worker.init_sent || worker.ready) {
+      if (!options_.initializer || !worker.init_sent || worker.life.reached(WorkerPhase::ready) ||
+          !worker.life.reached(WorkerPhase::initializing)) {
         lock.unlock();
         lose_channel(worker, "answered an initializer it was not running");
         return false;
@@ -161,8 +161,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     std::shared_ptr<const std::string> next;  // the frame this worker is given at once
     {
       std::lock_guard lock{mutex_};
-      if (worker.in_flight.empty() || worker.in_flight.front().record->id != header.job ||
-          worker.in_flight.front().chunk != header.index) {
+      if (worker.in_flight.empty() || worker.in_flight.front().id() != ChunkId{header.job, header.index}) {
         violation = "answered job " + std::to_string(header.job) + " chunk " + std::to_string(header.index) +
                     ", which it was not running";
       } else if (result.ok && result.items.size() != worker.in_flight.front().count) {
@@ -209,7 +208,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       try {
         // Callbacks run on this thread: its signal mask stays as they expect. EPIPE: the worker
         // died, and its finalization settles the chunk.
-        worker.send_without_sigpipe(*next);
+        worker.send_small(*next);
       } catch (const std::exception& e) {
         failure = e.what();
       }
@@ -234,7 +233,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
 }
 
 void PoolImpl::became_ready(Worker& worker) {
-  worker.ready = true;
+  worker.life.reach(WorkerPhase::ready);
   unready_deaths_ = 0;
   ever_ready_ = true;
   task_cv_.notify_one();
@@ -255,13 +254,16 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
   // lives on is of no use either: it is stopped (SIGTERM, SIGKILL after the grace period), which
   // does nothing to one already dead and keeps its own cause of death in its wait status.
   // Either way it is then reaped and finalized as any exit.
+  // (Asked to exit, or it said it exits (RETIRE): what it holds it never started.)
+  const auto phase = worker.life.phase();
   const bool expected_exit =
       worker.protocol_error.empty() &&
-      ((worker.in_flight.empty() && (worker.retiring || state_ != State::run || worker.wait_status)) ||
-       (worker.retiring && worker.kill_at));  // it said it exits (retire): what it holds it never started
-  if (!worker.protocol_error.empty())
+      (phase >= WorkerPhase::exiting ||
+       (worker.in_flight.empty() && (phase == WorkerPhase::retiring || state_ != State::run)));
+  if (!worker.protocol_error.empty()) {
     worker.process.kill(SIGKILL);
-  else if (!expected_exit)
+    if (worker.life.before(WorkerPhase::killed)) worker.life.to(WorkerPhase::killed);
+  } else if (!expected_exit)
     stop_worker(worker, Worker::Stop::lost);
 }
 
@@ -271,7 +273,7 @@ std::exception_ptr PoolImpl::over_limit(const Worker& worker, const InFlight& ch
   const auto where = " running " + task.plugin + "." + task.task + " (job " + std::to_string(chunk.record->id) +
                      ", chunk " + std::to_string(chunk.chunk) + ")";
   const auto pid = std::to_string(worker.process.pid());
-  const auto status = worker.wait_status.value_or(-1);
+  const auto status = worker.wait_status;
   if (const auto& cpu = options_.limits.cpu_time; cpu && status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
     return std::make_exception_ptr(ResourceLimitError{
         "worker " + pid + " used up its CPU-time limit of " + std::to_string(cpu->count()) + " s per item (" +
@@ -298,11 +300,11 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   // was handed to it, has not): a chunk never started is sent again with those behind it
   // instead of failing, up to max_deaths_before_start times. Only for a death the pool did not
   // cause: a chunk the pool stopped a worker over (timeout, cancel, protocol error) fails.
-  const bool front_unstarted = !lost.empty() && worker->ledger.chunks_started() < lost.front().seq &&
+  const bool front_unstarted = !lost.empty() && !worker->started(lost.front().seq) &&
                                (worker->stop == Worker::Stop::no || worker->stop == Worker::Stop::lost) &&
                                worker->protocol_error.empty() &&
                                ++lost.front().deaths_before_start <= max_deaths_before_start;
-  const auto ended = worker->protocol_error.empty() ? describe_exit(worker->wait_status.value_or(-1)) : worker->protocol_error;
+  const auto ended = worker->protocol_error.empty() ? describe_exit(worker->wait_status) : worker->protocol_error;
   if (lost.empty())
     log(LogLevel::debug, "worker {} {}", worker->process.pid(), ended);
   else if (front_unstarted)
@@ -320,15 +322,16 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   // start. (The host's own SIGKILLs come with a protocol error, end a stop's grace period, or
   // end the kill_grace of a worker asked to exit, which is ready: the test below is for unready
   // workers.)
-  const bool killed_from_outside = worker->wait_status && WIFSIGNALED(*worker->wait_status) &&
-                                   WTERMSIG(*worker->wait_status) == SIGKILL && worker->protocol_error.empty() &&
+  const bool killed_from_outside = worker->wait_status != -1 && WIFSIGNALED(worker->wait_status) &&
+                                   WTERMSIG(worker->wait_status) == SIGKILL && worker->protocol_error.empty() &&
                                    (worker->stop == Worker::Stop::no || worker->stop == Worker::Stop::lost);
   // A pool none of whose workers ever became ready in start_timeout is not set up to work (a
   // wrong worker executable, a plugin load that hangs): waiting for more would be forever.
   const bool start_timed_out = worker->stop == Worker::Stop::start_timeout;
   // Nor does an old generation's worker told to exit before it was ready (restart).
-  if (!worker->ready && !killed_from_outside && worker->generation == generation_ && state_ != State::terminate &&
-      !broken_ && ((start_timed_out && !ever_ready_) || ++unready_deaths_ >= std::max(3, processes_))) {
+  if (!worker->life.reached(WorkerPhase::ready) && !killed_from_outside && worker->generation == generation_ &&
+      state_ != State::terminate && !broken_ &&
+      ((start_timed_out && !ever_ready_) || ++unready_deaths_ >= std::max(3, processes_))) {
     // Workers that die before they can take work would be respawned forever: stop, and fail the
     // work with the reason instead.
     const auto pid = std::to_string(worker->process.pid());
@@ -336,11 +339,11 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
     const auto why =
         !start_timed_out ? "worker " + pid + " " + ended + " before it was ready (" + std::to_string(unready_deaths_) +
                                " workers in a row)"
-        : worker->said_hello
+        : worker->life.reached(WorkerPhase::initializing)
             ? "worker " + pid + " was still running it after the start timeout of " + limit
             : "worker " + pid + " did not say hello within the start timeout of " + limit + ": is " +
-                  worker_argv_.front() + " a dlpool-worker? (PoolOptions::worker_path, $DLPOOL_WORKER)";
-    if (options_.initializer && (!start_timed_out || worker->said_hello)) {
+                  transport_->executable() + " a dlpool-worker? (PoolOptions::worker_path, $DLPOOL_WORKER)";
+    if (options_.initializer && (!start_timed_out || worker->life.reached(WorkerPhase::initializing))) {
       const auto& init = options_.initializer->task();
       broken_ = std::make_exception_ptr(
           InitializerError{"initializer " + init.plugin + "." + init.task + " never completed: " + why, init.plugin, init.task});
@@ -375,7 +378,7 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
                                                     std::to_string(chunk.record->id) + ", chunk " +
                                                     std::to_string(chunk.chunk) + ")"});
     else
-      error = std::make_exception_ptr(WorkerLostError{pid, worker->wait_status.value_or(-1), task.plugin, task.task,
+      error = std::make_exception_ptr(WorkerLostError{pid, worker->wait_status, task.plugin, task.task,
                                                       chunk.record->id, chunk.chunk});
     lock.unlock();
     report_chunk(chunk, error);

@@ -54,7 +54,7 @@ bool short_task(const JobRecord& record) {
   return ns >= 0 && ns < pipeline_below_ns;
 }
 
-bool eligible(const Worker& w) { return w.ready && !w.retiring && !w.channel_lost && !w.wait_status; }
+bool eligible(const Worker& w) { return w.life.phase() == WorkerPhase::ready && !w.channel_lost; }
 
 }  // namespace
 
@@ -101,7 +101,9 @@ std::size_t PoolImpl::resume_point(const JobRecord& record) {
 }
 
 bool PoolImpl::may_queue_behind(const Worker& worker, const JobRecord& record) const {
-  return worker.in_flight.size() < queue_cap(record) &&
+  // queue_cap is per chunk running at once: an executor that runs several holds that many more.
+  const auto cap = std::min(queue_cap(record) * worker.parallelism(), worker.capacity());
+  return worker.in_flight.size() < cap &&
          std::ranges::all_of(worker.in_flight, [](const InFlight& c) { return short_task(*c.record); });
 }
 
@@ -130,7 +132,7 @@ void PoolImpl::assign(Worker& worker, InFlight chunk) {
   auto& queued = worker.in_flight.emplace_back(std::move(chunk));
   if (worker.in_flight.size() == 1) start_chunk(queued);
   if (options_.maxtasksperchild && ++worker.chunks_sent >= static_cast<unsigned>(*options_.maxtasksperchild))
-    worker.retiring = true;
+    worker.life.to(WorkerPhase::retiring);
 }
 
 void PoolImpl::written(Worker& worker) {
@@ -352,9 +354,7 @@ void PoolImpl::task_handler() {
       publish_holds();
       lock.unlock();
       pieces.clear();
-      std::size_t bytes = 0;
-      for (const auto& frame : batch) bytes += pieces.emplace_back(*frame).size();
-      worker->to_worker_capacity.fit(bytes);
+      for (const auto& frame : batch) pieces.emplace_back(*frame);
       spent.clear();  // the callers' arguments: not destroyed under the pool lock
       // EPIPE means the worker died; the result handler settles its chunks when it finalizes it.
       worker->send(pieces);

@@ -31,35 +31,8 @@ int poll_timeout(Clock::time_point t) {
 }  // namespace
 
 std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id, std::span<const std::string> plugins) {
-  Pipe tasks = make_pipe();
-  Pipe results = make_pipe();
-  auto doorbell = make_eventfd();  // see sys/doorbell.hpp
-  auto ledger = Ledger::create();   // see sys/ledger.hpp
-  std::optional<WorkerCgroup> cgroup;
-  if (cgroups_) cgroup.emplace(cgroups_->create(id, options_.limits.memory_bytes));
-  const auto worker_ends = [&] {
-    return std::vector<int>{tasks.read.get(), results.write.get(), doorbell.get(), ledger.fd()};
-  };
-  // Cloned by the pool's fork server when it can (no exec, no dynamic linking: a fraction of a
-  // spawn's cost), spawned otherwise. Fresh descriptors for a spawn after the server failed: the
-  // ones it was sent may be held by a clone it made but could not report.
-  auto process = [&] {
-    if (auto forked = fork_server_.spawn(worker_argv_, worker_ends(), plugins)) return std::move(*forked);
-    tasks = make_pipe();
-    results = make_pipe();
-    doorbell = make_eventfd();
-    ledger = Ledger::create();
-    return ChildProcess::spawn(worker_argv_, worker_ends());
-  }();
-  ledger.close_fd();  // the worker has its own
-  // Before its first task (what it used starting up, before this, was a few pages).
-  if (cgroup) cgroup->add(process.pid());
-  set_nonblocking(results.read.get());
-  log(LogLevel::debug, "worker {} started", process.pid());
-  auto worker = std::make_shared<Worker>(id, std::move(process), std::move(tasks.write), std::move(doorbell),
-                                         std::move(results.read), std::move(ledger), options_.max_frame_bytes);
+  auto worker = std::make_shared<Worker>(id, transport_->start(id, plugins), options_.max_frame_bytes);
   worker->start_deadline = Clock::now() + options_.start_timeout;
-  if (cgroup) worker->cgroup.emplace(std::move(*cgroup));
   return worker;
 }
 
@@ -79,8 +52,8 @@ void PoolImpl::send_initializer(Worker& worker) {
   // this frame, so it is always the first one a worker reads. The pipe is grown to hold it (up
   // to 1 MiB): written into an empty pipe, it then never blocks this thread, whose deadlines
   // would wait meanwhile. EPIPE: it died, and is finalized.
-  worker.to_worker_capacity.fit(frame.size());
-  worker.send(frame);
+  const std::string_view piece{frame};
+  worker.send({&piece, 1});
 }
 
 void PoolImpl::send_initializers(std::unique_lock<std::mutex>& lock) {
@@ -99,7 +72,8 @@ void PoolImpl::send_initializers(std::unique_lock<std::mutex>& lock) {
 }
 
 void PoolImpl::expect_exit(Worker& worker) {
-  if (worker.kill_at || worker.wait_status) return;
+  if (!worker.life.before(WorkerPhase::exiting)) return;  // exiting, stopped or gone already
+  worker.life.to(WorkerPhase::exiting);
   worker.kill_at = Clock::now() + options_.kill_grace;
   signal_eventfd(worker_wake_.get());  // the worker handler sends SIGKILL when it is due
 }
@@ -155,7 +129,7 @@ void PoolImpl::poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms) {
   std::vector<pollfd> fds{{worker_wake_.get(), POLLIN, 0}};
   std::vector<std::shared_ptr<Worker>> polled;
   for (const auto& w : workers_)
-    if (!w->wait_status) {
+    if (w->life.phase() != WorkerPhase::reaped) {
       fds.push_back({w->process.pidfd(), POLLIN, 0});
       polled.push_back(w);
     }
@@ -169,7 +143,8 @@ void PoolImpl::poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms) {
     if (fds[i].revents == 0) continue;
     auto& w = *polled[i - 1];
     if (const auto status = w.process.try_reap()) {
-      w.wait_status = status;
+      w.wait_status = *status;
+      w.life.to(WorkerPhase::reaped);
       to_finalize_.push_back(w.id);
       reaped = true;
     }
@@ -199,28 +174,29 @@ int PoolImpl::enforce_deadlines() {
   const auto now = Clock::now();
   auto next = Clock::time_point::max();
   for (const auto& w : workers_) {
-    if (w->wait_status) continue;
-    if (const auto& chunk = w->in_flight; w->stop == Worker::Stop::no && !chunk.empty() && chunk.front().deadline) {
+    // Only a worker not yet being stopped can be: stop_worker() does nothing to the others.
+    const bool stoppable = w->life.before(WorkerPhase::stopping);
+    if (const auto& chunk = w->in_flight; stoppable && !chunk.empty() && chunk.front().deadline) {
       if (*chunk.front().deadline <= now)
         stop_worker(*w, Worker::Stop::timeout);
       else
         next = std::min(next, *chunk.front().deadline);
     }
-    if (!w->ready && w->stop == Worker::Stop::no) {
+    if (!w->life.reached(WorkerPhase::ready) && stoppable) {
       if (w->start_deadline <= now)
         stop_worker(*w, Worker::Stop::start_timeout);
       else
         next = std::min(next, w->start_deadline);
     }
-    if (w->kill_at) {
-      if (*w->kill_at <= now) {
-        if (w->stop == Worker::Stop::no)
+    if (const auto phase = w->life.phase(); phase == WorkerPhase::exiting || phase == WorkerPhase::stopping) {
+      if (w->kill_at <= now) {
+        if (phase == WorkerPhase::exiting)
           log(LogLevel::info, "worker {} did not exit within {} ms of being asked to: killing it", w->process.pid(),
               options_.kill_grace.count());
         w->process.kill(SIGKILL);
-        w->kill_at.reset();
+        w->life.to(WorkerPhase::killed);
       } else {
-        next = std::min(next, *w->kill_at);
+        next = std::min(next, w->kill_at);
       }
     }
   }
@@ -246,7 +222,7 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   for (int ms = escalate(); !task_handler_done_; ms = escalate()) {
     const auto woken = [&] {
       return task_handler_done_ || (state_ == State::terminate && std::ranges::any_of(workers_, [](const auto& w) {
-                                      return w->stop == Worker::Stop::no && !w->wait_status;
+                                      return w->life.before(WorkerPhase::stopping);
                                     }));
     };
     if (ms < 0)
@@ -255,7 +231,7 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
       done_cv_.wait_for(lock, std::chrono::milliseconds{ms}, woken);
   }
   // No worker is spawned from here on: the zygote exits while the workers do.
-  fork_server_.close();
+  transport_->stop_starting(false);
   // Closing: nothing is in flight, and EOF on its task pipe is a worker's sentinel to exit, with
   // kill_grace to do so. A worker still starting runs the initializer first (CPython runs it in
   // every worker it started, and join() waits for it) and is told once ready; start_timeout
@@ -264,7 +240,8 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   const auto tell_ready_ones_to_exit = [&] {
     if (state_ == State::terminate) return;
     for (const auto& w : workers_)
-      if (w->to_worker && (w->ready || !options_.initializer || w->channel_lost || w->wait_status)) {
+      if (w->to_worker && (w->life.reached(WorkerPhase::ready) || !options_.initializer || w->channel_lost ||
+                           w->life.phase() == WorkerPhase::reaped)) {
         w->to_worker.reset();
         expect_exit(*w);
       }
@@ -273,7 +250,7 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
     tell_ready_ones_to_exit();
     poll_exits(lock, ms);
   }
-  fork_server_.stop();  // join() leaves no child behind
+  transport_->stop_starting(true);  // join() leaves no child behind
 
   fail_everything_pending(lock, std::make_exception_ptr(PoolTerminated{"the pool was terminated"}));
   stop_results_ = true;

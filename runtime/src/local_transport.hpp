@@ -1,0 +1,57 @@
+#pragma once
+// The local transport: executors are dlpool-worker processes on this host, made by the pool's
+// fork server (or spawned), each under the pool's limits (rlimits, or a cgroup of its own).
+
+#include <dlpool/pool.hpp>
+
+#include "local_worker.hpp"
+#include "sys/cgroup.hpp"
+#include "sys/fork_server.hpp"
+#include "transport.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dlpool::detail {
+
+/// Thread-safe: its state is fixed by the constructor, and the fork server locks its own.
+class LocalTransport final : public Transport {
+ public:
+  /// Checks PoolOptions::limits and the worker's options (throws UsageError), and builds the
+  /// arguments every worker gets.
+  explicit LocalTransport(const PoolOptions& options);
+
+  /// A new worker process for executor `id`. `plugins`: what the pool's workers have loaded,
+  /// for the fork server to inspect ahead.
+  LocalWorker::Parts start(std::uint64_t id, std::span<const std::string> plugins = {});
+  /// The path of the worker executable, for messages.
+  [[nodiscard]] const std::string& executable() const noexcept { return argv_.front(); }
+
+  void probe(const std::vector<std::string>& plugins) override;
+  [[nodiscard]] const std::string& limits_in_force() const noexcept override { return limits_in_force_; }
+  void stop_starting(bool wait) noexcept override {
+    if (wait)
+      fork_server_.stop();
+    else
+      fork_server_.close();
+  }
+
+ private:
+  void use_limits(const WorkerLimits& limits);
+
+  const std::uint32_t max_frame_;
+  const std::optional<std::uint64_t> memory_bytes_;  // for a worker's cgroup
+  std::vector<std::string> argv_;
+  std::optional<CgroupTree> cgroups_;  // the delegated cgroup directory, when it can be used
+  std::string limits_in_force_;        // WorkerInfo::limits
+  // Makes workers by cloning one; stopped once all are reaped. It has as long to answer as a
+  // worker has to start, and never more than 10 s.
+  ForkServer fork_server_;
+};
+
+}  // namespace dlpool::detail

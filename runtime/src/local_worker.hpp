@@ -1,0 +1,85 @@
+#pragma once
+// The local transport's executor: a dlpool-worker process, its task pipe (fd 3), its result
+// pipe (fd 4), its doorbell and its ledger. It runs one chunk at a time, in the order sent, and
+// holds the ones behind it in its pipe.
+
+#include "frame_reader.hpp"
+#include "sys/cgroup.hpp"
+#include "sys/child_process.hpp"
+#include "sys/doorbell.hpp"
+#include "sys/io.hpp"
+#include "sys/ledger.hpp"
+#include "sys/pipe_capacity.hpp"
+#include "sys/unique_fd.hpp"
+#include "transport.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace dlpool::detail {
+
+class LocalWorker : public Executor {
+ public:
+  /// What LocalTransport::start makes for a worker.
+  struct Parts {
+    ChildProcess process;
+    UniqueFd to_worker, doorbell, from_worker;
+    Ledger ledger;
+    std::optional<WorkerCgroup> cgroup;
+  };
+
+  LocalWorker(Parts parts, std::uint32_t max_frame)
+      : cgroup{std::move(parts.cgroup)}, process{std::move(parts.process)}, to_worker{std::move(parts.to_worker)},
+        doorbell{std::move(parts.doorbell)}, from_worker{std::move(parts.from_worker)},
+        ledger{std::move(parts.ledger)}, to_worker_capacity{to_worker.get()}, reader{max_frame} {}
+
+  [[nodiscard]] std::size_t parallelism() const noexcept final { return 1; }
+  /// No bound of its own: a write blocks once the pipe is full, and routing queues little.
+  [[nodiscard]] std::size_t capacity() const noexcept final { return std::numeric_limits<std::size_t>::max(); }
+  /// Rings the worker's doorbell if it waits on it, grows the pipe to hold the frames, then
+  /// writes them. False: it is gone.
+  bool send(std::span<const std::string_view> frames) final {
+    std::size_t bytes = 0;
+    for (const auto& frame : frames) bytes += frame.size();
+    to_worker_capacity.fit(bytes);
+    ring();
+    return write_all(to_worker.get(), frames);
+  }
+  bool send_small(std::string_view frame) final {
+    ring();
+    return write_all_without_sigpipe(to_worker.get(), frame);
+  }
+  /// Its ledger counts the chunks it started (see sys/ledger.hpp).
+  [[nodiscard]] bool started(std::uint64_t seq) const noexcept final { return ledger.chunks_started() >= seq; }
+  [[nodiscard]] std::string name() const final { return "worker " + std::to_string(process.pid()); }
+
+  // Its own, in PoolOptions::limits.cgroup, when in force. Before `process`, so destroyed after
+  // it: a cgroup can be removed only once the process is gone.
+  std::optional<WorkerCgroup> cgroup;
+  ChildProcess process;        // worker handler reaps; others only read pid()
+  UniqueFd to_worker;          // written by whoever holds Worker::writing; closed by the worker handler
+  UniqueFd doorbell;           // see sys/doorbell.hpp
+  // Its last chunk took doorbell_after_chunks_of or more: it waits on its doorbell. Set by the
+  // result handler, read by whichever thread writes next.
+  std::atomic<bool> rings{false};
+  UniqueFd from_worker;        // result handler reads
+  Ledger ledger;               // the worker writes; read when it dies (finalize_worker)
+  PipeCapacity to_worker_capacity;  // grown for batches and for INIT (others write small frames)
+  FrameReader reader;          // result handler only
+  bool registered = false;     // in the result handler's epoll set
+  bool channel_lost = false;   // EOF or protocol error on its result pipe: no longer read
+  int wait_status = -1;        // reaped: its waitpid() status
+
+ private:
+  // Before the bytes: a worker waiting on both is placed by this wake-up, not the pipe's.
+  void ring() const noexcept {
+    if (rings.load(std::memory_order_relaxed)) signal_eventfd(doorbell.get());
+  }
+};
+
+}  // namespace dlpool::detail

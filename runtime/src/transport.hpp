@@ -1,0 +1,91 @@
+#pragma once
+// The seam between routing and transport.
+//
+// Routing (PoolImpl: task_handler.cpp, input_puller.cpp, most of result_handler.cpp) owns the
+// queues, chunking, CPython's order, retries, deadlines, callbacks and the job cache. Transport
+// owns how an encoded TASK frame reaches an executor and how its RESULT frame comes back. Today
+// there is one transport, local worker processes over pipes (local_transport.hpp: the fork
+// server, the doorbell, the ledger, cgroups and rlimits). The MPI scale-out adds a second, where
+// an executor is an agent rank running a whole local pool.
+//
+// What routing may assume of an executor, and so what a transport must provide:
+//  - it holds several chunks at once: up to capacity(), of which parallelism() run at the same
+//    time (a local worker: 1 running, the rest queued in its pipe; an agent: its credits, run by
+//    its own workers). Frames sent to one executor reach it in the order sent.
+//  - a chunk is named by its ChunkId (job, index in the job), never by a pid or an executor: the
+//    same chunk may be sent to another executor after its first one is lost.
+//  - the events below come back for it, each once, in this order: ready (it may take work), any
+//    number of results and retire announcements, then lost (it is gone) with the chunks it held,
+//    each either started (it may have run: it fails) or not started (it may be sent again).
+//
+// Routing and the local transport still share PoolImpl's threads: the result handler is the
+// local transport's epoll loop, the worker handler its reaper (see the report of issue 15 for
+// what moves next).
+
+#include "worker_phase.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dlpool::detail {
+
+/// A chunk, the same wherever it runs and however often it is sent.
+struct ChunkId {
+  std::uint64_t job = 0;
+  std::uint32_t chunk = 0;
+  friend bool operator==(const ChunkId&, const ChunkId&) = default;
+};
+
+/// Where chunks run, as routing sees it. Routing's own bookkeeping of an executor (its phase,
+/// the chunks it holds) lives beside it, in Worker; this is what a transport implements.
+class Executor {
+ public:
+  Executor() = default;
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+  virtual ~Executor() = default;
+
+  /// How many chunks it runs at the same time.
+  [[nodiscard]] virtual std::size_t parallelism() const noexcept = 0;
+  /// How many chunks it can hold at once, the running ones included; routing holds it to fewer
+  /// for chunks not known to be short (queue_cap).
+  [[nodiscard]] virtual std::size_t capacity() const noexcept = 0;
+  /// Sends encoded frames, in order, after those sent before. May block while the executor's
+  /// channel is full; one sender at a time (routing's Worker::writing). False: the executor is
+  /// gone, and routing hears of it as a loss.
+  virtual bool send(std::span<const std::string_view> frames) = 0;
+  /// Sends one small frame without blocking, from a thread whose signal mask is left as found
+  /// (a caller's, or one that runs callbacks).
+  virtual bool send_small(std::string_view frame) = 0;
+  /// Once it is lost: whether it had started the `seq`th chunk routing gave it (1, 2, ...). A
+  /// chunk it never started may be sent again without running twice.
+  [[nodiscard]] virtual bool started(std::uint64_t seq) const noexcept = 0;
+  /// Who it is, for messages: "worker 4121".
+  [[nodiscard]] virtual std::string name() const = 0;
+};
+
+/// How executors are made, for a pool. The events (ready, result, retire, lost) reach the
+/// pool's routing from the transport's own loop.
+class Transport {
+ public:
+  Transport() = default;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+  virtual ~Transport() = default;
+
+  /// Checks that an executor started now would load `plugins` (Pool::restart): throws the
+  /// reason it would not. Blocks until it knows.
+  virtual void probe(const std::vector<std::string>& plugins) = 0;
+  /// The limits each executor runs under, for WorkerInfo::limits.
+  [[nodiscard]] virtual const std::string& limits_in_force() const noexcept = 0;
+  /// No executor is started from here on; those running are not affected. `wait`: until the
+  /// transport's helpers (a fork server) are gone.
+  virtual void stop_starting(bool wait) noexcept = 0;
+};
+
+}  // namespace dlpool::detail
