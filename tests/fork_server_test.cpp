@@ -4,6 +4,7 @@
 
 #include "support/pool_fixture.hpp"
 #include "support/process_census.hpp"
+#include "support/read_exact.hpp"
 
 #include "sys/child_process.hpp"
 #include "sys/fork_server.hpp"
@@ -46,10 +47,10 @@ struct Channel {
 
 wire::FrameHeader read_frame(int fd, std::string& payload) {
   char raw[wire::header_size];
-  EXPECT_TRUE(detail::read_exact(fd, raw, sizeof raw));
+  EXPECT_TRUE(test::read_exact(fd, raw, sizeof raw));
   const auto header = wire::decode_header(raw, wire::default_max_frame);
   payload.resize(header.length);
-  detail::read_exact(fd, payload.data(), payload.size());
+  test::read_exact(fd, payload.data(), payload.size());
   return header;
 }
 

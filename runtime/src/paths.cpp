@@ -2,9 +2,10 @@
 
 #include "dlpool_config.hpp"
 
+#include <dlpool/wire/plugin_files.hpp>
+
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
 #include <system_error>
 
 #include <dlfcn.h>
@@ -57,9 +58,7 @@ std::string plugin_search_path(const std::vector<std::string>& configured) {
   // starts: a later chdir() (by the host, or by a task in a worker) must not change where
   // plugins are found.
   const auto add = [&path](const std::string& dirs) {
-    std::stringstream entries{dirs};  // an entry may itself hold ':'-separated directories
-    for (std::string dir; std::getline(entries, dir, ':');) {
-      if (dir.empty()) continue;
+    for (const auto& dir : wire::split_search_path(dirs)) {  // an entry may itself hold several
       std::error_code ec;
       if (!path.empty()) path += ':';
       path += fs::absolute(dir, ec).lexically_normal().string();

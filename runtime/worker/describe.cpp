@@ -1,12 +1,7 @@
 #include "describe.hpp"
 
+#include "plugin_file/manifest_json.hpp"
 #include "sys/io.hpp"
-
-// Cereal first: it configures rapidjson (asserts that throw, default flags), and every user of
-// rapidjson in a program must see the same configuration.
-#include <cereal/archives/json.hpp>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <cstdio>
 
@@ -33,31 +28,10 @@ int describe_plugin(PluginLoader& loader, std::string_view name) {
   }
   const dlpool_manifest& manifest = *plugin->manifest;
 
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> json{buffer};
-  json.StartObject();
-  json.Key("plugin");
-  json.String(manifest.plugin);
-  json.Key("version");
-  json.String(manifest.version != nullptr ? manifest.version : "");
-  json.Key("abi");
-  json.Uint(manifest.abi_version);
-  json.Key("path");
-  json.String(plugin->path.c_str(), static_cast<rapidjson::SizeType>(plugin->path.size()));
-  json.Key("tasks");
-  json.StartArray();
-  for (std::size_t i = 0; i < manifest.task_count; ++i) {
-    json.StartObject();
-    json.Key("name");
-    json.String(manifest.tasks[i].name);
-    json.Key("signature");
-    json.String(manifest.tasks[i].signature);
-    json.EndObject();
-  }
-  json.EndArray();
-  json.EndObject();
-
-  const std::string_view text{buffer.GetString(), buffer.GetSize()};
+  wire::SectionManifest listed{manifest.abi_version, manifest.plugin, manifest.version != nullptr ? manifest.version : "", {}};
+  for (std::size_t i = 0; i < manifest.task_count; ++i)
+    listed.tasks.push_back({manifest.tasks[i].name, manifest.tasks[i].signature});
+  const auto text = detail::manifest_json(listed, plugin->path);
   if (!detail::write_all(out.get(), text) || !detail::write_all(out.get(), "\n")) return 1;  // nobody reads
   return 0;
 }

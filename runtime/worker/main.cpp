@@ -24,6 +24,7 @@
 
 #include <dlpool/wire/bytes.hpp>
 #include <dlpool/wire/frame.hpp>
+#include <dlpool/wire/plugin_files.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -35,7 +36,6 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -53,12 +53,11 @@ constexpr int ledger_fd(bool doorbell) { return doorbell ? doorbell_fd + 1 : doo
 
 /// The ':'-separated directories, made absolute now: a task that calls chdir() must not move
 /// where later plugins are looked for.
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> dirs;
-  std::stringstream in{path};
-  for (std::string dir; std::getline(in, dir, ':');) {
+std::vector<std::string> absolute_dirs(const std::string& path) {
+  auto dirs = dlpool::wire::split_search_path(path);
+  for (auto& dir : dirs) {
     std::error_code ec;
-    if (!dir.empty()) dirs.push_back(std::filesystem::absolute(dir, ec).lexically_normal().string());
+    dir = std::filesystem::absolute(dir, ec).lexically_normal().string();
   }
   return dirs;
 }
@@ -177,7 +176,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   dlpool::detail::configure_log(std::getenv("DLPOOL_LOG"), "dlpool-worker");
   if (batch) use_batch_scheduling();  // before the fork server, whose workers inherit it
-  auto search_path = split_path(plugin_path);
+  auto search_path = absolute_dirs(plugin_path);
   if (auto own = own_plugin_dir(); !own.empty()) search_path.push_back(std::move(own));
   dlpool::worker::PluginLoader loader{std::move(search_path)};
   // Returns in each worker the server makes; everything above is done once for all of them,

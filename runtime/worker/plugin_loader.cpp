@@ -37,7 +37,7 @@ const PluginLoader::Inspection& PluginLoader::inspect(const std::string& path) {
       it != inspected_.end() && it->second.reusable && file_key(path) == it->second.key)
     return it->second;
   const FileImage image{path};
-  Inspection fresh{image.key(), image.identity(), read_plugin_symbols(image.bytes()), image.key().settled()};
+  Inspection fresh{image.key(), image.identity(), detail::ElfReader{image.bytes()}.plugin_symbols(), image.key().settled()};
   return inspected_.insert_or_assign(path, std::move(fresh)).first->second;
 }
 
@@ -67,13 +67,15 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
   // /proc/self/fd/N would be exact, but gives the plugin a path that a debugger cannot follow,
   // and the dynamic linker matches loaded objects by that name, so a reused fd number aliases.)
   FileIdentity identity;
-  PluginSymbols symbols;
+  detail::PluginSymbols symbols;
   try {
     const auto& inspection = inspect(plugin->path);
     identity = inspection.identity;
     symbols = inspection.symbols;
   } catch (const std::system_error& e) {
     throw failed(std::string{"cannot be read: "} + e.what());
+  } catch (const detail::ElfError& e) {  // says what the file is
+    throw failed(std::string{"is "} + e.what());
   } catch (const std::runtime_error& e) {
     throw failed(e.what());
   }

@@ -5,7 +5,7 @@
 #include <dlpool/wire/plugin_report.hpp>
 
 #include "file_identity.hpp"
-#include "plugin_symbols.hpp"
+#include "plugin_file/elf_reader.hpp"
 
 #include <boost/dll/shared_library.hpp>
 
@@ -65,14 +65,15 @@ class PluginLoader {
   struct Inspection {
     FileKey key;
     FileIdentity identity;
-    PluginSymbols symbols;
+    detail::PluginSymbols symbols;
     bool reusable = false;  // the file had settled (FileKey::settled) when it was read
   };
 
   std::string find(std::string_view name) const;
   /// The file's inspection: kept from an earlier one while its key is unchanged (and the file had
   /// settled when it was read), else made now.
-  /// Throws std::system_error (unreadable) or std::runtime_error (not an ELF shared object).
+  /// Throws std::system_error (unreadable), detail::ElfError (not an ELF shared object) or
+  /// std::runtime_error (refused from its size or first bytes).
   const Inspection& inspect(const std::string& path);
 
   std::vector<std::string> search_path_;

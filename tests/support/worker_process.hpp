@@ -2,6 +2,8 @@
 // A dlpool-worker driven by hand: the test plays the host's side of the protocol on the worker's
 // pipes, frame by frame (worker_test, hostile_test).
 
+#include "support/read_exact.hpp"
+
 #include "sys/child_process.hpp"
 #include "sys/io.hpp"
 
@@ -61,10 +63,10 @@ class WorkerProcess {
 
   std::optional<Reply> receive_any() {
     char raw[wire::header_size];
-    if (!detail::read_exact(from_.get(), raw, sizeof raw)) return std::nullopt;
+    if (!read_exact(from_.get(), raw, sizeof raw)) return std::nullopt;
     Reply r{wire::decode_header(raw, wire::default_max_frame), {}};
     r.payload.resize(r.header.length);
-    detail::read_exact(from_.get(), r.payload.data(), r.payload.size());
+    read_exact(from_.get(), r.payload.data(), r.payload.size());
     return r;
   }
 

@@ -13,6 +13,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dlpool::bench {
@@ -36,6 +37,21 @@ std::string random_bytes(std::size_t n) {
     for (std::size_t b = 0; b < 8; ++b) bytes[i + b] = static_cast<char>(word >> (8 * b));
   }
   return bytes;
+}
+
+/// The row of a workload that did `n` of something in `seconds`: its rate, the pool's size and n.
+Row rate_row(std::string workload, const Pool& pool, int n, double seconds, std::string unit) {
+  Row row{std::move(workload), n / seconds, std::move(unit)};
+  row.integer("processes", pool.processes()).integer("n", n);
+  return row;
+}
+
+/// apply_async(task, i) for each i in [0, n), all submitted before any is waited for.
+std::vector<AsyncResult<std::int64_t>> submit_all(Pool& pool, const Task<std::int64_t(std::int64_t)>& task, int n) {
+  std::vector<AsyncResult<std::int64_t>> results;
+  results.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) results.push_back(pool.apply_async(task, {i}));
+  return results;
 }
 
 }  // namespace
@@ -74,16 +90,12 @@ Row apply_latency(Pool& pool, int n) {
 
 Row async_throughput(Pool& pool, int n) {
   const auto t0 = Clock::now();
-  std::vector<AsyncResult<std::int64_t>> results;
-  results.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) results.push_back(pool.apply_async(tasks::noop, {i}));
+  const auto results = submit_all(pool, tasks::noop, n);
   std::int64_t sum = 0;
   for (const auto& r : results) sum += r.get();
   const double dt = seconds_since(t0);
   check(sum == static_cast<std::int64_t>(n) * (n - 1) / 2, "sum of noop(i)");
-  Row row{"async_throughput", n / dt, "tasks/s"};
-  row.integer("processes", pool.processes()).integer("n", n);
-  return row;
+  return rate_row("async_throughput", pool, n, dt, "tasks/s");
 }
 
 Row map_tiny(Pool& pool, int m) {
@@ -91,9 +103,7 @@ Row map_tiny(Pool& pool, int m) {
   const auto out = pool.map(tasks::noop, std::views::iota(std::int64_t{0}, std::int64_t{m}));
   const double dt = seconds_since(t0);
   check(out.size() == static_cast<std::size_t>(m) && out.back() == m - 1, "map(noop, range(m))");
-  Row row{"map_tiny", m / dt, "items/s"};
-  row.integer("processes", pool.processes()).integer("n", m);
-  return row;
+  return rate_row("map_tiny", pool, m, dt, "items/s");
 }
 
 Row imap_tiny(Pool& pool, int k) {
@@ -104,9 +114,7 @@ Row imap_tiny(Pool& pool, int k) {
   while (auto v = results.next()) out.push_back(*v);
   const double dt = seconds_since(t0);
   check(out.size() == static_cast<std::size_t>(k) && out.back() == k - 1, "imap(noop, range(k))");
-  Row row{"imap_tiny", k / dt, "items/s"};
-  row.integer("processes", pool.processes()).integer("n", k);
-  return row;
+  return rate_row("imap_tiny", pool, k, dt, "items/s");
 }
 
 Row payload(Pool& pool, int reps) {
@@ -126,9 +134,7 @@ Row payload(Pool& pool, int reps) {
 
 Row error_path(Pool& pool, int n) {
   const auto t0 = Clock::now();
-  std::vector<AsyncResult<std::int64_t>> results;
-  results.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) results.push_back(pool.apply_async(tasks::fail, {i}));
+  const auto results = submit_all(pool, tasks::fail, n);
   int errors = 0;
   for (const auto& r : results) {
     try {
@@ -139,9 +145,7 @@ Row error_path(Pool& pool, int n) {
   }
   const double dt = seconds_since(t0);
   check(errors == n, "every fail() raised");
-  Row row{"error_path", n / dt, "tasks/s"};
-  row.integer("processes", pool.processes()).integer("n", n);
-  return row;
+  return rate_row("error_path", pool, n, dt, "tasks/s");
 }
 
 Row cpu_speedup(int processes, int items, std::int64_t limit) {

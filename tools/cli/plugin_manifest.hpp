@@ -4,19 +4,15 @@
 
 #include "commands.hpp"
 
+#include <dlpool/wire/manifest_record.hpp>
+
 #include <string>
-#include <vector>
 
 namespace dlpool::cli {
 
-struct PluginManifest {
-  struct Entry {
-    std::string name, signature;  // "square", "int(int)"
-  };
-  std::string plugin, version, path;  // path: the file read
-  unsigned abi = 0;                   // the SDK ABI it was built against
-  std::vector<Entry> tasks;           // sorted by name
-  std::string json;                   // the whole manifest as one line of JSON
+/// What the manifest section of the plugin file at `path` says.
+struct PluginManifest : wire::SectionManifest {
+  std::string path;
 };
 
 /// The file `plugin` names: a path if it contains a '/', else a plugin name (refused unless it
@@ -24,10 +20,10 @@ struct PluginManifest {
 /// installation's plugin dir. Throws std::runtime_error naming the name and where it looked.
 [[nodiscard]] std::string locate_plugin(const GlobalOptions& global, const std::string& plugin);
 
-/// Reads the manifest section of the plugin file at `path` (boost::dll::library_info lists the
-/// sections, the bytes are read from the file). Loads nothing. Throws std::runtime_error naming
-/// the file and the problem: not an ELF file, no manifest section (not a dlpool plugin, or built
-/// with an SDK before manifest sections), a malformed section.
+/// Reads the manifest section of the plugin file at `path` (with the worker's reader of plugin
+/// files, detail::ElfReader). Loads nothing. Throws std::runtime_error naming the file and the
+/// problem: not an ELF file, truncated, no manifest section (not a dlpool plugin, or built with
+/// an SDK before manifest sections), a malformed section.
 [[nodiscard]] PluginManifest read_manifest(const std::string& path);
 
 }  // namespace dlpool::cli

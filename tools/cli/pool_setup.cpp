@@ -1,10 +1,11 @@
 #include "pool_setup.hpp"
 
+#include <dlpool/wire/plugin_files.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -73,10 +74,8 @@ PoolOptions pool_options(const GlobalOptions& global) {
 std::vector<std::string> plugin_dirs(const GlobalOptions& global) {
   namespace fs = std::filesystem;
   std::vector<std::string> dirs;
-  const auto add = [&dirs](const std::string& path) {  // an entry may itself hold ':'-separated dirs
-    std::stringstream entries{path};
-    for (std::string dir; std::getline(entries, dir, ':');)
-      if (!dir.empty()) dirs.push_back(dir);
+  const auto add = [&dirs](const std::string& path) {  // an entry may itself hold several dirs
+    for (auto& dir : wire::split_search_path(path)) dirs.push_back(std::move(dir));
   };
   for (const auto& entry : global.plugin_path) add(entry);
   if (const char* env = std::getenv("DLPOOL_PLUGIN_PATH"); env != nullptr) add(env);

@@ -4,6 +4,8 @@
 #include "commands.hpp"
 #include "plugin_manifest.hpp"
 
+#include "plugin_file/manifest_json.hpp"
+
 #include <dlpool/wire/abi.hpp>
 
 #include <algorithm>
@@ -14,7 +16,7 @@ namespace dlpool::cli {
 int run_tasks(const GlobalOptions& global, const TasksOptions& options) {
   const auto manifest = read_manifest(locate_plugin(global, options.plugin));
   if (options.json) {
-    std::printf("%s\n", manifest.json.c_str());
+    std::printf("%s\n", detail::manifest_json(manifest, manifest.path).c_str());
     return 0;
   }
   std::printf("%s %s (SDK ABI %u)\n  %s\n", manifest.plugin.c_str(), manifest.version.c_str(), manifest.abi,

@@ -73,23 +73,6 @@ bool write_all(int fd, std::span<const std::string_view> pieces) {
   return true;
 }
 
-bool read_exact(int fd, char* data, std::size_t size) {
-  std::size_t got = 0;
-  while (got < size) {
-    const auto n = ::read(fd, data + got, size - got);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("read");
-    }
-    if (n == 0) {  // EOF: clean only on a frame boundary
-      if (got == 0) return false;
-      throw std::system_error{std::make_error_code(std::errc::io_error), "read: EOF in the middle of a frame"};
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 long read_some(int fd, char* data, std::size_t size) {
   for (;;) {
     const auto n = ::read(fd, data, size);

@@ -25,10 +25,6 @@ bool write_all(int fd, std::string_view bytes);
 /// The same for several buffers, one after the other, in as few writev() calls as they allow.
 bool write_all(int fd, std::span<const std::string_view> pieces);
 
-/// Blocking read of exactly `size` bytes; returns false at EOF before the first byte, throws on a
-/// short read at EOF or an error.
-bool read_exact(int fd, char* data, std::size_t size);
-
 /// One read() of at most `size` bytes into `data`, retried on EINTR. Returns the count, 0 at EOF,
 /// or -1 when a non-blocking fd has nothing (EAGAIN).
 long read_some(int fd, char* data, std::size_t size);

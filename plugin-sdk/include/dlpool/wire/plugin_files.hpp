@@ -4,6 +4,7 @@
 
 #include <dlpool/wire/plugin_name.hpp>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <string>
@@ -12,6 +13,19 @@
 #include <vector>
 
 namespace dlpool::wire {
+
+/// The directories of a search path written as --plugin-path and $DLPOOL_PLUGIN_PATH are,
+/// "DIR[:DIR...]", in order. Empty entries ("a::b", a ':' at either end) name no directory and
+/// are left out.
+inline std::vector<std::string> split_search_path(std::string_view path) {
+  std::vector<std::string> dirs;
+  for (std::size_t at = 0; at <= path.size();) {
+    const auto end = std::min(path.find(':', at), path.size());
+    if (end > at) dirs.emplace_back(path.substr(at, end - at));
+    at = end + 1;
+  }
+  return dirs;
+}
 
 /// The file names plugin `name` may have, in the order each directory is tried.
 inline std::array<std::string, 2> plugin_file_names(std::string_view name) {
