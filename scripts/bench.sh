@@ -54,8 +54,8 @@ if [[ -f $dir/CMakeCache.txt ]]; then
   type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$dir/CMakeCache.txt")
   [[ $type == Release ]] || die "$dir is configured as '$type', not Release (set BUILD_DIR to another dir)"
 else
-  echo "bench.sh: configuring $dir (Release)" >&2
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDLPOOL_BUILD_TESTS=OFF >/dev/null
+  echo "bench.sh: configuring $dir (the release preset)" >&2
+  cmake --preset release -B "$dir" >/dev/null
 fi
 echo "bench.sh: building dlpool-bench in $dir" >&2
 cmake --build "$dir" --target dlpool-bench >/dev/null

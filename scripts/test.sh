@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
 # README command (b): install what is missing, then build and run the whole test suite (ctest)
 # twice: plain, and under AddressSanitizer + UndefinedBehaviorSanitizer, each in its own build
-# directory. DLPOOL_SANITIZE picks other configurations: "none", "address,undefined", "thread"
-# (ThreadSanitizer: run before a change to the runtime's threads lands; three builds would take
-# CI past its time on 2 cores), or "all" for the three.
+# directory (the presets test and asan-ubsan of CMakePresets.json). DLPOOL_SANITIZE picks other
+# configurations: "none", "address,undefined", "thread" (ThreadSanitizer, preset tsan: run before
+# a change to the runtime's threads lands; three builds would take CI past its time on 2 cores),
+# or "all" for the three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 run_suite() {
-  local sanitize=$1
-  local dir=build-test${sanitize:+-${sanitize//,/-}}
-  echo "== tests${sanitize:+ under -fsanitize=$sanitize} ($dir)"
-  BUILD_DIR=$dir scripts/build.sh RelWithDebInfo -DDLPOOL_BUILD_TESTS=ON -DDLPOOL_SANITIZE="$sanitize"
-  ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 300
+  local sanitize=$1 preset dir
+  case $sanitize in
+    "") preset=test ;;
+    address,undefined) preset=asan-ubsan ;;
+    thread) preset=tsan ;;
+    *) preset=test dir=build-test-${sanitize//,/-} ;;  # any other -fsanitize= list, on the plain preset
+  esac
+  local args=(--preset "$preset")
+  [[ -n ${dir-} ]] && args+=(-B "$dir" -DDLPOOL_SANITIZE="$sanitize")
+  echo "== tests${sanitize:+ under -fsanitize=$sanitize} (preset $preset${dir:+, $dir})"
+  cmake "${args[@]}" >/dev/null
+  if [[ -n ${dir-} ]]; then
+    cmake --build "$dir" -j "$(nproc)"
+    ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 300
+  else
+    cmake --build --preset "$preset" -j "$(nproc)"
+    ctest --preset "$preset" -j "$(nproc)"
+  fi
 }
 
 case "${DLPOOL_SANITIZE-default}" in

@@ -9,7 +9,7 @@
 #      `dlpool` from the moved prefix (its $ORIGIN RPATH must find libdlpool_runtime).
 #
 # Inputs (-D): DLPOOL_BUILD_DIR CONFIG SOURCE_DIR WORK_DIR GENERATOR MAKE_PROGRAM CXX_COMPILER
-# COMPILER_LAUNCHER CXX_FLAGS SANITIZE BINDIR LIBDIR PLUGINDIR CMAKEDIR NM HAVE_TOOLS
+# COMPILER_LAUNCHER CXX_FLAGS CONFIG_CXX_FLAGS SANITIZE BINDIR LIBDIR PLUGINDIR CMAKEDIR NM HAVE_TOOLS
 
 cmake_minimum_required(VERSION 3.25)
 
@@ -73,6 +73,11 @@ if(SANITIZE)
   list(APPEND configure_args -DCMAKE_EXE_LINKER_FLAGS=${link_flags} -DCMAKE_MODULE_LINKER_FLAGS=${link_flags})
 endif()
 list(APPEND configure_args "-DCMAKE_CXX_FLAGS=${cxx_flags}")
+if(CONFIG_CXX_FLAGS)
+  # The build type's flags of the dlpool build too (the presets' -O level and -g1).
+  string(TOUPPER "${CONFIG}" config_upper)
+  list(APPEND configure_args "-DCMAKE_CXX_FLAGS_${config_upper}=${CONFIG_CXX_FLAGS}")
+endif()
 step("configure the consumer" ${CMAKE_COMMAND} ${configure_args})
 
 # find_package must have taken the moved prefix, not an older install elsewhere.
