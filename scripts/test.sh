@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+scripts/check-format.sh  # CI fails on unformatted code before building: fix it with scripts/check-format.sh --fix
 
 run_suite() {
   local sanitize=$1 preset dir

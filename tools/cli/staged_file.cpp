@@ -53,7 +53,7 @@ StagedFile::~StagedFile() {
 }
 
 std::string StagedFile::publish() {
-  const auto target = (std::filesystem::path{dir_} / file_name_).string();
+  auto target = (std::filesystem::path{dir_} / file_name_).string();  // not const: returned by move
   if (::rename(staged_.c_str(), target.c_str()) != 0) detail::throw_errno("rename", staged_ + " -> " + target);
   published_ = true;
   UniqueFd directory{::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};

@@ -53,6 +53,7 @@ void print_text(const std::vector<WorkerInfo>& workers) {
     if (w.plugins.empty()) {
       row.insert(row.end(), {"-", "-", "-", "-", "-"});
       rows.push_back(std::move(row));
+      continue;
     }
     for (std::size_t i = 0; i < w.plugins.size(); ++i) {
       const auto& p = w.plugins[i];

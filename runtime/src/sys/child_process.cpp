@@ -41,6 +41,7 @@ ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv, const std
     high.push_back(std::move(dup));
   }
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 

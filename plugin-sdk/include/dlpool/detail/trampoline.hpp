@@ -23,7 +23,7 @@
 #include <vector>
 
 namespace dlpool {
-namespace sdk_detail __attribute__((visibility("hidden"))) {
+namespace [[gnu::visibility("hidden")]] sdk_detail {
 
 /// The name DLPOOL_TASK(ns::fn) exports: "fn". Callers name tasks, not C++ scopes.
 constexpr std::string_view task_name(std::string_view spelled) {
