@@ -4,8 +4,8 @@
 #include "support/process_census.hpp"
 
 // Cereal first: it configures rapidjson for the whole program (see tools/cli/rapidjson.hpp).
-#include <cereal/archives/json.hpp>
 #include <rapidjson/document.h>
+#include <cereal/archives/json.hpp>
 
 #include <gtest/gtest.h>
 
@@ -163,7 +163,8 @@ TEST(BenchSmoke, QuickRunReportsEveryWorkloadWithANumber) {
 
   const auto run = run_bench({"--quick"});
   ASSERT_FALSE(run.timed_out) << "dlpool-bench --quick ran past " << hang_limit.count() << " s; stdout:\n"
-                              << run.out << "\nstderr:\n" << run.err;
+                              << run.out << "\nstderr:\n"
+                              << run.err;
   ASSERT_EQ(exit_code(run), 0) << "stderr:\n" << run.err;
   const auto rows = rows_by_workload(run.out);
   for (const auto& workload : expected) {

@@ -89,10 +89,7 @@ const std::vector<TypeRow> every_arithmetic_type{
      {"-9223372036854775808", "9223372036854775807"},
      "-9223372036854775809",
      "long long (-9223372036854775808 to 9223372036854775807)"},
-    {"id_ullong",
-     {"0", "18446744073709551615"},
-     "-1",
-     "unsigned long long (0 to 18446744073709551615)"},
+    {"id_ullong", {"0", "18446744073709551615"}, "-1", "unsigned long long (0 to 18446744073709551615)"},
     {"id_float",
      {"3.4028235e+38", "-3.4028235e+38", "1.1754944e-38", "1e-45", "0.1", "-0"},
      "1e+300",
@@ -194,9 +191,8 @@ TEST_F(JsonCall, ResultBytesThatAreNotUtf8BecomeReplacementCharacters) {
   const auto r = run({"call", "jsontypes", "bad_utf8", "[]"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   const std::string fffd = "\xEF\xBF\xBD";
-  EXPECT_EQ(json_lines(r),
-            std::vector<std::string>{"\"a" + fffd + "b" + fffd + "c" + fffd + fffd + "d" + fffd + fffd + fffd +
-                                     "e\xC3\xA9\""});
+  EXPECT_EQ(json_lines(r), std::vector<std::string>{"\"a" + fffd + "b" + fffd + "c" + fffd + fffd + "d" + fffd + fffd +
+                                                    fffd + "e\xC3\xA9\""});
 }
 
 TEST_F(JsonCall, ArgumentsThatAreNotUtf8OrHaveBytesAfterTheArrayAreRefused) {

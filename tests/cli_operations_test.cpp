@@ -30,7 +30,8 @@ std::string sha256_of(const std::string& path) {
 }
 
 TEST_F(Workers, ReportsEachWorkerAndTheFileItLoaded) {
-  const auto r = run({"workers", "--plugin", "testkit", "--task", "square", "--args", "[3]", "-j", "2", "--count", "6", "--json"});
+  const auto r =
+      run({"workers", "--plugin", "testkit", "--task", "square", "--args", "[3]", "-j", "2", "--count", "6", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.err, "dlpool: 6 calls of testkit.square, 0 failed")) << r.err;
   rapidjson::Document doc;
@@ -81,7 +82,8 @@ TEST_F(Workers, CountsFailuresAndExitsOne) {
 }
 
 TEST_F(Workers, PrintsATableByDefault) {
-  const auto r = run({"workers", "--plugin", "testkit", "--task", "square", "--args", "[2]", "-j", "1", "--count", "3"});
+  const auto r =
+      run({"workers", "--plugin", "testkit", "--task", "square", "--args", "[2]", "-j", "1", "--count", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = r.out_lines();
   ASSERT_EQ(lines.size(), 2u) << r.out;
@@ -298,8 +300,9 @@ TEST_F(JobLogResume, ResumeRefusesAnOutputShorterThanTheJoblogSays) {
   r = run({"map", "testkit", "square", "--joblog", joblog, "--resume"}, numbered_lines(1, 5),
           StdoutTo::file(out, O_WRONLY | O_TRUNC));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(contains(r.err, "--resume: standard output (" + out + ") has 0 bytes, but the joblog says the output "
-                              "had 6 after its last line"))
+  EXPECT_TRUE(contains(r.err, "--resume: standard output (" + out +
+                                  ") has 0 bytes, but the joblog says the output "
+                                  "had 6 after its last line"))
       << r.err;
   EXPECT_EQ(contents(out), "");  // nothing run
   EXPECT_EQ(contents(joblog), log);
@@ -319,7 +322,9 @@ class Tmux {
   }
   /// Types `command` in the session's shell, then blocks until it has run to its end.
   void run_in_terminal(const std::string& session, const std::string& command) const {
-    ASSERT_EQ(run({"send-keys", "-t", session, command + "; tmux -S " + socket_ + " wait-for -S finished", "Enter"}).exit_code, 0);
+    ASSERT_EQ(run({"send-keys", "-t", session, command + "; tmux -S " + socket_ + " wait-for -S finished", "Enter"})
+                  .exit_code,
+              0);
     ASSERT_EQ(run({"wait-for", "finished"}).exit_code, 0);
   }
 
@@ -335,8 +340,8 @@ TEST_F(Progress, DrawsABarWithRateAndEtaInATerminal) {
   const Tmux tmux{dir.path()};
   ASSERT_EQ(tmux.run({"new-session", "-d", "-s", "bar", "-x", "200", "-y", "50", "/bin/sh"}).exit_code, 0);
   { std::ofstream{dir.path() / "in"} << numbered_lines(1, 40); }
-  const std::string dlpool = std::string{DLPOOL_BIN_DIR} + "/dlpool map testkit square -j 2 --plugin-path " +
-                             DLPOOL_TEST_PLUGIN_DIR;
+  const std::string dlpool =
+      std::string{DLPOOL_BIN_DIR} + "/dlpool map testkit square -j 2 --plugin-path " + DLPOOL_TEST_PLUGIN_DIR;
   const auto in = (dir.path() / "in").string(), out = (dir.path() / "out").string();
   tmux.run_in_terminal("bar", "cd " + dir.path().string() + " && " + dlpool + " < in > out");
 

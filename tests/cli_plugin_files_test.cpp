@@ -81,7 +81,8 @@ TEST_F(Tasks, ListsAPluginWhoseStaticConstructorAbortsWithoutRunningIt) {
   };
   EXPECT_EQ(tasks_in(json.out), expected);
   // The host builds the same text for the same types, so a typed Task<> would match.
-  EXPECT_EQ(expected.at("grow"), (dlpool::wire::signature<geo::Box, geo::Box, std::map<std::string, std::vector<long>>>()));
+  EXPECT_EQ(expected.at("grow"),
+            (dlpool::wire::signature<geo::Box, geo::Box, std::map<std::string, std::vector<long>>>()));
   EXPECT_EQ(expected.at("tag"), (dlpool::wire::signature<geo::Tagged<long>, geo::Tagged<long>>()));
 }
 
@@ -90,7 +91,8 @@ TEST_F(Tasks, TheSectionSaysWhatTheLoadedPluginSays) {
   // section the compiler wrote. Both must carry the same tasks and the same signature text.
   const auto listed = run({"tasks", "testkit", "--json"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
-  const auto loaded = Cli{DLPOOL_BIN_DIR "/dlpool-worker", {"--describe=testkit", "--plugin-path", DLPOOL_TEST_PLUGIN_DIR}}.finish();
+  const auto loaded =
+      Cli{DLPOOL_BIN_DIR "/dlpool-worker", {"--describe=testkit", "--plugin-path", DLPOOL_TEST_PLUGIN_DIR}}.finish();
   ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
   const auto from_section = tasks_in(listed.out);
   EXPECT_EQ(from_section, tasks_in(loaded.out));
@@ -251,7 +253,8 @@ TEST_F(Install, ReplacesTheFileByRenameSoAnOpenCopyKeepsItsBytes) {
   EXPECT_EQ(held.st_nlink, 0u);  // unlinked by the rename, alive through the fd
   std::string old_bytes;
   char buffer[65536];
-  for (ssize_t n; (n = ::read(old_fd, buffer, sizeof buffer)) > 0;) old_bytes.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(old_fd, buffer, sizeof buffer)) > 0;)
+    old_bytes.append(buffer, static_cast<std::size_t>(n));
   ::close(old_fd);
   EXPECT_EQ(old_bytes, contents(versioned(1)));
   EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"libversioned.so"});
@@ -298,8 +301,9 @@ TEST_F(Install, AFileThatCannotLoadLeavesTheOldOneAndSaysWhy) {
 
 TEST_F(Install, GoesToTheFirstPluginDirectoryByDefault) {
   const dlpool::test::TempDir first, second;
-  const auto r = Cli{{"install", versioned(1), "--plugin-path", first.path().string(), "--plugin-path",
-                      second.path().string()}}.finish();
+  const auto r =
+      Cli{{"install", versioned(1), "--plugin-path", first.path().string(), "--plugin-path", second.path().string()}}
+          .finish();
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(entries(first.path()), std::vector<std::string>{"libversioned.so"});
   EXPECT_TRUE(entries(second.path()).empty());

@@ -69,8 +69,8 @@ TEST_F(CliWriteErrors, AJoblogThatCannotBeWrittenStopsTheRun) {
 }
 
 TEST_F(CliWriteErrors, CallAndTasksToAFullDeviceExitOne) {
-  for (const auto& args : {std::vector<std::string>{"call", "testkit", "square", "[3]"},
-                                              std::vector<std::string>{"tasks", "testkit"}}) {
+  for (const auto& args :
+       {std::vector<std::string>{"call", "testkit", "square", "[3]"}, std::vector<std::string>{"tasks", "testkit"}}) {
     const auto r = run(args, {}, StdoutTo::file("/dev/full", O_WRONLY));
     EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.err;
     EXPECT_TRUE(contains(r.err, "dlpool: cannot write standard output: No space left on device")) << r.err;
@@ -125,8 +125,8 @@ class CliSignal : public StoppedCommand, public ::testing::WithParamInterface<in
 
 TEST_P(CliSignal, MapStopsItsPoolWritesWhatItHasAndDiesOfTheSignal) {
   const auto joblog = (dir_.path() / "joblog").string();
-  Cli cli{{"map", "testkit", "signal_then_wait", "-j", "2", "--joblog", joblog, "--plugin-path",
-           DLPOOL_TEST_PLUGIN_DIR}};
+  Cli cli{
+      {"map", "testkit", "signal_then_wait", "-j", "2", "--joblog", joblog, "--plugin-path", DLPOOL_TEST_PLUGIN_DIR}};
   cli.write(passing(1) + "\n" + hanging(2) + "\n");  // stdin stays open: the input is not over
   EXPECT_EQ(cli.read_line(), "1");
   const auto r = stop(cli, 2, {GetParam()});

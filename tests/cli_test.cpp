@@ -101,7 +101,7 @@ TEST_F(Map, AFailingLineGetsOneErrorLineAtItsPosition) {
 TEST_F(Map, MalformedLinesFailInPlaceWithoutSpoilingTheirChunk) {
   // With chunks of 3, a malformed line sent to a worker would fail its neighbours too.
   const auto r = run({"map", "testkit", "square", "-j", "2", "--chunksize", "3"},
-                        "[1]\n\n[x\n{\"a\": 1}\n[5]\n[6]");  // no newline at the very end
+                     "[1]\n\n[x\n{\"a\": 1}\n[5]\n[6]");  // no newline at the very end
   EXPECT_EQ(r.exit_code, 1);
   const auto lines = r.out_lines();
   ASSERT_EQ(lines.size(), 6u) << r.out;
@@ -165,7 +165,8 @@ TEST_F(Map, UnorderedWritesResultsAsTheyComplete) {
   dlpool::test::Fifo first{dir.path() / "first"}, second{dir.path() / "second"};
   second.release();  // the first line waits until the second one's result is out
   const auto joblog = (dir.path() / "joblog").string();
-  Cli cli{{"map", "testkit", "wait_fifo", "-j", "2", "--unordered", "--joblog", joblog, "--plugin-path", DLPOOL_TEST_PLUGIN_DIR}};
+  Cli cli{{"map", "testkit", "wait_fifo", "-j", "2", "--unordered", "--joblog", joblog, "--plugin-path",
+           DLPOOL_TEST_PLUGIN_DIR}};
   cli.write("[\"" + first.path() + "\", 1]\n[\"" + second.path() + "\", 2]\n");
   EXPECT_EQ(cli.read_line(), "2");
   first.release();

@@ -69,19 +69,27 @@ void PrintTo(const ForgedFrame& f, std::ostream* out) { *out << f.name; }
 const std::string ok_empty = "\0\0\0\0\0"s;  // status ok, 0 items
 
 const ForgedFrame forged_frames[] = {
-    {"unknown_kind", [] { auto f = frame(wire::FrameKind::result, ok_empty); f[4] = 99; return f; }(),
+    {"unknown_kind",
+     [] {
+       auto f = frame(wire::FrameKind::result, ok_empty);
+       f[4] = 99;
+       return f;
+     }(),
      "sent a malformed frame: unknown frame kind 99"},
     // The header alone: refused from it, without waiting for (or making room for) 4 GiB.
     {"over_the_limit", frame(wire::FrameKind::result, "").replace(0, 4, "\xf0\xff\xff\xff"),
      "sent a malformed frame: frame of 4294967280 bytes exceeds the limit of 268435456"},
-    {"truncated_result", frame(wire::FrameKind::result, "\0"s), "truncated payload: result count needs 4 bytes, 0 left"},
+    {"truncated_result", frame(wire::FrameKind::result, "\0"s),
+     "truncated payload: result count needs 4 bytes, 0 left"},
     {"unknown_status", frame(wire::FrameKind::result, "\7"), "unknown result status 7"},
     {"trailing_bytes", frame(wire::FrameKind::result, "\1\1"s + error_record("T", "m") + "x"),
      "trailing bytes after the result"},
-    {"more_items_than_bytes", frame(wire::FrameKind::result, "\0\xff\xff\xff\x0f"s), "result count exceeds the payload"},
+    {"more_items_than_bytes", frame(wire::FrameKind::result, "\0\xff\xff\xff\x0f"s),
+     "result count exceeds the payload"},
     {"someone_elses_job", frame(wire::FrameKind::result, ok_empty, 999999, 5),
      "answered job 999999 chunk 5, which it was not running"},
-    {"an_initializer_answer", frame(wire::FrameKind::result, ok_empty, 0), "answered an initializer it was not running"},
+    {"an_initializer_answer", frame(wire::FrameKind::result, ok_empty, 0),
+     "answered an initializer it was not running"},
     {"a_host_frame", frame(wire::FrameKind::task, ""), "sent a frame of kind 3"},
     {"malformed_plugin_report", frame(wire::FrameKind::plugin, "\5\0\0\0ab"s),
      "truncated payload: plugin name needs 5 bytes, 2 left"},
@@ -149,11 +157,19 @@ struct BadInput {
 void PrintTo(const BadInput& b, std::ostream* out) { *out << b.name; }
 
 const BadInput bad_inputs[] = {
-    {"unknown_kind", [] { auto f = frame(wire::FrameKind::stop, ""); f[4] = 99; return f; }(), false,
-     "unknown frame kind 99"},
+    {"unknown_kind",
+     [] {
+       auto f = frame(wire::FrameKind::stop, "");
+       f[4] = 99;
+       return f;
+     }(),
+     false, "unknown frame kind 99"},
     // Refused from the header, before the payload is read: the pipe stays open and nothing follows.
-    {"over_its_limit", frame(wire::FrameKind::task, std::string(65, 'x')).substr(0, wire::header_size), false,
-     "frame of 65 bytes exceeds the limit of 64", {"--max-frame", "64"}},
+    {"over_its_limit",
+     frame(wire::FrameKind::task, std::string(65, 'x')).substr(0, wire::header_size),
+     false,
+     "frame of 65 bytes exceeds the limit of 64",
+     {"--max-frame", "64"}},
     {"over_the_default_limit", frame(wire::FrameKind::task, "").replace(0, 4, "\xff\xff\xff\xff"), false,
      "frame of 4294967295 bytes exceeds the limit of 268435456"},
     {"payload_cut_short", frame(wire::FrameKind::task, std::string(100, 'x')).substr(0, wire::header_size + 10), true,
@@ -228,11 +244,11 @@ TEST(FramesIntoAWorker, AMalformedTaskIsAnsweredWithAnErrorAndTheWorkerServesOn)
       {"more items than bytes", task_payload("testkit", "square", "int(int)", "\xff\xff\xff\xff"),
        wire::ErrorKind::bad_arguments, "truncated payload: item needs"},
       // Cereal alone would allocate (and zero) 1 GiB for this string before finding it empty.
-      {"a string claiming 1 GiB", task_payload("testkit", "echo", "std::string(std::string)",
-                                               one_item(cereal_string_claiming(1u << 30))),
+      {"a string claiming 1 GiB",
+       task_payload("testkit", "echo", "std::string(std::string)", one_item(cereal_string_claiming(1u << 30))),
        wire::ErrorKind::bad_arguments, "a length of 1073741824 with only 0 bytes left"},
-      {"a string claiming 2^63 bytes", task_payload("testkit", "echo", "std::string(std::string)",
-                                                    one_item(cereal_string_claiming(1ull << 63))),
+      {"a string claiming 2^63 bytes",
+       task_payload("testkit", "echo", "std::string(std::string)", one_item(cereal_string_claiming(1ull << 63))),
        wire::ErrorKind::bad_arguments, "a length of 9223372036854775808 with only 0 bytes left"},
       {"an argument too short", task_payload("testkit", "square", "int(int)", one_item("\1\2")),
        wire::ErrorKind::bad_arguments, "failed to read 4 bytes: 2 left"},
@@ -390,7 +406,8 @@ TEST(NotOurPlugins, AHugeFileIsRefusedFromItsSizeAndFirstBytesWithoutBeingRead) 
     std::filesystem::resize_file(dir.path() / name, std::uintmax_t{2} << 30);
   };
   make("libhuge.so", "no ELF here");
-  make("libhugeelf.so", "\x7f" "ELF");
+  make("libhugeelf.so", "\x7f"
+                        "ELF");
   auto o = options(1);
   o.plugin_path.insert(o.plugin_path.begin(), dir.path().string());
   Pool pool{o};

@@ -4,9 +4,9 @@
 
 #include "support/pool_fixture.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -69,8 +69,9 @@ TEST_F(HotSwap, RestartRollsTheWorkersOntoTheNewFileWithoutLosingWork) {
 
   // Both v1 workers are held inside a chunk, and more work is queued behind them.
   test::Fifo gate_a{dir_.path() / "a"}, gate_b{dir_.path() / "b"};
-  auto held = pool.starmap_async(gated_version, std::vector{std::tuple{started_.path(), gate_a.path()},
-                                                            std::tuple{started_.path(), gate_b.path()}}, 1);
+  auto held = pool.starmap_async(
+      gated_version,
+      std::vector{std::tuple{started_.path(), gate_a.path()}, std::tuple{started_.path(), gate_b.path()}}, 1);
   // Both started before the restart: a chunk not yet handed out would go to the new generation.
   ASSERT_EQ(started_.read_lines(2, std::chrono::seconds{60}).size(), 2u);
   auto queued = pool.imap(version, std::vector(20, 0));
@@ -125,8 +126,9 @@ TEST_F(HotSwap, AVersionThatDoesNotLoadFailsTheProbeAndTheOldWorkersKeepServing)
     // Both workers load v2: each is held inside a task until both have started one. (A worker
     // that has never used the plugin would load whatever file is on disk when it first does.)
     test::Fifo gate_a{dir_.path() / "a"}, gate_b{dir_.path() / "b"};
-    auto both = pool.starmap_async(gated_version, std::vector{std::tuple{started_.path(), gate_a.path()},
-                                                              std::tuple{started_.path(), gate_b.path()}}, 1);
+    auto both = pool.starmap_async(
+        gated_version,
+        std::vector{std::tuple{started_.path(), gate_a.path()}, std::tuple{started_.path(), gate_b.path()}}, 1);
     ASSERT_EQ(started_.read_lines(2, std::chrono::seconds{60}).size(), 2u);
     gate_a.release();
     gate_b.release();

@@ -10,10 +10,10 @@
 
 // Cereal's own JSON archive, the reference for the shapes of compound types. Cereal first: it
 // configures rapidjson for the whole program (see tools/cli/rapidjson.hpp).
-#include <cereal/archives/json.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <cereal/archives/json.hpp>
 
 #include <gtest/gtest.h>
 
@@ -33,8 +33,8 @@ namespace {
 
 using namespace dlpool;
 
-using ArithmeticTypes = std::tuple<bool, char, signed char, unsigned char, short, unsigned short, int, unsigned,
-                                   long, unsigned long, long long, unsigned long long, float, double, long double>;
+using ArithmeticTypes = std::tuple<bool, char, signed char, unsigned char, short, unsigned short, int, unsigned, long,
+                                   unsigned long, long long, unsigned long long, float, double, long double>;
 
 /// Calls `check(T{})` for every arithmetic type, under a trace naming it.
 template <class Check>
@@ -89,9 +89,9 @@ std::vector<T> interesting_values() {
   using Limits = std::numeric_limits<T>;
   std::vector<T> values{Limits::min(), Limits::max(), Limits::lowest(), T{0}, T{1}};
   if constexpr (std::is_floating_point_v<T>) {
-    values.insert(values.end(), {Limits::denorm_min(), -Limits::denorm_min(), Limits::epsilon(), T{-0.0},
-                                 T{1} / T{3}, T{2} / T{3}, std::nextafter(T{1}, T{2}), std::nextafter(T{1}, T{0}),
-                                 T{0.1}, -T{1e10} / T{7}});
+    values.insert(values.end(),
+                  {Limits::denorm_min(), -Limits::denorm_min(), Limits::epsilon(), T{-0.0}, T{1} / T{3}, T{2} / T{3},
+                   std::nextafter(T{1}, T{2}), std::nextafter(T{1}, T{0}), T{0.1}, -T{1e10} / T{7}});
   }
   return values;
 }
@@ -172,7 +172,8 @@ TEST(JsonNumbers, FloatingValuesBeyondTheTypeAreRefusedNamingTheRange) {
     const char* says;
   };
   const Case cases[] = {
-      {"[1e39]", json_error<float>, "argument 1: 1e39 is out of range for float (0, or magnitudes from 1e-45 to 3.4028235e+38)"},
+      {"[1e39]", json_error<float>,
+       "argument 1: 1e39 is out of range for float (0, or magnitudes from 1e-45 to 3.4028235e+38)"},
       {"[-1e39]", json_error<float>, "argument 1: -1e39 is out of range for float"},
       {"[1e-46]", json_error<float>, "argument 1: 1e-46 is out of range for float"},
       {"[1e300]", json_error<float>, "argument 1: 1e300 is out of range for float"},
@@ -196,10 +197,10 @@ TEST(JsonNumbers, FloatingValuesBeyondTheTypeAreRefusedNamingTheRange) {
 
 TEST(JsonNumbers, IntegersComeOnlyFromIntegralNumbers) {
   const std::pair<const char*, const char*> refused[] = {
-      {"2.5", "expected an integer, got 2.5"},   {"1e3", "expected an integer, got 1e3"},
-      {"1.0", "expected an integer, got 1.0"},   {"\"7\"", "expected an integer, got \"7\""},
+      {"2.5", "expected an integer, got 2.5"},       {"1e3", "expected an integer, got 1e3"},
+      {"1.0", "expected an integer, got 1.0"},       {"\"7\"", "expected an integer, got \"7\""},
       {"\"1x\"", "expected an integer, got \"1x\""}, {"null", "expected an integer, got null"},
-      {"true", "expected an integer, got true"}, {"[7]", "expected an integer, got an array"},
+      {"true", "expected an integer, got true"},     {"[7]", "expected an integer, got an array"},
   };
   for_each_arithmetic_type([&](auto zero) {
     using T = decltype(zero);
@@ -220,7 +221,8 @@ TEST(JsonNumbers, FloatingTypesTakeAnyNumberButNothingElse) {
       EXPECT_EQ(from_json<T>("7"), T{7});
       EXPECT_EQ(from_json<T>("2.5e1"), T{25});
       for (const char* json : {"\"7\"", "null", "true", "\"NaN\""})
-        EXPECT_EQ(json_error<T>(std::string{"["} + json + "]"), std::string{"argument 1: expected a number, got "} + json);
+        EXPECT_EQ(json_error<T>(std::string{"["} + json + "]"),
+                  std::string{"argument 1: expected a number, got "} + json);
     }
   });
 }
@@ -229,7 +231,8 @@ TEST(JsonNumbers, ABoolIsTrueOrFalseAndNothingElse) {
   EXPECT_TRUE(from_json<bool>("true"));
   EXPECT_FALSE(from_json<bool>("false"));
   for (const char* json : {"1", "0", "\"true\"", "null"})
-    EXPECT_EQ(json_error<bool>(std::string{"["} + json + "]"), std::string{"argument 1: expected true or false, got "} + json);
+    EXPECT_EQ(json_error<bool>(std::string{"["} + json + "]"),
+              std::string{"argument 1: expected true or false, got "} + json);
 }
 
 TEST(JsonNumbers, NaNAndInfinitiesAreWrittenAsNull) {
@@ -254,7 +257,8 @@ TEST(JsonStrings, KeepEmbeddedNulBothWays) {
 }
 
 TEST(JsonStrings, ControlCharactersAreEscapedAndEscapesDecoded) {
-  EXPECT_EQ(wire::to_json(std::string{"\"\\/\b\f\n\r\t\x01\x1f\x7f"}), R"("\"\\/\b\f\n\r\t\u0001\u001f)" "\x7f\"");
+  EXPECT_EQ(wire::to_json(std::string{"\"\\/\b\f\n\r\t\x01\x1f\x7f"}), R"("\"\\/\b\f\n\r\t\u0001\u001f)"
+                                                                       "\x7f\"");
   EXPECT_EQ(from_json<std::string>(R"("\"\\\/\b\f\n\r\t\u0041\u00e9\u20ac\ud83d\ude00")"),
             "\"\\/\b\f\n\r\tA\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
 }
@@ -262,9 +266,13 @@ TEST(JsonStrings, ControlCharactersAreEscapedAndEscapesDecoded) {
 TEST(JsonStrings, InvalidUtf8InAResultBecomesOneReplacementPerMaximalSubpart) {
   const std::string fffd = "\xEF\xBF\xBD";
   const std::pair<std::string, std::string> cases[] = {
-      {"a\xFF" "b", "a" + fffd + "b"},                    // a byte that never occurs in UTF-8
+      {"a\xFF"
+       "b",
+       "a" + fffd + "b"},                    // a byte that never occurs in UTF-8
       {"\x80\xBF", fffd + fffd},                          // stray continuation bytes: one each
-      {"\xE2\x82" "c", fffd + "c"},                       // a sequence cut short: one for all of it
+      {"\xE2\x82"
+       "c",
+       fffd + "c"},                       // a sequence cut short: one for all of it
       {"\xE2\x82", fffd},                                 // cut short by the end
       {"\xC0\xAF", fffd + fffd},                          // overlong: C0 never leads
       {"\xE0\x80\xAF", fffd + fffd + fffd},               // overlong three-byte form

@@ -68,7 +68,8 @@ class TempDir {
  public:
   TempDir() {
     std::string path = (std::filesystem::temp_directory_path() / "dlpool-plugins-test.XXXXXX").string();
-    if (::mkdtemp(path.data()) == nullptr) throw std::system_error{errno, std::generic_category(), "mkdtemp(" + path + ")"};
+    if (::mkdtemp(path.data()) == nullptr)
+      throw std::system_error{errno, std::generic_category(), "mkdtemp(" + path + ")"};
     path_ = std::move(path);
   }
   ~TempDir() {
@@ -110,7 +111,7 @@ text::FileStats expected_stats(const std::string& path, const std::string& conte
 
 /// `size` bytes of text-like data from a fixed seed: compressible, but not trivially.
 std::string sample_text(std::size_t size, unsigned seed = 1) {
-  static const std::vector<std::string> vocabulary{"process ", "pool ", "worker ", "plugin ", "task ",
+  static const std::vector<std::string> vocabulary{"process ", "pool ", "worker ",  "plugin ", "task ",
                                                    "chunk ",   "map, ", "result. ", "\n",      "zlib "};
   std::mt19937 random{seed};
   std::string out;
@@ -132,7 +133,8 @@ unsigned long zlib_crc32(std::string_view data) {
 }
 
 unsigned long zlib_adler32(std::string_view data) {
-  return ::adler32(::adler32(0, Z_NULL, 0), reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()));
+  return ::adler32(::adler32(0, Z_NULL, 0), reinterpret_cast<const Bytef*>(data.data()),
+                   static_cast<uInt>(data.size()));
 }
 
 /// Size of `data` compressed in one call, the reference for the plugin's streaming deflate.

@@ -3,10 +3,10 @@
 #include "support/pool_fixture.hpp"
 #include "testkit_types.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <future>
-#include <algorithm>
 #include <initializer_list>
 #include <iterator>
 #include <map>
@@ -98,7 +98,8 @@ TEST_F(Pool_, PluginsThatDoNotLoadSayWhyAndThePoolKeepsServing) {
     std::ifstream in{std::string{DLPOOL_TEST_PLUGIN_DIR} + "/libtestkit.so", std::ios::binary};
     std::string bytes{std::istreambuf_iterator<char>{in}, {}};
     ASSERT_GT(bytes.size(), 1000u);
-    std::ofstream{dir.path() / "libhalf.so", std::ios::binary}.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+    std::ofstream{dir.path() / "libhalf.so", std::ios::binary}.write(bytes.data(),
+                                                                     static_cast<std::streamsize>(bytes.size() / 2));
   }
   auto o = options(1);
   o.plugin_path.push_back(dir.path().string());
@@ -111,9 +112,11 @@ TEST_F(Pool_, PluginsThatDoNotLoadSayWhyAndThePoolKeepsServing) {
     }
     return "no PluginLoadError";
   };
-  EXPECT_NE(message_of("unresolved").find("undefined symbol: dlpool_test_symbol_that_does_not_exist"), std::string::npos)
+  EXPECT_NE(message_of("unresolved").find("undefined symbol: dlpool_test_symbol_that_does_not_exist"),
+            std::string::npos)
       << message_of("unresolved");
-  EXPECT_NE(message_of("garbage").find("libgarbage.so) is not an ELF file"), std::string::npos) << message_of("garbage");
+  EXPECT_NE(message_of("garbage").find("libgarbage.so) is not an ELF file"), std::string::npos)
+      << message_of("garbage");
   EXPECT_NE(message_of("empty").find("libempty.so) is not an ELF file"), std::string::npos) << message_of("empty");
   EXPECT_NE(message_of("half").find("libhalf.so) is truncated: its section headers end past its"), std::string::npos)
       << message_of("half");
@@ -229,28 +232,29 @@ TEST_F(Pool_, WaitingOnThePoolFromItsOwnCallbackIsAUsageErrorNotADeadlock) {
   auto ready = pool.apply_async(square, {5});
   ASSERT_EQ(ready.get(), 25);
   std::promise<std::vector<std::string>> seen;
-  auto outer = pool.apply_async(square, {3}, {.callback = [&](const int&) {
-    std::vector<std::string> what;
-    const auto attempt = [&](auto&& call) {
-      try {
-        call();
-        what.emplace_back("returned");
-      } catch (const UsageError& e) {
-        what.emplace_back(e.what());
-      } catch (const std::exception& e) {
-        what.push_back(std::string{"other: "} + e.what());
-      }
-    };
-    attempt([&] { (void)pool.apply(square, 2); });
-    attempt([&] { (void)pool.map(square, std::vector{1, 2}); });
-    attempt([&] { (void)pool.starmap(square, std::vector<std::tuple<int>>{{1}}); });
-    attempt([&] { (void)pending.get(); });
-    attempt([&] { pending.wait(); });
-    attempt([&] { (void)pool.imap(square, std::vector{1}).next(); });
-    attempt([&] { pool.restart(); });  // waits for old workers, which the result thread retires
-    attempt([&] { (void)ready.get(); });  // ready: nothing to wait for
-    seen.set_value(std::move(what));
-  }});
+  auto outer =
+      pool.apply_async(square, {3}, {.callback = [&](const int&) {
+                         std::vector<std::string> what;
+                         const auto attempt = [&](auto&& call) {
+                           try {
+                             call();
+                             what.emplace_back("returned");
+                           } catch (const UsageError& e) {
+                             what.emplace_back(e.what());
+                           } catch (const std::exception& e) {
+                             what.push_back(std::string{"other: "} + e.what());
+                           }
+                         };
+                         attempt([&] { (void)pool.apply(square, 2); });
+                         attempt([&] { (void)pool.map(square, std::vector{1, 2}); });
+                         attempt([&] { (void)pool.starmap(square, std::vector<std::tuple<int>>{{1}}); });
+                         attempt([&] { (void)pending.get(); });
+                         attempt([&] { pending.wait(); });
+                         attempt([&] { (void)pool.imap(square, std::vector{1}).next(); });
+                         attempt([&] { pool.restart(); });  // waits for old workers, which the result thread retires
+                         attempt([&] { (void)ready.get(); });  // ready: nothing to wait for
+                         seen.set_value(std::move(what));
+                       }});
   auto future = seen.get_future();
   ASSERT_EQ(future.wait_for(60s), std::future_status::ready) << "a callback waited for its own pool";
   const auto what = future.get();
@@ -269,7 +273,8 @@ TEST_F(Pool_, WaitingOnThePoolFromItsOwnCallbackIsAUsageErrorNotADeadlock) {
 TEST_F(Pool_, ImapOverAnEndlessInputEndsOnceAfterTerminate) {
   Pool pool{options(1)};
   int next = 0;
-  auto it = pool.imap(square, [&next]() -> std::optional<int> { return next++; }, 1);
+  auto it = pool.imap(
+      square, [&next]() -> std::optional<int> { return next++; }, 1);
   EXPECT_EQ(it.next(), 0);
   pool.terminate();
   int values = 0, terminated = 0;

@@ -12,8 +12,8 @@
 #include <set>
 #include <thread>
 
-#include <csignal>
 #include <sys/wait.h>
+#include <csignal>
 
 namespace {
 
@@ -163,16 +163,17 @@ TEST_F(Reliability, AGeneratorBlockedOnItsConsumerDoesNotKeepLostChunksFromRunni
   std::condition_variable cv;
   std::set<int> seen;
   std::promise<void> blocked;
-  auto it = pool.imap_unordered(gate_then_exit, [&, x = 0]() mutable -> std::optional<std::tuple<int, int, std::string>> {
-    if (x == items) return std::nullopt;
-    if (x == blocks_at) {
-      blocked.set_value();
-      std::unique_lock lock{mutex};
+  auto it =
+      pool.imap_unordered(gate_then_exit, [&, x = 0]() mutable -> std::optional<std::tuple<int, int, std::string>> {
+        if (x == items) return std::nullopt;
+        if (x == blocks_at) {
+          blocked.set_value();
+          std::unique_lock lock{mutex};
       // Item 1 was queued behind item 0, whose worker dies: it comes only if sent again.
-      if (!cv.wait_for(lock, 60s, [&] { return seen.contains(1); })) return std::nullopt;
-    }
-    return std::tuple{x++, 0, gate.path()};
-  });
+          if (!cv.wait_for(lock, 60s, [&] { return seen.contains(1); })) return std::nullopt;
+        }
+        return std::tuple{x++, 0, gate.path()};
+      });
   ASSERT_EQ(blocked.get_future().wait_for(60s), std::future_status::ready);
   gate.release();  // item 0's worker dies now, with items 1.. queued behind it
   std::set<int> values;
@@ -267,8 +268,7 @@ TEST_F(Reliability, KillStormAccountsForEveryItemExactlyOnce) {
     for (;;) {
       cv.wait(lock, [&] { return finished || kills_asked > kills_done; });
       if (finished) return;
-      if (const auto pids = pool.worker_pids(); !pids.empty())
-        ::kill(pids[random() % pids.size()], SIGKILL);
+      if (const auto pids = pool.worker_pids(); !pids.empty()) ::kill(pids[random() % pids.size()], SIGKILL);
       ++kills_done;
     }
   }};
@@ -327,8 +327,7 @@ TEST_F(Reliability, ATaskPastItsTimeoutFailsWithTaskTimeoutAndItsWorkerIsReplace
   } catch (const TaskTimeout& e) {
     EXPECT_EQ(e.pid(), pid);
     EXPECT_EQ(e.limit(), 200ms);
-    EXPECT_NE(std::string{e.what()}.find("testkit.hang ran past its timeout of 200 ms"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string{e.what()}.find("testkit.hang ran past its timeout of 200 ms"), std::string::npos) << e.what();
   }
   EXPECT_NE(pool.apply(worker_pid), pid);
   pool.close();
@@ -532,9 +531,9 @@ TEST_F(Reliability, TerminateReturnsWhileACallbackIsBusy) {
   std::promise<void> entered, release;
   auto released = release.get_future();
   auto r = pool.apply_async(square, {2}, {.callback = [&](const int&) {
-                                            entered.set_value();
-                                            released.wait();
-                                          }});
+                              entered.set_value();
+                              released.wait();
+                            }});
   entered.get_future().wait();
   pool.terminate();  // does not wait for the callback
   release.set_value();

@@ -69,8 +69,9 @@ TEST(ManifestSection, RecordsRoundTripWhateverTheirOrderAndPadding) {
   const auto plugin = wire::plugin_record("math", "1.2.0", 1);
   const auto square = wire::task_record("square", "int(int)");
   const auto repeat = wire::task_record("repeat", "std::string(std::string, int)");
-  for (const auto& section : {square + plugin + repeat, plugin + std::string(16, '\0') + repeat + square + std::string(8, '\0'),
-                              repeat + square + square + plugin}) {
+  for (const auto& section :
+       {square + plugin + repeat, plugin + std::string(16, '\0') + repeat + square + std::string(8, '\0'),
+        repeat + square + square + plugin}) {
     const auto m = wire::parse_manifest_section(section);
     EXPECT_EQ(m.plugin, "math");
     EXPECT_EQ(m.version, "1.2.0");
@@ -139,7 +140,8 @@ TEST(BinaryCodec, RoundTripsValueTypes) {
   EXPECT_EQ(round_trip(42), 42);
   EXPECT_EQ(round_trip(std::string{"h\0llo", 5}), (std::string{"h\0llo", 5}));
   EXPECT_EQ(round_trip(std::vector<double>{1.5, -2.25}), (std::vector<double>{1.5, -2.25}));
-  EXPECT_EQ(round_trip(std::map<std::string, int>{{"a", 1}, {"b", 2}}), (std::map<std::string, int>{{"a", 1}, {"b", 2}}));
+  EXPECT_EQ(round_trip(std::map<std::string, int>{{"a", 1}, {"b", 2}}),
+            (std::map<std::string, int>{{"a", 1}, {"b", 2}}));
   EXPECT_EQ(round_trip(std::tuple<int, std::string>{7, "x"}), (std::tuple<int, std::string>{7, "x"}));
   EXPECT_EQ(round_trip(testkit::Point{3, -4}), (testkit::Point{3, -4}));
   EXPECT_EQ(round_trip(std::optional<int>{}), std::optional<int>{});
@@ -187,7 +189,8 @@ TEST(BinaryCodec, CopiesStringsAndVectorsOfNumbersAsTheSameBytesCerealWrites) {
   std::vector<double> numbers_back;
   std::vector<std::uint8_t> octets_back;
   decoder.decode(bytes, text_back, i, numbers_back, octets_back, empty_back);
-  EXPECT_EQ(std::tuple(text_back, i, numbers_back, octets_back, empty_back), std::tuple(text, -7, numbers, octets, std::string{}));
+  EXPECT_EQ(std::tuple(text_back, i, numbers_back, octets_back, empty_back),
+            std::tuple(text, -7, numbers, octets, std::string{}));
   // Values of other types in the same call still go through Cereal, in order.
   std::map<std::string, int> map_back;
   bytes.clear();
@@ -242,7 +245,8 @@ std::string u64(std::uint64_t v) { return std::string(reinterpret_cast<const cha
 
 TEST(BinaryCodec, ALengthIsCheckedAgainstTheBytesLeftBeforeAnythingIsAllocated) {
   // Cereal's own archive would resize first: 2^62 bytes for the string, 2^40 ints for the vector.
-  EXPECT_EQ(decode_error<std::string>(u64(1ull << 62) + "abc"), "a length of 4611686018427387904 with only 3 bytes left");
+  EXPECT_EQ(decode_error<std::string>(u64(1ull << 62) + "abc"),
+            "a length of 4611686018427387904 with only 3 bytes left");
   EXPECT_EQ(decode_error<std::vector<int>>(u64(1ull << 40)), "a length of 1099511627776 with only 0 bytes left");
   EXPECT_EQ((decode_error<std::map<std::string, int>>(u64(9) + u64(0))), "a length of 9 with only 8 bytes left");
   EXPECT_EQ(decode_error<std::vector<std::string>>(u64(2) + u64(1) + "a" + u64(9)),
@@ -342,7 +346,8 @@ std::string shout(std::string text) {
 
 struct Sink {
   std::string bytes;
-  dlpool_sink sink{this, [](void* self, const char* data, std::size_t n) { static_cast<Sink*>(self)->bytes.append(data, n); }};
+  dlpool_sink sink{
+      this, [](void* self, const char* data, std::size_t n) { static_cast<Sink*>(self)->bytes.append(data, n); }};
 };
 
 std::string items_of(std::initializer_list<int> values) {

@@ -20,15 +20,13 @@ constexpr WorkerPhase phases[] = {starting, initializing, ready, retiring, exiti
 
 // The table as the header's diagram draws it: every edge the pool may take.
 const std::vector<std::pair<WorkerPhase, WorkerPhase>> legal = {
-    {starting, initializing}, {initializing, ready},
-    {starting, retiring},     {initializing, retiring}, {ready, retiring},
-    {starting, exiting},      {initializing, exiting},  {ready, exiting},    {retiring, exiting},
-    {starting, stopping},     {initializing, stopping}, {ready, stopping},   {retiring, stopping},
-    {exiting, stopping},
-    {starting, killed},       {initializing, killed},   {ready, killed},     {retiring, killed},
-    {exiting, killed},        {stopping, killed},
-    {starting, reaped},       {initializing, reaped},   {ready, reaped},     {retiring, reaped},
-    {exiting, reaped},        {stopping, reaped},       {killed, reaped},
+    {starting, initializing}, {initializing, ready},  {starting, retiring},     {initializing, retiring},
+    {ready, retiring},        {starting, exiting},    {initializing, exiting},  {ready, exiting},
+    {retiring, exiting},      {starting, stopping},   {initializing, stopping}, {ready, stopping},
+    {retiring, stopping},     {exiting, stopping},    {starting, killed},       {initializing, killed},
+    {ready, killed},          {retiring, killed},     {exiting, killed},        {stopping, killed},
+    {starting, reaped},       {initializing, reaped}, {ready, reaped},          {retiring, reaped},
+    {exiting, reaped},        {stopping, reaped},     {killed, reaped},
 };
 
 bool is_legal(WorkerPhase from, WorkerPhase to) {

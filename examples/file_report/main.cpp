@@ -45,7 +45,8 @@ int report(const file_report::ReportConfig& config, file_report::FileNames& name
   text::FileStats total;
   int failed = 0;
   // A generator, not a vector: names are read only as workers become free.
-  auto results = pool.imap(file_stats, [&names] { return names.next(); }, config.chunksize);
+  auto results = pool.imap(
+      file_stats, [&names] { return names.next(); }, config.chunksize);
   for (;;) {
     try {
       const auto stats = results.next();
@@ -79,7 +80,8 @@ int main(int argc, char** argv) {
   CLI::App app{"file_report: lines, words, bytes and longest line of text files, counted on a dlpool pool"};
   std::string config_file;
   std::vector<std::string> files;
-  app.add_option("-c,--config", config_file, "JSON settings: processes, chunksize, imap_window, task_timeout_ms, plugin_path")
+  app.add_option("-c,--config", config_file,
+                 "JSON settings: processes, chunksize, imap_window, task_timeout_ms, plugin_path")
       ->required();
   app.add_option("files", files, "files to count (none: read their names from stdin, one per line)");
   try {

@@ -1,11 +1,11 @@
 #include "report_config.hpp"
 
 // Cereal's JSON archive configures rapidjson through macros: include it before rapidjson.
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
 #include <cereal/archives/json.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <cerrno>
 #include <cstring>
@@ -32,7 +32,8 @@ void check_json_object(const std::filesystem::path& file, const std::string& tex
   if (doc.HasParseError())
     throw ConfigError{file.string() + ": invalid JSON at offset " + std::to_string(doc.GetErrorOffset()) + ": " +
                       rapidjson::GetParseError_En(doc.GetParseError())};
-  if (!doc.IsObject()) throw ConfigError{file.string() + ": expected a JSON object of settings, such as {\"processes\": 2}"};
+  if (!doc.IsObject())
+    throw ConfigError{file.string() + ": expected a JSON object of settings, such as {\"processes\": 2}"};
 }
 
 int positive(cereal::JSONInputArchive& archive) {
@@ -68,7 +69,8 @@ ReportConfig load_config(const std::filesystem::path& file) {
         expected = "an array of directory names";
         std::vector<std::string> dirs;
         archive(dirs);
-        for (const auto& dir : dirs) config.plugin_path.push_back((file.parent_path() / dir).lexically_normal().string());
+        for (const auto& dir : dirs)
+          config.plugin_path.push_back((file.parent_path() / dir).lexically_normal().string());
       } else {
         throw ConfigError{file.string() + ": unknown key \"" + key +
                           "\" (known: processes, chunksize, imap_window, task_timeout_ms, plugin_path)"};

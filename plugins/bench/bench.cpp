@@ -32,9 +32,7 @@ std::string echo(std::string bytes) { return bytes; }
 DLPOOL_TASK(echo)
 
 /// The peer raises ValueError; std::invalid_argument is its C++ counterpart.
-std::int64_t fail(std::int64_t x) {
-  throw std::invalid_argument{"task " + std::to_string(x) + " failed on purpose"};
-}
+std::int64_t fail(std::int64_t x) { throw std::invalid_argument{"task " + std::to_string(x) + " failed on purpose"}; }
 DLPOOL_TASK(fail)
 
 /// CPU-bound work: count primes below limit by trial division. Statement for statement the

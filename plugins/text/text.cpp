@@ -115,8 +115,9 @@ std::vector<std::pair<std::string, long>> top_words(std::string path, int n) {
 
   std::vector<std::pair<std::string, long>> words(counts.begin(), counts.end());
   const auto kept = std::min(words.size(), static_cast<std::size_t>(n));
-  std::partial_sort(words.begin(), words.begin() + static_cast<std::ptrdiff_t>(kept), words.end(),
-                    [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  std::partial_sort(
+      words.begin(), words.begin() + static_cast<std::ptrdiff_t>(kept), words.end(),
+      [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
   words.resize(kept);
   return words;
 }

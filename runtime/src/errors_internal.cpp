@@ -14,7 +14,8 @@ std::string describe_exit(int status) {
   if (status < 0) return "was lost";
   if (WIFSIGNALED(status)) {
     const char* abbrev = sigabbrev_np(WTERMSIG(status));
-    return std::string{"was killed by "} + (abbrev ? std::string{"SIG"} + abbrev : "signal " + std::to_string(WTERMSIG(status)));
+    return std::string{"was killed by "} +
+           (abbrev ? std::string{"SIG"} + abbrev : "signal " + std::to_string(WTERMSIG(status)));
   }
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   return "stopped (status " + std::to_string(status) + ")";
@@ -31,22 +32,19 @@ std::exception_ptr remote_error(wire::ErrorKind kind, std::string_view type, std
                                                       task.plugin + "." + task.task + ": " + msg});
     case wire::ErrorKind::bad_result:
       return std::make_exception_ptr(EncodingError{"result of item " + std::to_string(item) + " of " + task.plugin +
-                                                   "." + task.task + " cannot be encoded: " + std::string{type} +
-                                                   ": " + msg});
-    case wire::ErrorKind::plugin_not_found:
-      return std::make_exception_ptr(PluginNotFound{msg, task.plugin, task.task});
+                                                   "." + task.task + " cannot be encoded: " + std::string{type} + ": " +
+                                                   msg});
+    case wire::ErrorKind::plugin_not_found: return std::make_exception_ptr(PluginNotFound{msg, task.plugin, task.task});
     case wire::ErrorKind::plugin_load_failed:
       return std::make_exception_ptr(PluginLoadError{msg, task.plugin, task.task});
-    case wire::ErrorKind::task_not_found:
-      return std::make_exception_ptr(TaskNotFound{msg, task.plugin, task.task});
+    case wire::ErrorKind::task_not_found: return std::make_exception_ptr(TaskNotFound{msg, task.plugin, task.task});
     case wire::ErrorKind::signature_mismatch:
       return std::make_exception_ptr(SignatureMismatch{msg, task.plugin, task.task});
     case wire::ErrorKind::resource_limit:
       return std::make_exception_ptr(ResourceLimitError{task.plugin + "." + task.task + " (item " +
                                                         std::to_string(item) + ", worker " + std::to_string(pid) +
                                                         ") " + msg});
-    case wire::ErrorKind::bad_request:
-      break;
+    case wire::ErrorKind::bad_request: break;
   }
   return std::make_exception_ptr(ProtocolError{"worker " + std::to_string(pid) + " rejected the request for " +
                                                task.plugin + "." + task.task + ": " + msg});

@@ -68,8 +68,14 @@ void PoolImpl::pull_input(const std::shared_ptr<JobRecord>& record, std::unique_
     if (stopping()) break;
     if (chunk) {
       record->frame_hint = chunk->frame.size();
-      ready_.push_back(InFlight{record, index, first, chunk->count,
-                                std::make_shared<const std::string>(std::move(chunk->frame)), {}, std::nullopt, true});
+      ready_.push_back(InFlight{record,
+                                index,
+                                first,
+                                chunk->count,
+                                std::make_shared<const std::string>(std::move(chunk->frame)),
+                                {},
+                                std::nullopt,
+                                true});
       ++record->unsent;
       record->chunks_made = index + 1;
       record->items_made = first + chunk->count;

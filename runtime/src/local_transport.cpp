@@ -27,8 +27,13 @@ std::string aborted(const std::string& why) { return "restart aborted, the old w
 LocalTransport::LocalTransport(const PoolOptions& options)
     : max_frame_{options.max_frame_bytes},
       memory_bytes_{options.limits.memory_bytes},
-      argv_{worker_executable(options.worker_path), "--plugin-path", plugin_search_path(options.plugin_path),
-            "--max-frame", std::to_string(options.max_frame_bytes), "--doorbell", "--ledger"},
+      argv_{worker_executable(options.worker_path),
+            "--plugin-path",
+            plugin_search_path(options.plugin_path),
+            "--max-frame",
+            std::to_string(options.max_frame_bytes),
+            "--doorbell",
+            "--ledger"},
       fork_server_{std::min(options.start_timeout, std::chrono::milliseconds{10'000})} {
   use_limits(options.limits);
   if (options.sandbox != Sandbox::off)
@@ -53,7 +58,8 @@ void LocalTransport::use_limits(const WorkerLimits& limits) {
   std::string cgroup_refused;
   if (!limits.cgroup.empty() && !limits.memory_bytes) {
     cgroup_refused = "no memory limit to set in it";  // the only limit a cgroup enforces here
-  } else if (!limits.cgroup.empty()) try {
+  } else if (!limits.cgroup.empty())
+    try {
       cgroups_.emplace(limits.cgroup);
     } catch (const std::runtime_error& e) {
       cgroup_refused = e.what();
@@ -112,8 +118,8 @@ LocalWorker::Parts LocalTransport::start(std::uint64_t id, std::span<const std::
   if (cgroup) cgroup->add(process.pid());
   set_nonblocking(results.read.get());
   log(LogLevel::debug, "worker {} started", process.pid());
-  return {std::move(process), std::move(tasks.write), std::move(doorbell), std::move(results.read), std::move(ledger),
-          std::move(cgroup)};
+  return {std::move(process),      std::move(tasks.write), std::move(doorbell),
+          std::move(results.read), std::move(ledger),      std::move(cgroup)};
 }
 
 void LocalTransport::probe(const std::vector<std::string>& plugins) {
@@ -135,7 +141,8 @@ void LocalTransport::probe(const std::vector<std::string>& plugins) {
   bool hello = false;
   std::size_t answered = 0;
   while (!hello || answered < plugins.size()) {
-    const auto doing = answered < plugins.size() ? "loading plugin '" + plugins[answered] + "'" : std::string{"starting"};
+    const auto doing =
+        answered < plugins.size() ? "loading plugin '" + plugins[answered] + "'" : std::string{"starting"};
     pollfd p{worker.from_worker.get(), POLLIN, 0};
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) == 0)

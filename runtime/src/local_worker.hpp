@@ -34,9 +34,14 @@ class LocalWorker : public Executor {
   };
 
   LocalWorker(Parts parts, std::uint32_t max_frame)
-      : cgroup{std::move(parts.cgroup)}, process{std::move(parts.process)}, to_worker{std::move(parts.to_worker)},
-        doorbell{std::move(parts.doorbell)}, from_worker{std::move(parts.from_worker)},
-        ledger{std::move(parts.ledger)}, to_worker_capacity{to_worker.get()}, reader{max_frame} {}
+      : cgroup{std::move(parts.cgroup)},
+        process{std::move(parts.process)},
+        to_worker{std::move(parts.to_worker)},
+        doorbell{std::move(parts.doorbell)},
+        from_worker{std::move(parts.from_worker)},
+        ledger{std::move(parts.ledger)},
+        to_worker_capacity{to_worker.get()},
+        reader{max_frame} {}
 
   [[nodiscard]] std::size_t parallelism() const noexcept final { return 1; }
   /// No bound of its own: a write blocks once the pipe is full, and routing queues little.

@@ -48,8 +48,9 @@ std::string worker_executable(const std::string& configured) {
     if (fs::is_regular_file(c, ec)) return c.string();
     tried += (tried.empty() ? "" : ", ") + c.string();
   }
-  throw std::system_error{std::make_error_code(std::errc::no_such_file_or_directory),
-                          "dlpool-worker not found (tried " + tried + "; set PoolOptions::worker_path or $DLPOOL_WORKER)"};
+  throw std::system_error{
+      std::make_error_code(std::errc::no_such_file_or_directory),
+      "dlpool-worker not found (tried " + tried + "; set PoolOptions::worker_path or $DLPOOL_WORKER)"};
 }
 
 std::string plugin_search_path(const std::vector<std::string>& configured) {

@@ -68,8 +68,8 @@ class JobHandle final : public JobControl {
 }  // namespace
 
 std::exception_ptr cancelled_error(const JobRecord& record) {
-  return std::make_exception_ptr(
-      Cancelled{"job " + std::to_string(record.id) + " (" + record.task.plugin + "." + record.task.task + ") was cancelled"});
+  return std::make_exception_ptr(Cancelled{"job " + std::to_string(record.id) + " (" + record.task.plugin + "." +
+                                           record.task.task + ") was cancelled"});
 }
 
 thread_local const PoolImpl* PoolImpl::result_thread_of_ = nullptr;
@@ -115,8 +115,8 @@ PoolImpl::~PoolImpl() {
 
 std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   if (!wire::valid_plugin_name(submission.task.plugin))
-    throw PluginNotFound{wire::invalid_plugin_name_message(submission.task.plugin),
-                         submission.task.plugin, submission.task.task};
+    throw PluginNotFound{wire::invalid_plugin_name_message(submission.task.plugin), submission.task.plugin,
+                         submission.task.task};
   auto record = std::make_shared<JobRecord>();
   wire::put(record->preamble, static_cast<std::uint8_t>(submission.task.codec));
   wire::put_string(record->preamble, submission.task.plugin);

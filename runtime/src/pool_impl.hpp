@@ -62,7 +62,6 @@ struct Average {
   void add(double sample) { ns = ns < 0 ? sample : (ns * 7 + sample) / 8; }
 };
 
-
 /// A chunk encoded as a complete TASK frame.
 struct EncodedChunk {
   std::string frame;
@@ -287,7 +286,7 @@ class PoolImpl {
   std::vector<std::shared_ptr<Worker>> workers_;
   std::vector<std::uint64_t> to_finalize_;  // reaped by the worker handler, for the result handler
   std::vector<std::shared_ptr<JobRecord>> to_complete_;  // input ended on the task handler: the
-                                                        // result handler completes (callbacks run there)
+                                                         // result handler completes (callbacks run there)
   int unready_deaths_ = 0;  // consecutive workers that died before becoming ready
   bool ever_ready_ = false;  // some worker became ready: a slow start is not a broken setup
   /// The error of a chunk whose worker died over a resource limit (SIGXCPU, its cgroup's OOM
@@ -296,12 +295,12 @@ class PoolImpl {
   Clock::time_point next_deadline_ = Clock::time_point::max();  // the worker handler wakes then
   unsigned generation_ = 0;  // of the workers spawned now; older ones are retiring (restart)
   std::mutex restart_mutex_;  // one restart at a time
-  bool stop_tasks_ = false;                 // worker handler -> task handler: exit
+  bool stop_tasks_ = false;  // worker handler -> task handler: exit
   bool task_handler_done_ = false;
-  bool stop_results_ = false;               // worker handler -> result handler: exit
+  bool stop_results_ = false;  // worker handler -> result handler: exit
 
-  UniqueFd epoll_;        // result handler only (made by the constructor, which can throw)
-  ParsedResult parsed_;   // result handler only: the result being handled, its vector reused
+  UniqueFd epoll_;  // result handler only (made by the constructor, which can throw)
+  ParsedResult parsed_;  // result handler only: the result being handled, its vector reused
   UniqueFd result_wake_;  // eventfd: new workers, workers to finalize, stop
   UniqueFd worker_wake_;  // eventfd: state change, a worker was erased
   std::jthread worker_thread_, task_thread_, result_thread_;

@@ -59,8 +59,8 @@ std::vector<WorkerInfo> PoolImpl::workers() const {
     std::lock_guard lock{mutex_};
     for (const auto& w : workers_) {
       if (w->process.reaped()) continue;
-      auto& info = infos.emplace_back(
-          WorkerInfo{w->process.pid(), w->generation, w->items_done, w->items_failed, 0, {}, transport_->limits_in_force()});
+      auto& info = infos.emplace_back(WorkerInfo{
+          w->process.pid(), w->generation, w->items_done, w->items_failed, 0, {}, transport_->limits_in_force()});
       for (const auto& p : w->plugins) info.plugins.push_back({p.name, p.path, p.version, p.inode, p.sha256});
     }
   }

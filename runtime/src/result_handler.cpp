@@ -144,11 +144,11 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
         expect_exit(worker);  // it exits (status 3): it must not take work
         if (!broken_) {
           const auto& init = options_.initializer->task();
-          broken_ = std::make_exception_ptr(InitializerError{
-              "initializer " + init.plugin + "." + init.task + " failed in worker " +
-                  std::to_string(worker.process.pid()) + ": " + std::string{result.type} + ": " +
-                  std::string{result.message},
-              init.plugin, init.task});
+          broken_ = std::make_exception_ptr(
+              InitializerError{"initializer " + init.plugin + "." + init.task + " failed in worker " +
+                                   std::to_string(worker.process.pid()) + ": " + std::string{result.type} + ": " +
+                                   std::string{result.message},
+                               init.plugin, init.task});
         }
       }
       task_cv_.notify_all();
@@ -246,7 +246,8 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
   if (worker.channel_lost) return;
   worker.channel_lost = true;
   worker.protocol_error = std::move(why);
-  if (!worker.protocol_error.empty()) log(LogLevel::warn, "worker {} {}: ending it", worker.process.pid(), worker.protocol_error);
+  if (!worker.protocol_error.empty())
+    log(LogLevel::warn, "worker {} {}: ending it", worker.process.pid(), worker.protocol_error);
   if (worker.registered) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, worker.from_worker.get(), nullptr);
   // An idle worker reaching EOF is just exiting (retired, or the pool is closing). One that broke
   // the protocol cannot be trusted: it is killed now. Otherwise the EOF is most likely a death
@@ -256,10 +257,9 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
   // Either way it is then reaped and finalized as any exit.
   // (Asked to exit, or it said it exits (RETIRE): what it holds it never started.)
   const auto phase = worker.life.phase();
-  const bool expected_exit =
-      worker.protocol_error.empty() &&
-      (phase >= WorkerPhase::exiting ||
-       (worker.in_flight.empty() && (phase == WorkerPhase::retiring || state_ != State::run)));
+  const bool expected_exit = worker.protocol_error.empty() &&
+                             (phase >= WorkerPhase::exiting ||
+                              (worker.in_flight.empty() && (phase == WorkerPhase::retiring || state_ != State::run)));
   if (!worker.protocol_error.empty()) {
     worker.process.kill(SIGKILL);
     if (worker.life.before(WorkerPhase::killed)) worker.life.to(WorkerPhase::killed);
@@ -274,11 +274,12 @@ std::exception_ptr PoolImpl::over_limit(const Worker& worker, const InFlight& ch
                      ", chunk " + std::to_string(chunk.chunk) + ")";
   const auto pid = std::to_string(worker.process.pid());
   const auto status = worker.wait_status;
-  if (const auto& cpu = options_.limits.cpu_time; cpu && status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
-    return std::make_exception_ptr(ResourceLimitError{
-        "worker " + pid + " used up its CPU-time limit of " + std::to_string(cpu->count()) + " s per item (" +
-        std::to_string(cpu->count() * static_cast<std::int64_t>(chunk.count)) + " s for this chunk)" + where +
-        " and was killed by SIGXCPU"});
+  if (const auto& cpu = options_.limits.cpu_time;
+      cpu && status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
+    return std::make_exception_ptr(
+        ResourceLimitError{"worker " + pid + " used up its CPU-time limit of " + std::to_string(cpu->count()) +
+                           " s per item (" + std::to_string(cpu->count() * static_cast<std::int64_t>(chunk.count)) +
+                           " s for this chunk)" + where + " and was killed by SIGXCPU"});
   // The OOM killer kills with SIGKILL; it may have killed a child of the worker's before.
   if (worker.cgroup && status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && worker.cgroup->oom_killed())
     return std::make_exception_ptr(ResourceLimitError{
@@ -308,8 +309,8 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   if (lost.empty())
     log(LogLevel::debug, "worker {} {}", worker->process.pid(), ended);
   else if (front_unstarted)
-    log(LogLevel::info, "worker {} {} before it started its next chunk; {} chunk(s) to send again", worker->process.pid(),
-        ended, lost.size());
+    log(LogLevel::info, "worker {} {} before it started its next chunk; {} chunk(s) to send again",
+        worker->process.pid(), ended, lost.size());
   else
     log(LogLevel::info, "worker {} {} running {}.{} (job {}, chunk {}); {} chunk(s) behind it to send again",
         worker->process.pid(), ended, lost.front().record->task.plugin, lost.front().record->task.task,
@@ -336,17 +337,17 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
     // work with the reason instead.
     const auto pid = std::to_string(worker->process.pid());
     const auto limit = std::to_string(options_.start_timeout.count()) + " ms";
-    const auto why =
-        !start_timed_out ? "worker " + pid + " " + ended + " before it was ready (" + std::to_string(unready_deaths_) +
-                               " workers in a row)"
-        : worker->life.reached(WorkerPhase::initializing)
-            ? "worker " + pid + " was still running it after the start timeout of " + limit
-            : "worker " + pid + " did not say hello within the start timeout of " + limit + ": is " +
-                  transport_->executable() + " a dlpool-worker? (PoolOptions::worker_path, $DLPOOL_WORKER)";
+    const auto why = !start_timed_out ? "worker " + pid + " " + ended + " before it was ready (" +
+                                            std::to_string(unready_deaths_) + " workers in a row)"
+                     : worker->life.reached(WorkerPhase::initializing)
+                         ? "worker " + pid + " was still running it after the start timeout of " + limit
+                         : "worker " + pid + " did not say hello within the start timeout of " + limit + ": is " +
+                               transport_->executable() +
+                               " a dlpool-worker? (PoolOptions::worker_path, $DLPOOL_WORKER)";
     if (options_.initializer && (!start_timed_out || worker->life.reached(WorkerPhase::initializing))) {
       const auto& init = options_.initializer->task();
-      broken_ = std::make_exception_ptr(
-          InitializerError{"initializer " + init.plugin + "." + init.task + " never completed: " + why, init.plugin, init.task});
+      broken_ = std::make_exception_ptr(InitializerError{
+          "initializer " + init.plugin + "." + init.task + " never completed: " + why, init.plugin, init.task});
     } else {
       broken_ = std::make_exception_ptr(WorkerStartError{"dlpool workers cannot start: " + why});
     }
@@ -367,19 +368,18 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
     if (auto limit = over_limit(*worker, chunk))
       error = std::move(limit);
     else if (worker->stop == Worker::Stop::timeout)
-      error = std::make_exception_ptr(TaskTimeout{pid, chunk.record->timeout.value_or(std::chrono::milliseconds{0}) *
-                                                           static_cast<std::int64_t>(chunk.count),
-                                                  task.plugin, task.task, chunk.record->id, chunk.chunk});
+      error = std::make_exception_ptr(TaskTimeout{
+          pid, chunk.record->timeout.value_or(std::chrono::milliseconds{0}) * static_cast<std::int64_t>(chunk.count),
+          task.plugin, task.task, chunk.record->id, chunk.chunk});
     else if (worker->stop == Worker::Stop::cancel)
       error = cancelled_error(*chunk.record);
     else if (!worker->protocol_error.empty())
-      error = std::make_exception_ptr(ProtocolError{"worker " + std::to_string(pid) + " " + worker->protocol_error +
-                                                    " (running " + task.plugin + "." + task.task + ", job " +
-                                                    std::to_string(chunk.record->id) + ", chunk " +
-                                                    std::to_string(chunk.chunk) + ")"});
+      error = std::make_exception_ptr(ProtocolError{
+          "worker " + std::to_string(pid) + " " + worker->protocol_error + " (running " + task.plugin + "." +
+          task.task + ", job " + std::to_string(chunk.record->id) + ", chunk " + std::to_string(chunk.chunk) + ")"});
     else
-      error = std::make_exception_ptr(WorkerLostError{pid, worker->wait_status, task.plugin, task.task,
-                                                      chunk.record->id, chunk.chunk});
+      error = std::make_exception_ptr(
+          WorkerLostError{pid, worker->wait_status, task.plugin, task.task, chunk.record->id, chunk.chunk});
     lock.unlock();
     report_chunk(chunk, error);
     lock.lock();

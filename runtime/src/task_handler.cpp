@@ -156,7 +156,8 @@ std::exception_ptr PoolImpl::unsendable(const InFlight& chunk) const {
 }
 
 std::optional<EncodedChunk> PoolImpl::encode_chunk(const JobRecord& record, std::uint32_t index, ChunkSource& source,
-                                                   wire::BinaryEncoder& encoder, std::exception_ptr& input_error) const {
+                                                   wire::BinaryEncoder& encoder,
+                                                   std::exception_ptr& input_error) const {
   EncodedChunk chunk;
   auto& frame = chunk.frame;
   frame.reserve(record.frame_hint);  // chunks of a job are much alike: grown once, not doubled each time
@@ -181,8 +182,8 @@ InFlight PoolImpl::take_first_chunk(const std::shared_ptr<JobRecord>& record) {
   // An apply_async's one chunk, encoded by the caller. Its job has nothing to learn from the end
   // of its input (one item, already encoded), so the input ends here too.
   auto& first = *record->first_chunk;
-  InFlight chunk{record, 0, 0, first.count, std::make_shared<const std::string>(std::move(first.frame)), {},
-                 std::nullopt};
+  InFlight chunk{record, 0,           0, first.count, std::make_shared<const std::string>(std::move(first.frame)),
+                 {},     std::nullopt};
   record->first_chunk.reset();
   record->chunks_made = 1;
   record->items_made = chunk.count;
@@ -311,8 +312,13 @@ void PoolImpl::task_handler() {
             break;
           }
           record->frame_hint = chunk->frame.size();
-          made.push_back(InFlight{record, index++, first, chunk->count,
-                                  std::make_shared<const std::string>(std::move(chunk->frame)), {}, std::nullopt});
+          made.push_back(InFlight{record,
+                                  index++,
+                                  first,
+                                  chunk->count,
+                                  std::make_shared<const std::string>(std::move(chunk->frame)),
+                                  {},
+                                  std::nullopt});
           first += chunk->count;
         }
         if (ended) source.reset();  // the caller's input: not destroyed under the pool lock
@@ -347,8 +353,7 @@ void PoolImpl::task_handler() {
         assign(*worker, std::move(ready_.front()));
         ready_.pop_front();
       } while (next_at_hand() && !unsendable(ready_.front()) && eligible(*worker) &&
-               may_queue_behind(*worker, *ready_.front().record) &&
-               std::ranges::none_of(workers_, [&](const auto& w) {
+               may_queue_behind(*worker, *ready_.front().record) && std::ranges::none_of(workers_, [&](const auto& w) {
                  return w != worker && eligible(*w) && !w->writing && w->in_flight.empty();
                }));
       publish_holds();

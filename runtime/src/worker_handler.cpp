@@ -11,9 +11,9 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <limits>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <optional>
 
 #include <poll.h>
@@ -89,7 +89,8 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
       expect_exit(*w);
     }
   const auto current = [&] {
-    return static_cast<std::size_t>(std::ranges::count_if(workers_, [&](const auto& w) { return w->generation == generation_; }));
+    return static_cast<std::size_t>(
+        std::ranges::count_if(workers_, [&](const auto& w) { return w->generation == generation_; }));
   };
   while (!broken_ && state_ != State::terminate && current() < static_cast<std::size_t>(processes_)) {
     const auto id = next_worker_++;

@@ -28,14 +28,14 @@
 namespace dlpool::detail {
 
 enum class WorkerPhase : std::uint8_t {
-  starting,      // spawned; no HELLO yet
+  starting,  // spawned; no HELLO yet
   initializing,  // said HELLO; runs the pool's initializer (left at once without one)
-  ready,         // takes work
-  retiring,      // takes no more work and finishes what it holds (maxtasksperchild, restart)
-  exiting,       // asked to exit (EOF on its task pipe), or announced it: SIGKILL after kill_grace
-  stopping,      // the pool sent SIGTERM (see Worker::Stop for why): SIGKILL after kill_grace
-  killed,        // SIGKILL sent
-  reaped,        // its exit status is known
+  ready,  // takes work
+  retiring,  // takes no more work and finishes what it holds (maxtasksperchild, restart)
+  exiting,  // asked to exit (EOF on its task pipe), or announced it: SIGKILL after kill_grace
+  stopping,  // the pool sent SIGTERM (see Worker::Stop for why): SIGKILL after kill_grace
+  killed,  // SIGKILL sent
+  reaped,  // its exit status is known
 };
 
 [[nodiscard]] constexpr const char* to_string(WorkerPhase phase) noexcept {
@@ -48,14 +48,14 @@ enum class WorkerPhase : std::uint8_t {
 [[nodiscard]] constexpr bool allowed(WorkerPhase from, WorkerPhase to) noexcept {
   using enum WorkerPhase;
   switch (to) {
-    case starting: return false;                         // only a new worker starts
-    case initializing: return from == starting;          // HELLO
-    case ready: return from == initializing;             // INIT succeeded, or no initializer
-    case retiring: return from <= ready;                 // maxtasksperchild reached, restart
-    case exiting: return from <= retiring;               // EOF sent, RETIRE, initializer failed
-    case stopping: return from <= exiting;               // stop_worker (SIGTERM)
-    case killed: return from <= stopping;                // kill_grace over, protocol error
-    case reaped: return from <= killed;                  // a worker may exit in any phase
+    case starting: return false;  // only a new worker starts
+    case initializing: return from == starting;  // HELLO
+    case ready: return from == initializing;  // INIT succeeded, or no initializer
+    case retiring: return from <= ready;  // maxtasksperchild reached, restart
+    case exiting: return from <= retiring;  // EOF sent, RETIRE, initializer failed
+    case stopping: return from <= exiting;  // stop_worker (SIGTERM)
+    case killed: return from <= stopping;  // kill_grace over, protocol error
+    case reaped: return from <= killed;  // a worker may exit in any phase
   }
   return false;
 }

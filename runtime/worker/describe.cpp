@@ -28,7 +28,8 @@ int describe_plugin(PluginLoader& loader, std::string_view name) {
   }
   const dlpool_manifest& manifest = *plugin->manifest;
 
-  wire::SectionManifest listed{manifest.abi_version, manifest.plugin, manifest.version != nullptr ? manifest.version : "", {}};
+  wire::SectionManifest listed{
+      manifest.abi_version, manifest.plugin, manifest.version != nullptr ? manifest.version : "", {}};
   for (std::size_t i = 0; i < manifest.task_count; ++i)
     listed.tasks.push_back({manifest.tasks[i].name, manifest.tasks[i].signature});
   const auto text = detail::manifest_json(listed, plugin->path);

@@ -52,7 +52,10 @@ FileImage::FileImage(const std::string& path) {
   // plugin directory) costs a stat and four bytes, not its size in memory and time.
   char magic[4] = {};
   if (::pread(file.get(), magic, sizeof magic, 0) != static_cast<ssize_t>(sizeof magic) ||
-      std::memcmp(magic, "\x7f" "ELF", sizeof magic) != 0)
+      std::memcmp(magic,
+                  "\x7f"
+                  "ELF",
+                  sizeof magic) != 0)
     throw std::runtime_error{"is not an ELF file (it does not begin with \\x7fELF)"};
   if (static_cast<std::uint64_t>(st.st_size) > max_plugin_bytes)
     throw std::runtime_error{"is " + std::to_string(st.st_size) + " bytes, over the limit of " +

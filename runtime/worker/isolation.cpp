@@ -36,7 +36,8 @@ pid_t parent = 0;
   char message[96];
   const int n = std::snprintf(message, sizeof message, "dlpool-worker %d: its host (pid %d) is gone; exiting\n",
                               static_cast<int>(::getpid()), static_cast<int>(parent));
-  if (n > 0) [[maybe_unused]] auto written = ::write(STDERR_FILENO, message, static_cast<std::size_t>(n));
+  if (n > 0) [[maybe_unused]]
+    auto written = ::write(STDERR_FILENO, message, static_cast<std::size_t>(n));
   ::_exit(1);
 }
 
@@ -77,6 +78,5 @@ void close_in_forked_children(int fd) {
       return;
     }
 }
-
 
 }  // namespace dlpool::worker

@@ -28,8 +28,8 @@ void set_limit(int resource, const char* name, rlim_t soft, rlim_t hard) {
 rlim_t cpu_seconds_used() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
-  const auto micros = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1'000'000L + usage.ru_utime.tv_usec +
-                      usage.ru_stime.tv_usec;
+  const auto micros =
+      (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1'000'000L + usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
   return static_cast<rlim_t>((micros + 999'999) / 1'000'000);
 }
 

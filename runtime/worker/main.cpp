@@ -8,14 +8,14 @@
 //   dlpool-worker --fork-server [worker options]   (a pool's zygote: see fork_server.hpp)
 
 #include "describe.hpp"
-#include "frame_input.hpp"
 #include "fork_server.hpp"
+#include "frame_input.hpp"
 #include "isolation.hpp"
 #include "limits.hpp"
-#include "sandbox.hpp"
-#include "plugin_loader.hpp"
-#include "task_runner.hpp"
 #include "log/log.hpp"
+#include "plugin_loader.hpp"
+#include "sandbox.hpp"
+#include "task_runner.hpp"
 
 #include "dlpool_config.hpp"
 #include "sys/io.hpp"
@@ -31,8 +31,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -160,7 +160,8 @@ int main(int argc, char** argv) {
   bool doorbell = false;
   app.add_flag("--doorbell", doorbell, "fd 5 is an eventfd the host signals before writing after long chunks");
   bool ledger_given = false;
-  app.add_flag("--ledger", ledger_given, "the fd after the doorbell's (or fd 5) is a memfd page: count chunks started there");
+  app.add_flag("--ledger", ledger_given,
+               "the fd after the doorbell's (or fd 5) is a memfd page: count chunks started there");
   bool fork_server = false;
   app.add_flag("--fork-server", fork_server, "make the pool's workers by cloning this process (socket on fd 3)");
   bool batch = false;
@@ -229,8 +230,7 @@ int main(int argc, char** argv) {
       std::string_view payload;
       if (!input.next(header, payload)) return 0;  // EOF: the host's sentinel
       switch (header.kind) {
-        case dlpool::wire::FrameKind::stop:
-          return 0;
+        case dlpool::wire::FrameKind::stop: return 0;
         case dlpool::wire::FrameKind::init: {
           const bool ok = runner.run(header, payload, frame);
           send_answer(loader, frame, scratch);

@@ -18,9 +18,9 @@ const dlpool_task_info& LoadedPlugin::task(std::string_view name) const {
   if (const auto it = tasks.find(name); it != tasks.end()) return *it->second;
   std::string exported;
   for (const auto& [task_name, info] : tasks) exported += (exported.empty() ? "" : ", ") + task_name;
-  throw RequestError{wire::ErrorKind::task_not_found, "plugin '" + std::string{manifest->plugin} + "' (" + path +
-                                                          ") has no task '" + wire::printable_name(name) +
-                                                          "'; it exports: " + (exported.empty() ? "nothing" : exported)};
+  throw RequestError{wire::ErrorKind::task_not_found,
+                     "plugin '" + std::string{manifest->plugin} + "' (" + path + ") has no task '" +
+                         wire::printable_name(name) + "'; it exports: " + (exported.empty() ? "nothing" : exported)};
 }
 
 std::string PluginLoader::find(std::string_view name) const {
@@ -37,7 +37,8 @@ const PluginLoader::Inspection& PluginLoader::inspect(const std::string& path) {
       it != inspected_.end() && it->second.reusable && file_key(path) == it->second.key)
     return it->second;
   const FileImage image{path};
-  Inspection fresh{image.key(), image.identity(), detail::ElfReader{image.bytes()}.plugin_symbols(), image.key().settled()};
+  Inspection fresh{image.key(), image.identity(), detail::ElfReader{image.bytes()}.plugin_symbols(),
+                   image.key().settled()};
   return inspected_.insert_or_assign(path, std::move(fresh)).first->second;
 }
 
@@ -57,7 +58,8 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
   auto plugin = std::make_unique<LoadedPlugin>();
   plugin->path = find(name);
   const auto failed = [&](const std::string& why) {
-    return RequestError{wire::ErrorKind::plugin_load_failed, "plugin '" + std::string{name} + "' (" + plugin->path + ") " + why};
+    return RequestError{wire::ErrorKind::plugin_load_failed,
+                        "plugin '" + std::string{name} + "' (" + plugin->path + ") " + why};
   };
   // What the host is told (inode, SHA-256) must be what runs. The file is identified through a
   // descriptor opened before dlopen (or recognised by its FileKey as one identified so before,
@@ -115,11 +117,12 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
     throw failed(std::string{"declares itself as plugin '"} + manifest->plugin + "'");
   plugin->manifest = manifest;
   plugin->report = {std::string{name}, plugin->path, manifest->version, identity.inode, std::move(identity.sha256)};
-  for (std::size_t i = 0; i < manifest->task_count; ++i) plugin->tasks.emplace(manifest->tasks[i].name, &manifest->tasks[i]);
+  for (std::size_t i = 0; i < manifest->task_count; ++i)
+    plugin->tasks.emplace(manifest->tasks[i].name, &manifest->tasks[i]);
   const auto& loaded = *loaded_.emplace(std::string{name}, std::move(plugin)).first->second;
   fresh_.push_back(&loaded);
-  detail::log(detail::LogLevel::debug, "loaded plugin {} {} from {} (inode {}, sha256 {})", loaded.report.name, loaded.report.version,
-      loaded.report.path, loaded.report.inode, loaded.report.sha256);
+  detail::log(detail::LogLevel::debug, "loaded plugin {} {} from {} (inode {}, sha256 {})", loaded.report.name,
+              loaded.report.version, loaded.report.path, loaded.report.inode, loaded.report.sha256);
   return loaded;
 }
 

@@ -111,9 +111,9 @@ void add(scmp_filter_ctx filter, std::uint32_t action, int syscall, const char* 
   const int rc = condition ? seccomp_rule_add(filter, action, syscall, 1, *condition)
                            : seccomp_rule_add(filter, action, syscall, 0);
   if (rc != 0)
-    throw std::runtime_error{std::string{"seccomp rule for "} + name + ": " + std::strerror(-rc) +
-                             (action == SCMP_ACT_NOTIFY ? " (user notification needs Linux 5.0 and libseccomp 2.5)"
-                                                        : "")};
+    throw std::runtime_error{
+        std::string{"seccomp rule for "} + name + ": " + std::strerror(-rc) +
+        (action == SCMP_ACT_NOTIFY ? " (user notification needs Linux 5.0 and libseccomp 2.5)" : "")};
 }
 
 /// A filter context, released when done with.
@@ -135,14 +135,17 @@ void enter_sandbox(bool no_network) {
   }
   const Filter filter{seccomp_init(SCMP_ACT_ALLOW), &seccomp_release};
   if (!filter) throw std::runtime_error{"seccomp_init failed"};
-  for (const auto& [nr, name] : {std::pair{SCMP_SYS(kill), "kill"}, {SCMP_SYS(tkill), "tkill"},
-                                 {SCMP_SYS(tgkill), "tgkill"}, {SCMP_SYS(rt_sigqueueinfo), "rt_sigqueueinfo"},
+  for (const auto& [nr, name] : {std::pair{SCMP_SYS(kill), "kill"},
+                                 {SCMP_SYS(tkill), "tkill"},
+                                 {SCMP_SYS(tgkill), "tgkill"},
+                                 {SCMP_SYS(rt_sigqueueinfo), "rt_sigqueueinfo"},
                                  {SCMP_SYS(rt_tgsigqueueinfo), "rt_tgsigqueueinfo"}})
     add(filter.get(), SCMP_ACT_NOTIFY, nr, name);
-  for (const auto& [nr, name] :
-       {std::pair{SCMP_SYS(ptrace), "ptrace"}, {SCMP_SYS(process_vm_readv), "process_vm_readv"},
-        {SCMP_SYS(process_vm_writev), "process_vm_writev"}, {SCMP_SYS(pidfd_send_signal), "pidfd_send_signal"},
-        {SCMP_SYS(pidfd_getfd), "pidfd_getfd"}})
+  for (const auto& [nr, name] : {std::pair{SCMP_SYS(ptrace), "ptrace"},
+                                 {SCMP_SYS(process_vm_readv), "process_vm_readv"},
+                                 {SCMP_SYS(process_vm_writev), "process_vm_writev"},
+                                 {SCMP_SYS(pidfd_send_signal), "pidfd_send_signal"},
+                                 {SCMP_SYS(pidfd_getfd), "pidfd_getfd"}})
     add(filter.get(), SCMP_ACT_ERRNO(EPERM), nr, name);
   // setpgid(pid, 0) only: a new group of its own. Joining the host's would bring the host in reach
   // of kill(0). (The 32-bit comparisons: these arguments are ints.)

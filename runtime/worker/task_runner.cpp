@@ -33,7 +33,6 @@ wire::ErrorKind kind_of(int status) {
   }
 }
 
-
 void error_frame(const wire::FrameHeader& header, wire::ErrorKind kind, std::string_view record, std::string& out) {
   wire::begin_frame(out, wire::FrameKind::result, header.job, header.index);
   wire::put(out, static_cast<std::uint8_t>(wire::Status::error));
@@ -53,7 +52,7 @@ void error_answer(const wire::FrameHeader& header, const RequestError& error, st
 }
 
 std::optional<TaskRunner::Failure> TaskRunner::run_items(const dlpool_task_info& task, wire::Codec codec,
-                                                        std::string_view items, std::string& out) {
+                                                         std::string_view items, std::string& out) {
   SinkTarget target{&out};
   dlpool_sink sink{&target, &append_to};
   if (codec == wire::Codec::binary) {
@@ -91,8 +90,9 @@ void TaskRunner::blame_memory_limit(Failure& failure) {
     std::string record;
     wire::put(record, item);
     wire::put_string(record, type);
-    wire::put_string(record, "ran out of memory under the worker's memory limit of " + detail::readable_size(*memory_limit_) +
-                                 " (std::bad_alloc: " + std::string{message} + "); the worker is replaced");
+    wire::put_string(record, "ran out of memory under the worker's memory limit of " +
+                                 detail::readable_size(*memory_limit_) + " (std::bad_alloc: " + std::string{message} +
+                                 "); the worker is replaced");
     failure = {wire::ErrorKind::resource_limit, std::move(record)};
     ran_out_of_memory_ = true;
   } catch (const std::exception&) {  // a record the SDK did not write: left as it is
@@ -117,9 +117,9 @@ bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, 
     const auto& plugin = loader_.get(plugin_name);
     const auto& task = plugin.task(task_name);
     if (static_cast<wire::Codec>(codec) == wire::Codec::binary && signature != task.signature)
-      throw RequestError{wire::ErrorKind::signature_mismatch,
-                         plugin_name + "." + task_name + " is " + task.signature + " in " + plugin.path +
-                             ", but the caller expects " + std::string{signature}};
+      throw RequestError{wire::ErrorKind::signature_mismatch, plugin_name + "." + task_name + " is " + task.signature +
+                                                                  " in " + plugin.path + ", but the caller expects " +
+                                                                  std::string{signature}};
 
     wire::begin_frame(out, wire::FrameKind::result, header.job, header.index);
     wire::put(out, static_cast<std::uint8_t>(wire::Status::ok));

@@ -101,15 +101,16 @@ TEST_F(MapAsync, ExactlyOneCallbackRunsBeforeReady) {
   std::mutex mutex;
   std::vector<std::variant<std::vector<int>, std::exception_ptr>> calls;
   const auto callbacks = [&] {
-    return dlpool::Callbacks<std::vector<int>>{
-        .callback = [&](const std::vector<int>& v) {
-          std::lock_guard lock{mutex};
-          calls.emplace_back(v);
-        },
-        .error_callback = [&](std::exception_ptr e) {
-          std::lock_guard lock{mutex};
-          calls.emplace_back(e);
-        }};
+    return dlpool::Callbacks<std::vector<int>>{.callback =
+                                                   [&](const std::vector<int>& v) {
+                                                     std::lock_guard lock{mutex};
+                                                     calls.emplace_back(v);
+                                                   },
+                                               .error_callback =
+                                                   [&](std::exception_ptr e) {
+                                                     std::lock_guard lock{mutex};
+                                                     calls.emplace_back(e);
+                                                   }};
   };
 
   auto good = pool.map_async(fail_if_negative, std::vector{1}, std::nullopt, callbacks());
@@ -539,12 +540,11 @@ TEST_F(TaskRefs, PoolReleasesCallbacksAndInputsOnceDone) {
   dlpool::Pool pool{options(2)};
   const auto token = std::make_shared<int>(0);
   {
-    auto mapped = pool.map_async(square, iota_vector(10), std::nullopt,
-                                 {.callback = [token](const std::vector<int>&) {},
-                                  .error_callback = [token](std::exception_ptr) {}});
-    auto applied = pool.apply_async(fail_if_negative, {-1},
-                                    {.callback = [token](const int&) {},
-                                     .error_callback = [token](std::exception_ptr) {}});
+    auto mapped = pool.map_async(
+        square, iota_vector(10), std::nullopt,
+        {.callback = [token](const std::vector<int>&) {}, .error_callback = [token](std::exception_ptr) {}});
+    auto applied = pool.apply_async(
+        fail_if_negative, {-1}, {.callback = [token](const int&) {}, .error_callback = [token](std::exception_ptr) {}});
     auto generated = pool.imap(square, [token, i = 0]() mutable -> std::optional<int> {
       if (i == 10) return std::nullopt;
       return i++;

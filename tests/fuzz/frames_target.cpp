@@ -22,12 +22,8 @@ void host_reads(const wire::FrameHeader& header, std::string_view payload) {
       (void)in.get<std::uint32_t>("protocol version");
       break;
     }
-    case wire::FrameKind::plugin:
-      (void)wire::PluginReport::decode(payload);
-      break;
-    case wire::FrameKind::result:
-      (void)detail::parse_result(payload);
-      break;
+    case wire::FrameKind::plugin: (void)wire::PluginReport::decode(payload); break;
+    case wire::FrameKind::result: (void)detail::parse_result(payload); break;
     default:  // the host ends a worker that sends anything else
       break;
   }

@@ -72,9 +72,11 @@ class Seeds {
   /// what the host sent it.
   void write_streams() {
     for (const std::uint8_t control : {0x03, 0x07, 0x1b, 0xff, 0x02})
-      write("frames", "worker-stream-" + std::to_string(control), std::string(1, static_cast<char>(control)) + from_worker_);
+      write("frames", "worker-stream-" + std::to_string(control),
+            std::string(1, static_cast<char>(control)) + from_worker_);
     for (const std::uint8_t control : {0x03, 0x42})
-      write("frames", "host-stream-" + std::to_string(control), std::string(1, static_cast<char>(control)) + to_worker_);
+      write("frames", "host-stream-" + std::to_string(control),
+            std::string(1, static_cast<char>(control)) + to_worker_);
   }
 
  private:
@@ -146,10 +148,12 @@ int main(int argc, char** argv) {
 
   seeds.call_json("square", 1, {"[4]", "[\"not a number\"]"});
   seeds.call_json("mirror", 1, {R"([{"x": 1, "y": 2}])"});
-  seeds.call_json("reverse_values", 1, {R"([{"name": "r", "values": [2.0, 1.0], "at": {"x": 0, "y": 1}, "tags": []}])"});
+  seeds.call_json("reverse_values", 1,
+                  {R"([{"name": "r", "values": [2.0, 1.0], "at": {"x": 0, "y": 1}, "tags": []}])"});
   seeds.call_json("rotate", 1, {R"([{"first": "p", "second": 1}, 2.5])", "[[[[]]]]"});
 
-  seeds.raw("unknown-plugin", Seeds::preamble(wire::Codec::binary, "square", "int(int)", "nosuch") + std::string(4, '\0'));
+  seeds.raw("unknown-plugin",
+            Seeds::preamble(wire::Codec::binary, "square", "int(int)", "nosuch") + std::string(4, '\0'));
   seeds.raw("invalid-plugin-name",
             Seeds::preamble(wire::Codec::binary, "square", "int(int)", "../fuzzkit") + std::string(4, '\0'));
   seeds.raw("unknown-task", Seeds::preamble(wire::Codec::binary, "nosuch", "int(int)") + std::string(4, '\0'));

@@ -21,7 +21,7 @@ DLPOOL_PLUGIN(jsontypes, "1.0.0")
 
 namespace {
 
-#define DLPOOL_JSONTYPES_IDENTITY(name, ...) \
+#define DLPOOL_JSONTYPES_IDENTITY(name, ...)    \
   __VA_ARGS__ name(__VA_ARGS__ x) { return x; } \
   DLPOOL_TASK(name)
 
@@ -79,7 +79,13 @@ DLPOOL_TASK(not_finite_ldouble)
 
 /// Bytes that are not UTF-8 among some that are: a stray continuation byte, a sequence cut short,
 /// an overlong encoding, an encoded surrogate, and a two-byte é that is fine.
-std::string bad_utf8() { return "a\xFF" "b\xE2\x82" "c\xC0\xAF" "d\xED\xA0\x80" "e\xC3\xA9"; }
+std::string bad_utf8() {
+  return "a\xFF"
+         "b\xE2\x82"
+         "c\xC0\xAF"
+         "d\xED\xA0\x80"
+         "e\xC3\xA9";
+}
 DLPOOL_TASK(bad_utf8)
 
 /// Throws an exception whose message is not UTF-8: its error object must still be JSON.

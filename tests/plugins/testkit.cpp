@@ -5,8 +5,8 @@
 #include <dlpool/plugin.hpp>
 
 #include <chrono>
-#include <cstdlib>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <stdexcept>

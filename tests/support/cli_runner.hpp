@@ -9,8 +9,8 @@
 #include <dlpool/wire/signature.hpp>
 
 // Cereal first: it configures rapidjson for the whole program (see tools/cli/rapidjson.hpp).
-#include <cereal/archives/json.hpp>
 #include <rapidjson/document.h>
+#include <cereal/archives/json.hpp>
 
 #include <gtest/gtest.h>
 
@@ -42,7 +42,6 @@
 #include <unistd.h>
 
 extern char** environ;
-
 
 namespace dlpool::test::cli {
 
@@ -228,7 +227,8 @@ class Cli {
     const int n = ::poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno == EINTR) return true;
     if (n == 0 && block) {
-      ADD_FAILURE() << "dlpool did nothing for " << hang_limit.count() << " s; stdout: " << out_ << "; stderr: " << err_;
+      ADD_FAILURE() << "dlpool did nothing for " << hang_limit.count() << " s; stdout: " << out_
+                    << "; stderr: " << err_;
       return false;
     }
     if (fds[0].revents != 0) {
@@ -303,7 +303,6 @@ inline std::string contents(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
   return {std::istreambuf_iterator<char>{in}, {}};
 }
-
 
 inline struct stat stat_of(const fs::path& path) {
   struct stat st {};

@@ -23,7 +23,8 @@ class StderrCapture {
     if (!saved_ || ::dup2(pipe.write.get(), STDERR_FILENO) < 0) detail::throw_errno("redirect stderr");
     reader_ = std::thread{[this, in = std::move(pipe.read)] {
       char buf[64 * 1024];
-      for (long n; (n = detail::read_some(in.get(), buf, sizeof buf)) > 0;) text_.append(buf, static_cast<std::size_t>(n));
+      for (long n; (n = detail::read_some(in.get(), buf, sizeof buf)) > 0;)
+        text_.append(buf, static_cast<std::size_t>(n));
     }};
   }
   ~StderrCapture() {

@@ -64,10 +64,10 @@ void run_all(const Settings& settings) {
   run(settings, "startup", repeated([&] { return startup(p, sizes.startup); }));
 
   // As the peer: one pool for the workloads that do not start their own.
-  const bool shared_pool_needed = std::ranges::any_of(
-      std::vector<std::string>{"apply_latency", "async_throughput", "map_tiny", "imap_tiny", "payload", "error_path",
-                               "imap_endless_rss", "worker_rss"},
-      [&](const std::string& name) { return settings.wants(name); });
+  const bool shared_pool_needed =
+      std::ranges::any_of(std::vector<std::string>{"apply_latency", "async_throughput", "map_tiny", "imap_tiny",
+                                                   "payload", "error_path", "imap_endless_rss", "worker_rss"},
+                          [&](const std::string& name) { return settings.wants(name); });
   if (shared_pool_needed) {
     dlpool::Pool pool{pool_options(p)};
     run(settings, "apply_latency", repeated([&] { return apply_latency(pool, sizes.apply); }));
@@ -97,9 +97,8 @@ void run_all(const Settings& settings) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "dlpool-bench: dlpool's Pool on the workloads of CPython's multiprocessing.Pool peer "
-      "(tools/bench/peer/mp_pool_bench.py); one JSON line per workload on stdout"};
+  CLI::App app{"dlpool-bench: dlpool's Pool on the workloads of CPython's multiprocessing.Pool peer "
+               "(tools/bench/peer/mp_pool_bench.py); one JSON line per workload on stdout"};
   Settings settings;
   settings.processes = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   app.add_option("--processes", settings.processes, "worker processes (default: hardware threads)")

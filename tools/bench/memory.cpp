@@ -51,7 +51,8 @@ Row imap_endless_rss(Pool& pool, std::int64_t items) {
     auto results = pool.imap(tasks::echo, [&item]() -> std::optional<std::string> { return item; });
     for (std::int64_t taken = 1; taken <= items; ++taken) {
       const auto back = results.next();
-      if (!back || back->size() != item.size()) throw std::runtime_error{"wrong result: imap(echo) over an endless input"};
+      if (!back || back->size() != item.size())
+        throw std::runtime_error{"wrong result: imap(echo) over an endless input"};
       if (taken % every == 0) samples.push_back(static_cast<double>(host_rss_bytes()) / mib);
     }
   }  // abandoned: no more input is pulled

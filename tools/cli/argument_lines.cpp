@@ -89,7 +89,8 @@ std::optional<std::string> ArgumentLines::next() {
 ArgumentLines::Item ArgumentLines::take_item(std::size_t index) {
   std::lock_guard lock{mutex_};
   const auto it = items_.find(index);
-  if (it == items_.end()) throw std::logic_error{"an outcome for item " + std::to_string(index) + ", which was never read"};
+  if (it == items_.end())
+    throw std::logic_error{"an outcome for item " + std::to_string(index) + ", which was never read"};
   const auto item = it->second;
   items_.erase(it);
   return item;

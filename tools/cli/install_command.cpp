@@ -27,7 +27,8 @@ constexpr std::chrono::seconds probe_limit{30};
 /// Replaces every occurrence of `from` in `text`: the worker names the staged copy, the user
 /// knows the file they gave.
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
-  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) text.replace(at, from.size(), to);
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
   return text;
 }
 
@@ -40,7 +41,8 @@ int run_install(const GlobalOptions& global, const InstallOptions& options) {
   std::string dir = options.dir;
   if (dir.empty()) {
     const auto dirs = plugin_dirs(global);
-    if (dirs.empty()) throw UsageError{"no plugin directory to install into: give DIR, --plugin-path or $DLPOOL_PLUGIN_PATH"};
+    if (dirs.empty())
+      throw UsageError{"no plugin directory to install into: give DIR, --plugin-path or $DLPOOL_PLUGIN_PATH"};
     dir = dirs.front();
   }
   if (!fs::is_directory(dir, ec)) throw std::runtime_error{dir + ": not a directory"};

@@ -24,7 +24,8 @@ std::string one_line(std::string json) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError())
-    throw std::runtime_error{std::string{"the task returned invalid JSON: "} + rapidjson::GetParseError_En(doc.GetParseError())};
+    throw std::runtime_error{std::string{"the task returned invalid JSON: "} +
+                             rapidjson::GetParseError_En(doc.GetParseError())};
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer{buffer};
   doc.Accept(writer);

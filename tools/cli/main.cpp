@@ -25,8 +25,8 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -90,8 +90,8 @@ int main(int argc, char** argv) {
   add_pool_settings(app, global);
 
   TasksOptions tasks;
-  auto* tasks_command = app.add_subcommand(
-      "tasks", "list a plugin's tasks and their signatures, read from its file without loading it");
+  auto* tasks_command =
+      app.add_subcommand("tasks", "list a plugin's tasks and their signatures, read from its file without loading it");
   tasks_command->add_option("plugin", tasks.plugin, "plugin name (e.g. text), or a file path containing '/'")
       ->required()
       ->type_name("FILE-or-NAME");
@@ -111,9 +111,8 @@ int main(int argc, char** argv) {
       "map", "call a task for each line of stdin (a JSON array of arguments); one result line per input line");
   map_command->add_option("plugin", map.plugin, "plugin name")->required();
   map_command->add_option("task", map.task, "task name")->required();
-  auto* jobs_option =
-      map_command->add_option("-j,--jobs", jobs, "worker processes (default: hardware threads)")
-          ->check(CLI::Validator{at_least_one, ""});
+  auto* jobs_option = map_command->add_option("-j,--jobs", jobs, "worker processes (default: hardware threads)")
+                          ->check(CLI::Validator{at_least_one, ""});
   map_command->add_option("--chunksize", map.chunksize, "items sent to a worker at a time")
       ->capture_default_str()
       ->check(CLI::Validator{at_least_one, ""});
@@ -122,9 +121,10 @@ int main(int argc, char** argv) {
                         "describes the k-th output line)");
   double timeout_seconds = 0;
   auto* timeout_option =
-      map_command->add_option("--timeout", timeout_seconds,
-                              "time limit per item, in seconds (decimals allowed): an item over it fails with "
-                              "TaskTimeout and its worker is replaced")
+      map_command
+          ->add_option("--timeout", timeout_seconds,
+                       "time limit per item, in seconds (decimals allowed): an item over it fails with "
+                       "TaskTimeout and its worker is replaced")
           ->type_name("SECONDS")
           ->check(CLI::Validator{positive_seconds, ""});
   std::string joblog;
@@ -152,7 +152,8 @@ int main(int argc, char** argv) {
   auto* workers_command = app.add_subcommand(
       "workers", "start a small demo pool, run a few calls, and show each worker: pid, generation, items done and "
                  "failed, memory, and the plugin files it loaded (path, version, inode, sha256)");
-  auto* plugin_option = workers_command->add_option("--plugin", workers.plugin, "plugin to call")->capture_default_str();
+  auto* plugin_option =
+      workers_command->add_option("--plugin", workers.plugin, "plugin to call")->capture_default_str();
   auto* task_option = workers_command->add_option("--task", workers.task, "task to call")->capture_default_str();
   auto* args_option =
       workers_command

@@ -136,7 +136,8 @@ int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals&
   if (options.timeout) task = task.with_timeout(*options.timeout);
   // Always completion order from the pool, each outcome with its item number: the time an item
   // took is then its own, not the wait behind a slower one, and input order is restored here.
-  auto results = pool.imap_unordered(task, [&lines] { return lines.next(); }, options.chunksize);
+  auto results = pool.imap_unordered(
+      task, [&lines] { return lines.next(); }, options.chunksize);
   const StopLinesOnExit stop_lines{lines};
   // Once the iteration exists (a pool terminated before would refuse it), which then ends with
   // PoolTerminated; stopping the lines ends a read of stdin that would keep the pool's task
@@ -148,8 +149,10 @@ int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals&
 
   const auto write_problems_before = [&](std::size_t line) {
     for (auto& problem : lines.take_problems_before(line))
-      writer.write({problem.line, std::nullopt,
-                    {invalid_arguments_type, "line " + std::to_string(problem.line) + ": " + problem.message}, 0});
+      writer.write({problem.line,
+                    std::nullopt,
+                    {invalid_arguments_type, "line " + std::to_string(problem.line) + ": " + problem.message},
+                    0});
   };
   std::map<std::size_t, Outcome> held;  // ordered: outcomes waiting for an earlier item
   std::size_t next_index = 0;           // ordered: the item to write next

@@ -49,7 +49,8 @@ PluginManifest read_manifest(const std::string& path) {
     throw std::runtime_error{path + ": " + e.what()};
   }
   if (!section)
-    throw std::runtime_error{path + ": no " DLPOOL_MANIFEST_SECTION
+    throw std::runtime_error{path +
+                             ": no " DLPOOL_MANIFEST_SECTION
                              " section: not a dlpool plugin, or built with an SDK from before manifest sections"};
   try {
     return {wire::parse_manifest_section(*section), path};

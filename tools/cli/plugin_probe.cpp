@@ -47,18 +47,15 @@ wire::PluginReport probe_plugin(const std::string& dir, const std::string& name,
     try {
       while (reader.next(header, payload)) {
         switch (header.kind) {
-          case wire::FrameKind::hello:
-            break;
+          case wire::FrameKind::hello: break;
           case wire::FrameKind::plugin: {
             auto report = wire::PluginReport::decode(payload);
             to_worker.write.reset();  // EOF: the worker exits
             worker.reap();
             return report;
           }
-          case wire::FrameKind::result:
-            throw ProbeFailed{std::string{detail::parse_result(payload).message}};
-          default:
-            throw ProbeFailed{who + " sent a frame of kind " + std::to_string(static_cast<int>(header.kind))};
+          case wire::FrameKind::result: throw ProbeFailed{std::string{detail::parse_result(payload).message}};
+          default: throw ProbeFailed{who + " sent a frame of kind " + std::to_string(static_cast<int>(header.kind))};
         }
       }
     } catch (const wire::DecodeError& e) {

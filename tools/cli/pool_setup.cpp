@@ -94,7 +94,8 @@ std::string worker_executable() {
   if (const char* env = std::getenv("DLPOOL_WORKER"); env != nullptr && *env != '\0') return env;
   std::error_code ec;
   const auto self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw std::runtime_error{"cannot locate dlpool-worker: /proc/self/exe: " + ec.message() + " (set $DLPOOL_WORKER)"};
+  if (ec)
+    throw std::runtime_error{"cannot locate dlpool-worker: /proc/self/exe: " + ec.message() + " (set $DLPOOL_WORKER)"};
   const auto worker = self.parent_path() / "dlpool-worker";
   if (!fs::is_regular_file(worker, ec))
     throw std::runtime_error{"dlpool-worker not found at " + worker.string() + " (set $DLPOOL_WORKER)"};

@@ -22,7 +22,8 @@ int run_tasks(const GlobalOptions& global, const TasksOptions& options) {
   std::printf("%s %s (SDK ABI %u)\n  %s\n", manifest.plugin.c_str(), manifest.version.c_str(), manifest.abi,
               manifest.path.c_str());
   if (manifest.abi != DLPOOL_SDK_ABI_VERSION)
-    std::printf("  (workers speak SDK ABI %u: they will refuse to load it until it is rebuilt)\n", DLPOOL_SDK_ABI_VERSION);
+    std::printf("  (workers speak SDK ABI %u: they will refuse to load it until it is rebuilt)\n",
+                DLPOOL_SDK_ABI_VERSION);
   std::printf("%zu task%s%s\n", manifest.tasks.size(), manifest.tasks.size() == 1 ? "" : "s",
               manifest.tasks.empty() ? "" : ":");
   std::size_t width = 0;

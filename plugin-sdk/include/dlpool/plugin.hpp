@@ -34,26 +34,26 @@
 
 /// A constant manifest record (see <dlpool/wire/manifest_record.hpp>) placed in the plugin's
 /// manifest section, where `dlpool tasks` reads it without loading the plugin.
-#define DLPOOL_DETAIL_MANIFEST_RECORD(variable, ...)                                          \
+#define DLPOOL_DETAIL_MANIFEST_RECORD(variable, ...)                                                            \
   __attribute__((section(DLPOOL_MANIFEST_SECTION), used)) DLPOOL_DETAIL_RETAIN static constexpr auto variable = \
       ::dlpool::wire::freeze_record([] { return __VA_ARGS__; });
 
 /// Declares the plugin `name` (an identifier; it must match the file name lib<name>.so) and its
 /// version (a string literal, or any constant expression a std::string_view can be made from:
-/// it is written into the manifest section at compile time), and exports its manifest: as the function the worker calls once it has loaded
-/// the plugin, and as constant data in the manifest section. Use it exactly once per plugin.
-#define DLPOOL_PLUGIN(name, version)                                                           \
-  ::dlpool::sdk_detail::Registry& ::dlpool::sdk_detail::registry() {                         \
-    static ::dlpool::sdk_detail::Registry registry{#name, version};                          \
-    return registry;                                                                         \
-  }                                                                                          \
+/// it is written into the manifest section at compile time), and exports its manifest: as the function the worker calls
+/// once it has loaded the plugin, and as constant data in the manifest section. Use it exactly once per plugin.
+#define DLPOOL_PLUGIN(name, version)                                                                  \
+  ::dlpool::sdk_detail::Registry& ::dlpool::sdk_detail::registry() {                                  \
+    static ::dlpool::sdk_detail::Registry registry{#name, version};                                   \
+    return registry;                                                                                  \
+  }                                                                                                   \
   extern "C" __attribute__((visibility("default"))) const dlpool_manifest* dlpool_plugin_manifest() { \
-    return ::dlpool::sdk_detail::registry().manifest();                                      \
-  }                                                                                          \
-  extern "C" __attribute__((visibility("default"))) unsigned DLPOOL_SDK_ABI_MARKER() {      \
-    return DLPOOL_SDK_ABI_VERSION;                                                           \
-  }                                                                                          \
-  DLPOOL_DETAIL_MANIFEST_RECORD(dlpool_plugin_record,                                        \
+    return ::dlpool::sdk_detail::registry().manifest();                                               \
+  }                                                                                                   \
+  extern "C" __attribute__((visibility("default"))) unsigned DLPOOL_SDK_ABI_MARKER() {                \
+    return DLPOOL_SDK_ABI_VERSION;                                                                    \
+  }                                                                                                   \
+  DLPOOL_DETAIL_MANIFEST_RECORD(dlpool_plugin_record,                                                 \
                                 ::dlpool::wire::plugin_record(#name, version, DLPOOL_SDK_ABI_VERSION))
 
 /// Exports `function` (a plain, non-overloaded function) as the task named after it.

@@ -33,8 +33,7 @@ namespace dlpool {
 class Initializer {
  public:
   template <class R, class... A, class... U>
-  explicit Initializer(const Task<R(A...)>& task, U&&... args)
-      : task_{detail::task_ref(task)} {
+  explicit Initializer(const Task<R(A...)>& task, U&&... args) : task_{detail::task_ref(task)} {
     wire::BinaryEncoder encoder;
     detail::CallCodec<Task<R(A...)>>::encode(item_, encoder, {std::forward<U>(args)...});
   }

@@ -357,8 +357,7 @@ class IMapIterator {
         lock.lock();
       }
       s.cv.wait(lock, has_next);
-    }
-    else if (!s.cv.wait_until(lock, *deadline, has_next))
+    } else if (!s.cv.wait_until(lock, *deadline, has_next))
       throw TimeoutError{"no imap result within the timeout"};
     if (s.length && s.delivered >= *s.length) return std::nullopt;
     if (s.ordered ? !s.pending.contains(s.delivered) : s.arrived.empty()) {

@@ -52,12 +52,14 @@ void configure_log(const char* setting, std::string_view program) {
     if (it != level_names.end())
       chosen = static_cast<LogLevel>(it - level_names.begin());
     else
-      std::fprintf(stderr, "%.*s: DLPOOL_LOG=%.*s is not a level (off, critical, error, warn, info, debug, trace); using warn\n",
-                   static_cast<int>(program.size()), program.data(), static_cast<int>(value.size()), value.data());
+      std::fprintf(
+          stderr, "%.*s: DLPOOL_LOG=%.*s is not a level (off, critical, error, warn, info, debug, trace); using warn\n",
+          static_cast<int>(program.size()), program.data(), static_cast<int>(value.size()), value.data());
   }
   // Workers share the host's stderr; unbuffered, each line leaves in one write and lines of
   // several processes do not interleave.
-  auto logger = std::make_shared<spdlog::logger>(std::string{program}, std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>(std::string{program}, std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n %P] [%l] %v");
   logger->set_level(to_spdlog(chosen));
   {

@@ -124,7 +124,8 @@ std::optional<std::string> ElfReader::section(std::string_view name, std::size_t
     if (gelf_getshdr(section, &header) == nullptr) malformed("a section header cannot be read");
     const char* candidate = elf_strptr(elf_.get(), names_index, header.sh_name);
     if (candidate == nullptr || name != candidate) continue;
-    if (header.sh_type == SHT_NOBITS) throw ElfError{"malformed: its section " + section_name + " has no bytes in the file"};
+    if (header.sh_type == SHT_NOBITS)
+      throw ElfError{"malformed: its section " + section_name + " has no bytes in the file"};
     if (header.sh_size > max_size)
       throw ElfError{"malformed: its section " + section_name + " takes " + std::to_string(header.sh_size) +
                      " bytes, more than the " + std::to_string(max_size) + " it may"};

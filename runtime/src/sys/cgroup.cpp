@@ -73,8 +73,7 @@ bool has_word(const std::string& text, const std::string& word) {
 
 CgroupTree::CgroupTree(std::string dir) : dir_{std::move(dir)} {
   struct statfs fs {};
-  if (::statfs(dir_.c_str(), &fs) != 0)
-    throw std::runtime_error{dir_ + ": " + std::strerror(errno)};
+  if (::statfs(dir_.c_str(), &fs) != 0) throw std::runtime_error{dir_ + ": " + std::strerror(errno)};
   if (fs.f_type != CGROUP2_SUPER_MAGIC)
     throw std::runtime_error{dir_ + " is not in a cgroup v2 file system" +
                              (fs.f_type == CGROUP_SUPER_MAGIC ? std::string{" (it is cgroup v1)"} : "")};
@@ -99,13 +98,15 @@ CgroupTree::CgroupTree(std::string dir) : dir_{std::move(dir)} {
 WorkerCgroup CgroupTree::create(std::uint64_t id, std::optional<std::uint64_t> memory_bytes) const {
   auto path = dir_ + "/dlpool-" + std::to_string(::getpid()) + "-" + std::to_string(id);
   // One left by an earlier host with this pid is removed first (it fails if still in use).
-  if (::mkdir(path.c_str(), 0755) != 0 && (errno != EEXIST || ::rmdir(path.c_str()) != 0 || ::mkdir(path.c_str(), 0755) != 0))
+  if (::mkdir(path.c_str(), 0755) != 0 &&
+      (errno != EEXIST || ::rmdir(path.c_str()) != 0 || ::mkdir(path.c_str(), 0755) != 0))
     throw_errno("mkdir", path);
   WorkerCgroup cgroup{std::move(path)};
   if (memory_bytes) {
     write_file(cgroup.path() + "/memory.max", std::to_string(*memory_bytes));
     // No swap to escape into: over memory.max is over, not slow.
-    if (::access((cgroup.path() + "/memory.swap.max").c_str(), W_OK) == 0) write_file(cgroup.path() + "/memory.swap.max", "0");
+    if (::access((cgroup.path() + "/memory.swap.max").c_str(), W_OK) == 0)
+      write_file(cgroup.path() + "/memory.swap.max", "0");
   }
   return cgroup;
 }

@@ -3,8 +3,8 @@
 #include "sys/unique_fd.hpp"
 
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dlpool::detail {

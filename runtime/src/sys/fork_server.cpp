@@ -4,11 +4,11 @@
 #include "sys/io.hpp"
 #include "sys/sanitizers.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
-#include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <span>
 #include <string>
@@ -34,7 +34,8 @@ bool stopped(int pid) {
   const std::string_view line{text, static_cast<std::size_t>(n)};
   // "PID (COMM) STATE ...": COMM may hold anything, so the state follows the last ')'.
   const auto close = line.rfind(')');
-  return close != std::string_view::npos && close + 2 < line.size() && (line[close + 2] == 'T' || line[close + 2] == 't');
+  return close != std::string_view::npos && close + 2 < line.size() &&
+         (line[close + 2] == 'T' || line[close + 2] == 't');
 }
 
 bool send_fds(int socket, const std::vector<int>& fds, std::string request) {

@@ -51,8 +51,7 @@ bool write_all(int fd, std::span<const std::string_view> pieces) {
   std::size_t skip = 0;  // bytes of pieces.front() already written
   while (!pieces.empty()) {
     const auto n_iov = std::min(pieces.size(), max_iov);
-    for (std::size_t i = 0; i < n_iov; ++i)
-      iov[i] = {const_cast<char*>(pieces[i].data()), pieces[i].size()};
+    for (std::size_t i = 0; i < n_iov; ++i) iov[i] = {const_cast<char*>(pieces[i].data()), pieces[i].size()};
     iov[0].iov_base = static_cast<char*>(iov[0].iov_base) + skip;
     iov[0].iov_len -= skip;
     auto n = ::writev(fd, iov, static_cast<int>(n_iov));

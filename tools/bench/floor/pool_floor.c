@@ -31,14 +31,20 @@ static long count_primes(long limit) {
   for (long n = 2; n < limit; n++) {
     int prime = 1;
     for (long d = 2; d * d <= n; d++)
-      if (n % d == 0) { prime = 0; break; }
+      if (n % d == 0) {
+        prime = 0;
+        break;
+      }
     count += prime;
   }
   return count;
 }
 
 static void must(int ok, const char *what) {
-  if (!ok) { perror(what); exit(2); }
+  if (!ok) {
+    perror(what);
+    exit(2);
+  }
 }
 
 /* Seconds to run `items` items of `limit` on `procs` children, started and idle beforehand. */
@@ -50,7 +56,10 @@ static double run(int procs, int items, long limit) {
     pid[i] = fork();
     must(pid[i] >= 0, "fork");
     if (pid[i] == 0) {
-      for (int j = 0; j <= i; j++) { close(to[j][1]); close(from[j][0]); }  /* EOF must reach us */
+      for (int j = 0; j <= i; j++) {
+        close(to[j][1]);
+        close(from[j][0]);
+      }  /* EOF must reach us */
       long x = 0;
       if (write(from[i][1], &x, sizeof x) != (ssize_t)sizeof x) _exit(1);  /* ready, as a worker's HELLO */
       while (read(to[i][0], &x, sizeof x) == (ssize_t)sizeof x) {
@@ -100,10 +109,16 @@ static int compare(const void *a, const void *b) {
 int main(int argc, char **argv) {
   int procs = (int)sysconf(_SC_NPROCESSORS_ONLN), quick = 0, reps = 15;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--processes") && i + 1 < argc) procs = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--quick")) quick = 1;
-    else { fprintf(stderr, "usage: pool_floor [--processes P] [--quick] [--reps N]\n"); return 2; }
+    if (!strcmp(argv[i], "--processes") && i + 1 < argc)
+      procs = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+      reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--quick"))
+      quick = 1;
+    else {
+      fprintf(stderr, "usage: pool_floor [--processes P] [--quick] [--reps N]\n");
+      return 2;
+    }
   }
   if (procs < 1 || procs > max_procs || reps < 1 || reps > max_reps) {
     fprintf(stderr, "pool_floor: processes must be 1..%d and reps 1..%d\n", max_procs, max_reps);

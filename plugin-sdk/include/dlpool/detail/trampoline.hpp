@@ -112,8 +112,8 @@ int invoke(typename FnTraits<decltype(Fn)>::Args& args, std::uint32_t item, dlpo
   } catch (const std::exception& e) {
     return fail(out, dlpool_status_task_exception, item, current_exception_type(), e.what(), pending);
   } catch (...) {
-    return fail(out, dlpool_status_task_exception, item, current_exception_type(), "a non-standard exception was thrown",
-                pending);
+    return fail(out, dlpool_status_task_exception, item, current_exception_type(),
+                "a non-standard exception was thrown", pending);
   }
 }
 
@@ -135,28 +135,32 @@ int run_chunk(const char* items, std::size_t size, dlpool_sink* out) noexcept {
       } catch (const std::exception& e) {
         return fail(out, dlpool_status_bad_arguments, item, "dlpool::DecodeError", e.what(), &pending);
       }
-      const int status = invoke<Fn>(args, item, out, [&](const auto&... result) {
-        if constexpr (wire::direct_bytes<std::remove_cvref_t<decltype(result)>...> &&
-                      !wire::raw_bytes<std::remove_cvref_t<decltype(result)>...>) {
+      const int status = invoke<Fn>(
+          args, item, out,
+          [&](const auto&... result) {
+            if constexpr (wire::direct_bytes<std::remove_cvref_t<decltype(result)>...> &&
+                          !wire::raw_bytes<std::remove_cvref_t<decltype(result)>...>) {
           // A string or a vector of numbers goes straight to the sink, not through a buffer
           // first: the worker then copies a large result once, into the frame it sends.
-          pending.flush();
-          const auto size = static_cast<std::uint32_t>(wire::direct_size(result...));
-          out->write(out->context, reinterpret_cast<const char*>(&size), sizeof size);
-          (wire::write_direct(result, [&](const char* data, std::size_t n) { out->write(out->context, data, n); }), ...);
-        } else {
-          auto& encoded = pending.buffer();
-          const auto before = encoded.size();
-          try {
-            encoder.append_item(encoded, result...);
-          } catch (const std::exception& e) {
-            encoded.resize(before);  // the item's partial encoding goes nowhere
-            return fail(out, dlpool_status_bad_result, item, current_exception_type(), e.what(), &pending);
-          }
-          pending.flush_if_large();
-        }
-        return int{dlpool_status_ok};
-      }, &pending);
+              pending.flush();
+              const auto size = static_cast<std::uint32_t>(wire::direct_size(result...));
+              out->write(out->context, reinterpret_cast<const char*>(&size), sizeof size);
+              (wire::write_direct(result, [&](const char* data, std::size_t n) { out->write(out->context, data, n); }),
+               ...);
+            } else {
+              auto& encoded = pending.buffer();
+              const auto before = encoded.size();
+              try {
+                encoder.append_item(encoded, result...);
+              } catch (const std::exception& e) {
+                encoded.resize(before);  // the item's partial encoding goes nowhere
+                return fail(out, dlpool_status_bad_result, item, current_exception_type(), e.what(), &pending);
+              }
+              pending.flush_if_large();
+            }
+            return int{dlpool_status_ok};
+          },
+          &pending);
       if (status != dlpool_status_ok) return status;
     }
     pending.flush();

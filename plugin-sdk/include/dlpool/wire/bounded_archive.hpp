@@ -14,8 +14,8 @@
 // (A container of elements that encode to no bytes at all, such as a vector of empty structs, is
 // therefore refused when it is longer than what follows it: a price worth paying.)
 
-#include <cereal/cereal.hpp>
 #include <cereal/archives/binary.hpp>  // the output archive it pairs with
+#include <cereal/cereal.hpp>
 
 #include <cstddef>
 #include <cstring>

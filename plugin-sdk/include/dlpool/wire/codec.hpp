@@ -51,7 +51,7 @@ class AppendBuf final : public std::streambuf {
 /// copy those themselves (the same bytes), which spares a stream call per value for the tiny
 /// items of a map. bool is left to Cereal, which reads it as it wrote it.
 template <class... T>
-inline constexpr bool raw_bytes = ((std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) && ...);
+inline constexpr bool raw_bytes = ((std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)&&...);
 
 /// Strings and vectors of numbers are encoded by Cereal as a size_type count, then their
 /// elements' raw bytes. The codecs copy those themselves too: one memcpy straight between the
@@ -78,7 +78,7 @@ inline constexpr bool contiguous_bytes = ContiguousTraits<T>::value;
 
 /// Values the codecs encode without Cereal's stream: numbers and contiguous containers of them.
 template <class... T>
-inline constexpr bool direct_bytes = ((raw_bytes<T> || contiguous_bytes<T>) && ...);
+inline constexpr bool direct_bytes = ((raw_bytes<T> || contiguous_bytes<T>)&&...);
 
 /// The size of the Cereal binary encoding of `values`, all of them direct_bytes.
 template <class... T>

@@ -34,7 +34,16 @@ inline constexpr std::size_t job_offset = 8;  // of the header's u64 job field
 /// Default bound on one frame's payload; both sides check it before allocating.
 inline constexpr std::uint32_t default_max_frame = 256u << 20;
 
-enum class FrameKind : std::uint16_t { hello = 1, init = 2, task = 3, result = 4, stop = 5, load = 6, plugin = 7, retire = 8 };
+enum class FrameKind : std::uint16_t {
+  hello = 1,
+  init = 2,
+  task = 3,
+  result = 4,
+  stop = 5,
+  load = 6,
+  plugin = 7,
+  retire = 8
+};
 
 enum class Codec : std::uint8_t { binary = 0, json = 1 };
 

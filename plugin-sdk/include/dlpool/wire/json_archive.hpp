@@ -65,9 +65,15 @@ class JsonOutputArchive : public cereal::OutputArchive<JsonOutputArchive>, publi
     const char* name = std::exchange(next_name_, nullptr);
     switch (node.state) {
       case State::root: return;
-      case State::start_array: out_ += '['; node.state = State::in_array; return;
+      case State::start_array:
+        out_ += '[';
+        node.state = State::in_array;
+        return;
       case State::in_array: out_ += ','; return;
-      case State::start_object: out_ += '{'; node.state = State::in_object; break;
+      case State::start_object:
+        out_ += '{';
+        node.state = State::in_object;
+        break;
       case State::in_object: out_ += ','; break;
     }
     if (name != nullptr)
@@ -156,9 +162,7 @@ class JsonInputArchive : public cereal::InputArchive<JsonInputArchive>, public c
   /// Fails about the next value: "argument 2 [3].x: MESSAGE".
   [[noreturn]] void fail_here(const std::string& message) const { throw DecodeError{path(true) + ": " + message}; }
   /// Fails about the array or object the next value is in: "argument 2 [3]: MESSAGE".
-  [[noreturn]] void fail_in_node(const std::string& message) const {
-    throw DecodeError{path(false) + ": " + message};
-  }
+  [[noreturn]] void fail_in_node(const std::string& message) const { throw DecodeError{path(false) + ": " + message}; }
 
   /// The value the next load reads: the next one in order, or the member the pending NVP names.
   const JsonValue& next_value() {
@@ -252,9 +256,9 @@ namespace json_detail {
 
 /// Types that are a node of their own: neither numbers nor minimal types, which are values.
 template <class T, class Archive, template <class, class> class HasMinimal>
-inline constexpr bool is_node = !std::is_arithmetic_v<T> &&
-                                !cereal::traits::has_minimal_base_class_serialization<T, HasMinimal, Archive>::value &&
-                                !HasMinimal<T, Archive>::value;
+inline constexpr bool is_node =
+    !std::is_arithmetic_v<T> && !cereal::traits::has_minimal_base_class_serialization<T, HasMinimal, Archive>::value &&
+    !HasMinimal<T, Archive>::value;
 
 template <class T>
 struct IsStdArray : std::false_type {};

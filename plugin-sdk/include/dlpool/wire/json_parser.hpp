@@ -127,9 +127,18 @@ class Parser {
   /// opened one.
   bool read_value(JsonValue& value) {
     switch (peek()) {
-      case '[': value.kind = JsonValue::Kind::array; ++pos_; return true;
-      case '{': value.kind = JsonValue::Kind::object; ++pos_; return true;
-      case '"': value.kind = JsonValue::Kind::string; read_string(value.text); return false;
+      case '[':
+        value.kind = JsonValue::Kind::array;
+        ++pos_;
+        return true;
+      case '{':
+        value.kind = JsonValue::Kind::object;
+        ++pos_;
+        return true;
+      case '"':
+        value.kind = JsonValue::Kind::string;
+        read_string(value.text);
+        return false;
       case 't': read_literal("true", value, JsonValue::Kind::boolean, true); return false;
       case 'f': read_literal("false", value, JsonValue::Kind::boolean, false); return false;
       case 'n': read_literal("null", value, JsonValue::Kind::null, false); return false;

@@ -149,8 +149,8 @@ inline SectionManifest parse_manifest_section(std::string_view section) {
       throw DecodeError{"manifest record format " + std::to_string(format) + where + "; this dlpool reads format " +
                         std::to_string(manifest_format) + " (a plugin built with a newer SDK?)"};
     if (size < manifest_header_size || size % 8 != 0 || size > left)
-      throw DecodeError{"manifest record of " + std::to_string(size) + " bytes" + where + ", " +
-                        std::to_string(left) + " left in the section"};
+      throw DecodeError{"manifest record of " + std::to_string(size) + " bytes" + where + ", " + std::to_string(left) +
+                        " left in the section"};
     ByteReader in{section.data() + at + manifest_header_size, size - manifest_header_size};
     if (kind == static_cast<std::uint16_t>(ManifestKind::plugin)) {
       if (have_plugin) throw DecodeError{"two plugin records (DLPOOL_PLUGIN used twice?)"};
@@ -167,7 +167,8 @@ inline SectionManifest parse_manifest_section(std::string_view section) {
       if (same == manifest.tasks.end())
         manifest.tasks.push_back(std::move(task));
       else if (same->signature != task.signature)
-        throw DecodeError{"task '" + task.name + "' is listed twice, as " + same->signature + " and as " + task.signature};
+        throw DecodeError{"task '" + task.name + "' is listed twice, as " + same->signature + " and as " +
+                          task.signature};
     } else {  // a kind a later format-1 SDK added: skipped, as the layout allows
       at += size;
       continue;

@@ -39,10 +39,10 @@ constexpr std::string type_name() {
   return TypeName<std::remove_cvref_t<T>>::get();
 }
 
-#define DLPOOL_WIRE_FIXED_NAME(T, spelled)                      \
-  template <>                                                   \
-  struct TypeName<T> {                                          \
-    static constexpr std::string get() { return spelled; }      \
+#define DLPOOL_WIRE_FIXED_NAME(T, spelled)                 \
+  template <>                                              \
+  struct TypeName<T> {                                     \
+    static constexpr std::string get() { return spelled; } \
   };
 DLPOOL_WIRE_FIXED_NAME(void, "void")
 DLPOOL_WIRE_FIXED_NAME(bool, "bool")

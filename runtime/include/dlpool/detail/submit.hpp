@@ -35,7 +35,8 @@ class Submitter {
 
   /// apply_async: one item, which the caller's thread may hand straight to an idle worker.
   template <class T>
-  static AsyncResult<typename CallCodec<T>::Result> apply(PoolImpl& pool, const T& task, typename CallCodec<T>::Item args,
+  static AsyncResult<typename CallCodec<T>::Result> apply(PoolImpl& pool, const T& task,
+                                                          typename CallCodec<T>::Item args,
                                                           Callbacks<typename CallCodec<T>::Result> callbacks) {
     using Codec = CallCodec<T>;
     auto state = std::make_shared<ResultState<typename Codec::Result>>();

@@ -81,7 +81,8 @@ void decode_items(std::size_t first, std::span<const std::string_view> items, Ou
 
 /// Runs the callbacks, then makes the result ready. A throwing callback fails its own result.
 template <class T>
-void finish(ResultState<T>& state, const Callbacks<T>& callbacks, std::optional<Stored<T>> value, std::exception_ptr error) {
+void finish(ResultState<T>& state, const Callbacks<T>& callbacks, std::optional<Stored<T>> value,
+            std::exception_ptr error) {
   try {
     if (error) {
       if (callbacks.error_callback) callbacks.error_callback(error);
@@ -260,14 +261,13 @@ inline constexpr bool is_iota_view<std::ranges::iota_view<W, B>> = true;
 /// other range is copied, as CPython's map copies its iterable into a list: a range not known to
 /// own its elements may refer to the caller's data, which an *_async call must not depend on.
 template <class T, class R>
-concept HeldRange =
-    requires { typename CallCodec<T>::Item; } && !std::is_same_v<T, JsonTask> &&
-    std::tuple_size_v<typename CallCodec<T>::Item> == 1 &&
-    std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<R>>,
-                   std::tuple_element_t<0, typename CallCodec<T>::Item>> &&
-    (is_iota_view<std::remove_cvref_t<R>> ||
-     (std::is_same_v<std::remove_reference_t<R>, std::vector<std::ranges::range_value_t<R>>> &&
-      !std::is_lvalue_reference_v<R>));
+concept HeldRange = requires { typename CallCodec<T>::Item; } && !std::is_same_v<T, JsonTask> &&
+                    std::tuple_size_v<typename CallCodec<T>::Item> == 1 &&
+                    std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<R>>,
+                                   std::tuple_element_t<0, typename CallCodec<T>::Item>> &&
+                    (is_iota_view<std::remove_cvref_t<R>> ||
+                     (std::is_same_v<std::remove_reference_t<R>, std::vector<std::ranges::range_value_t<R>>> &&
+                      !std::is_lvalue_reference_v<R>));
 
 /// Chunks pulled from a generator (imap over an endless or lazily computed input). An exception
 /// from the generator ends the input after the items it had produced.
@@ -275,7 +275,8 @@ template <class Codec>
 class GeneratorSource final : public ChunkSource {
  public:
   using Generator = std::function<std::optional<typename Codec::Item>()>;
-  GeneratorSource(Generator generator, std::size_t chunksize) : generator_{std::move(generator)}, chunksize_{chunksize} {}
+  GeneratorSource(Generator generator, std::size_t chunksize)
+      : generator_{std::move(generator)}, chunksize_{chunksize} {}
 
   [[nodiscard]] bool pulls_from_caller() const noexcept override { return true; }
 
