@@ -9,9 +9,11 @@
 
 #include <dlpool/wire/frame.hpp>
 
+#include <csignal>
 #include <type_traits>
 
 #include <poll.h>
+#include <sys/wait.h>
 
 namespace dlpool::detail {
 namespace {
@@ -27,6 +29,7 @@ std::string aborted(const std::string& why) { return "restart aborted, the old w
 LocalTransport::LocalTransport(const PoolOptions& options)
     : max_frame_{options.max_frame_bytes},
       memory_bytes_{options.limits.memory_bytes},
+      cpu_time_{options.limits.cpu_time},
       argv_{worker_executable(options.worker_path),
             "--plugin-path",
             plugin_search_path(options.plugin_path),
@@ -92,6 +95,28 @@ void LocalTransport::use_limits(const WorkerLimits& limits) {
   if (!cgroup_refused.empty()) limits_in_force_ += "; cgroup not used: " + cgroup_refused;
 }
 
+LossReport LocalWorker::loss_report() const {
+  LossReport report;
+  report.executor = name();
+  report.pid = process.pid();
+  report.wait_status = wait_status;
+  report.broke_protocol = !protocol_error.empty();
+  report.cause = report.broke_protocol ? protocol_error : describe_exit(wait_status);
+  const bool signalled = wait_status >= 0 && WIFSIGNALED(wait_status);
+  report.killed = signalled && WTERMSIG(wait_status) == SIGKILL && !report.broke_protocol;
+  if (cpu_time_ && signalled && WTERMSIG(wait_status) == SIGXCPU) {
+    report.over = LossReport::Limit::cpu_time;
+    report.limit = "CPU-time limit of " + std::to_string(cpu_time_->count()) + " s per item";
+    report.cpu_seconds_per_item = cpu_time_->count();
+  } else if (cgroup && signalled && WTERMSIG(wait_status) == SIGKILL && cgroup->oom_killed()) {
+    // The OOM killer kills with SIGKILL; it may have killed a child of the worker's before.
+    report.over = LossReport::Limit::memory;
+    report.limit =
+        "memory limit of " + readable_size(memory_bytes_.value_or(0)) + " (memory.max of " + cgroup->path() + ")";
+  }
+  return report;
+}
+
 LocalWorker::Parts LocalTransport::start(std::uint64_t id, std::span<const std::string> plugins) {
   Pipe tasks = make_pipe();
   Pipe results = make_pipe();
@@ -118,8 +143,8 @@ LocalWorker::Parts LocalTransport::start(std::uint64_t id, std::span<const std::
   if (cgroup) cgroup->add(process.pid());
   set_nonblocking(results.read.get());
   log(LogLevel::debug, "worker {} started", process.pid());
-  return {std::move(process),      std::move(tasks.write), std::move(doorbell),
-          std::move(results.read), std::move(ledger),      std::move(cgroup)};
+  return {std::move(process), std::move(tasks.write), std::move(doorbell), std::move(results.read),
+          std::move(ledger),  std::move(cgroup),      cpu_time_,           memory_bytes_};
 }
 
 void LocalTransport::probe(const std::vector<std::string>& plugins) {

@@ -46,6 +46,7 @@ class LocalTransport final : public Transport {
 
   const std::uint32_t max_frame_;
   const std::optional<std::uint64_t> memory_bytes_;  // for a worker's cgroup
+  const std::optional<std::chrono::seconds> cpu_time_;  // RLIMIT_CPU, to tell a worker killed for it
   std::vector<std::string> argv_;
   std::optional<CgroupTree> cgroups_;  // the delegated cgroup directory, when it can be used
   std::string limits_in_force_;        // WorkerInfo::limits

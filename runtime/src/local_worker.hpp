@@ -14,6 +14,7 @@
 #include "transport.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -31,6 +32,9 @@ class LocalWorker : public Executor {
     UniqueFd to_worker, doorbell, from_worker;
     Ledger ledger;
     std::optional<WorkerCgroup> cgroup;
+    // The limits it runs under, to tell a death over them (loss_report).
+    std::optional<std::chrono::seconds> cpu_time;
+    std::optional<std::uint64_t> memory_bytes;
   };
 
   LocalWorker(Parts parts, std::uint32_t max_frame)
@@ -41,7 +45,9 @@ class LocalWorker : public Executor {
         from_worker{std::move(parts.from_worker)},
         ledger{std::move(parts.ledger)},
         to_worker_capacity{to_worker.get()},
-        reader{max_frame} {}
+        reader{max_frame},
+        cpu_time_{parts.cpu_time},
+        memory_bytes_{parts.memory_bytes} {}
 
   [[nodiscard]] std::size_t parallelism() const noexcept final { return 1; }
   /// No bound of its own: a write blocks once the pipe is full, and routing queues little.
@@ -62,6 +68,9 @@ class LocalWorker : public Executor {
   /// Its ledger counts the chunks it started (see sys/ledger.hpp).
   [[nodiscard]] bool started(std::uint64_t seq) const noexcept final { return ledger.chunks_started() >= seq; }
   [[nodiscard]] std::string name() const final { return "worker " + std::to_string(process.pid()); }
+  /// Once it is reaped and its pipe drained: who it was and how it ended, the chunks it held
+  /// left for the caller to fill in (local_transport.cpp).
+  [[nodiscard]] LossReport loss_report() const;
 
   // Its own, in PoolOptions::limits.cgroup, when in force. Before `process`, so destroyed after
   // it: a cgroup can be removed only once the process is gone.
@@ -78,6 +87,7 @@ class LocalWorker : public Executor {
   FrameReader reader;          // result handler only
   bool registered = false;     // in the result handler's epoll set
   bool channel_lost = false;   // EOF or protocol error on its result pipe: no longer read
+  std::string protocol_error;  // why the host ended it for what it sent (result handler, pool lock)
   int wait_status = -1;        // reaped: its waitpid() status
 
  private:
@@ -85,6 +95,9 @@ class LocalWorker : public Executor {
   void ring() const noexcept {
     if (rings.load(std::memory_order_relaxed)) signal_eventfd(doorbell.get());
   }
+
+  const std::optional<std::chrono::seconds> cpu_time_;
+  const std::optional<std::uint64_t> memory_bytes_;
 };
 
 }  // namespace dlpool::detail

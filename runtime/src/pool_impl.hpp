@@ -141,7 +141,6 @@ struct Worker final : LocalWorker {
   Clock::time_point start_deadline = Clock::time_point::max();  // stopped if not ready by then
   Stop stop = Stop::no;        // why it was stopped (set on entering WorkerPhase::stopping)
   Clock::time_point kill_at{};  // exiting or stopping: when SIGKILL is due
-  std::string protocol_error;      // why the host ended this worker, if it did
   std::deque<InFlight> in_flight;  // sent, not yet answered; the front one is running
   // A thread writes a frame to it outside the pool lock: nobody else may write until it is done,
   // or frames longer than PIPE_BUF could interleave, or reach the worker out of in_flight's order.
@@ -246,7 +245,13 @@ class PoolImpl {
   void result_handler();
   FrameReader::Fill read_worker(const std::shared_ptr<Worker>& worker);
   bool handle_frame(Worker& worker, const wire::FrameHeader& header, std::string_view payload);
+  /// Transport: a reaped worker's pipe is drained, and its loss reported to executor_lost().
   void finalize_worker(const std::shared_ptr<Worker>& worker);
+  /// Routing: of the chunks a lost executor held, the started ones fail, the others are sent
+  /// again; it is erased, and replaced.
+  void executor_lost(const std::shared_ptr<Worker>& worker, LossReport report);
+  /// The error a chunk the lost executor of `report` was running fails with.
+  std::exception_ptr lost_chunk_error(const Worker& worker, const LossReport& report, const InFlight& chunk) const;
   void lose_channel(Worker& worker, std::string why);
   /// HELLO without an initializer, or the initializer's success.
   void became_ready(Worker& worker);
@@ -289,9 +294,6 @@ class PoolImpl {
                                                          // result handler completes (callbacks run there)
   int unready_deaths_ = 0;  // consecutive workers that died before becoming ready
   bool ever_ready_ = false;  // some worker became ready: a slow start is not a broken setup
-  /// The error of a chunk whose worker died over a resource limit (SIGXCPU, its cgroup's OOM
-  /// killer), or null.
-  std::exception_ptr over_limit(const Worker& worker, const InFlight& chunk) const;
   Clock::time_point next_deadline_ = Clock::time_point::max();  // the worker handler wakes then
   unsigned generation_ = 0;  // of the workers spawned now; older ones are retiring (restart)
   std::mutex restart_mutex_;  // one restart at a time

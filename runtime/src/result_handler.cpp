@@ -267,54 +267,87 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
     stop_worker(worker, Worker::Stop::lost);
 }
 
-std::exception_ptr PoolImpl::over_limit(const Worker& worker, const InFlight& chunk) const {
-  if (worker.stop != Worker::Stop::no && worker.stop != Worker::Stop::lost) return nullptr;
-  const auto& task = chunk.record->task;
-  const auto where = " running " + task.plugin + "." + task.task + " (job " + std::to_string(chunk.record->id) +
-                     ", chunk " + std::to_string(chunk.chunk) + ")";
-  const auto pid = std::to_string(worker.process.pid());
-  const auto status = worker.wait_status;
-  if (const auto& cpu = options_.limits.cpu_time;
-      cpu && status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
-    return std::make_exception_ptr(
-        ResourceLimitError{"worker " + pid + " used up its CPU-time limit of " + std::to_string(cpu->count()) +
-                           " s per item (" + std::to_string(cpu->count() * static_cast<std::int64_t>(chunk.count)) +
-                           " s for this chunk)" + where + " and was killed by SIGXCPU"});
-  // The OOM killer kills with SIGKILL; it may have killed a child of the worker's before.
-  if (worker.cgroup && status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && worker.cgroup->oom_killed())
-    return std::make_exception_ptr(ResourceLimitError{
-        "worker " + pid + " went over its memory limit of " + readable_size(options_.limits.memory_bytes.value_or(0)) +
-        " (memory.max of " + worker.cgroup->path() + ")" + where + " and was killed by the OOM killer"});
-  return nullptr;
-}
-
 void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   // The worker is reaped: all it ever wrote is in the pipe. Deliver that before judging its chunk.
   // (`drained` rather than EOF means a process it forked still holds the pipe: stop there.)
   while (!worker->channel_lost && read_worker(worker) == FrameReader::Fill::data) {
   }
   if (!worker->channel_lost) lose_channel(*worker, {});
+  LossReport report;
+  {
+    std::lock_guard lock{mutex_};
+    report = worker->loss_report();
+    // Its ledger says whether it started the chunk it held at the front (a worker killed while
+    // idle, just as a call was handed to it, has not). It runs one chunk at a time, in the order
+    // sent: those behind that one it never started.
+    report.held.reserve(worker->in_flight.size());
+    for (const auto& chunk : worker->in_flight)
+      report.held.push_back({chunk.id(), report.held.empty() && worker->started(chunk.seq)});
+  }
+  executor_lost(worker, std::move(report));
+}
+
+std::exception_ptr PoolImpl::lost_chunk_error(const Worker& worker, const LossReport& report,
+                                              const InFlight& chunk) const {
+  const auto& task = chunk.record->task;
+  const auto where = " running " + task.plugin + "." + task.task + " (job " + std::to_string(chunk.record->id) +
+                     ", chunk " + std::to_string(chunk.chunk) + ")";
+  // A limit counts only for a death the pool did not cause.
+  if (worker.stop == Worker::Stop::no || worker.stop == Worker::Stop::lost) {
+    if (report.over == LossReport::Limit::cpu_time)
+      return std::make_exception_ptr(
+          ResourceLimitError{report.executor + " used up its " + report.limit + " (" +
+                             std::to_string(report.cpu_seconds_per_item * static_cast<std::int64_t>(chunk.count)) +
+                             " s for this chunk)" + where + " and was killed by SIGXCPU"});
+    if (report.over == LossReport::Limit::memory)
+      return std::make_exception_ptr(ResourceLimitError{report.executor + " went over its " + report.limit + where +
+                                                        " and was killed by the OOM killer"});
+  }
+  if (worker.stop == Worker::Stop::timeout)
+    return std::make_exception_ptr(TaskTimeout{
+        report.pid,
+        chunk.record->timeout.value_or(std::chrono::milliseconds{0}) * static_cast<std::int64_t>(chunk.count),
+        task.plugin, task.task, chunk.record->id, chunk.chunk});
+  if (worker.stop == Worker::Stop::cancel) return cancelled_error(*chunk.record);
+  if (report.broke_protocol)
+    return std::make_exception_ptr(ProtocolError{report.executor + " " + report.cause + " (running " + task.plugin +
+                                                 "." + task.task + ", job " + std::to_string(chunk.record->id) +
+                                                 ", chunk " + std::to_string(chunk.chunk) + ")"});
+  return std::make_exception_ptr(
+      WorkerLostError{report.pid, report.wait_status, task.plugin, task.task, chunk.record->id, chunk.chunk});
+}
+
+void PoolImpl::executor_lost(const std::shared_ptr<Worker>& worker, LossReport report) {
   std::unique_lock lock{mutex_};
-  auto lost = std::move(worker->in_flight);
+  auto held = std::move(worker->in_flight);
   worker->in_flight.clear();
-  // Had it started its front chunk? Its ledger says (a worker killed while idle, just as a call
-  // was handed to it, has not): a chunk never started is sent again with those behind it
-  // instead of failing, up to max_deaths_before_start times. Only for a death the pool did not
-  // cause: a chunk the pool stopped a worker over (timeout, cancel, protocol error) fails.
-  const bool front_unstarted = !lost.empty() && !worker->started(lost.front().seq) &&
-                               (worker->stop == Worker::Stop::no || worker->stop == Worker::Stop::lost) &&
-                               worker->protocol_error.empty() &&
-                               ++lost.front().deaths_before_start <= max_deaths_before_start;
-  const auto ended = worker->protocol_error.empty() ? describe_exit(worker->wait_status) : worker->protocol_error;
-  if (lost.empty())
-    log(LogLevel::debug, "worker {} {}", worker->process.pid(), ended);
-  else if (front_unstarted)
-    log(LogLevel::info, "worker {} {} before it started its next chunk; {} chunk(s) to send again",
-        worker->process.pid(), ended, lost.size());
+  // A death the pool caused (timeout, cancel, terminate, start timeout) or a protocol error
+  // fails the chunk the executor was given first, started or not: it is what it was stopped over.
+  const bool caused = (worker->stop != Worker::Stop::no && worker->stop != Worker::Stop::lost) || report.broke_protocol;
+  // Which of the chunks it held fail: those it started. One it never started is sent again
+  // instead, with those behind it, ahead of anything not yet sent: up to max_deaths_before_start
+  // times, in case it is what kills its executors before they start it.
+  const auto started = [&](const InFlight& chunk) {
+    const auto it = std::ranges::find(report.held, chunk.id(), &HeldChunk::id);
+    return it != report.held.end() && it->started;
+  };
+  std::vector<bool> fails(held.size());
+  std::size_t failing = 0;
+  for (std::size_t i = 0; i < held.size(); ++i)
+    if (started(held[i]) || (i == 0 && (caused || ++held[i].deaths_before_start > max_deaths_before_start))) {
+      fails[i] = true;
+      ++failing;
+    }
+  const auto& ended = report.cause;
+  if (held.empty())
+    log(LogLevel::debug, "{} {}", report.executor, ended);
+  else if (!fails.front())
+    log(LogLevel::info, "{} {} before it started its next chunk; {} chunk(s) to send again", report.executor, ended,
+        held.size());
   else
-    log(LogLevel::info, "worker {} {} running {}.{} (job {}, chunk {}); {} chunk(s) behind it to send again",
-        worker->process.pid(), ended, lost.front().record->task.plugin, lost.front().record->task.task,
-        lost.front().record->id, lost.front().chunk, lost.size() - 1);
+    log(LogLevel::info, "{} {} running {}.{} (job {}, chunk {}); {} chunk(s) behind it to send again", report.executor,
+        ended, held.front().record->task.plugin, held.front().record->task.task, held.front().record->id,
+        held.front().chunk, held.size() - failing);
   std::erase(workers_, worker);
   signal_eventfd(worker_wake_.get());  // replace it
   task_cv_.notify_all();
@@ -323,9 +356,7 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
   // start. (The host's own SIGKILLs come with a protocol error, end a stop's grace period, or
   // end the kill_grace of a worker asked to exit, which is ready: the test below is for unready
   // workers.)
-  const bool killed_from_outside = worker->wait_status != -1 && WIFSIGNALED(worker->wait_status) &&
-                                   WTERMSIG(worker->wait_status) == SIGKILL && worker->protocol_error.empty() &&
-                                   (worker->stop == Worker::Stop::no || worker->stop == Worker::Stop::lost);
+  const bool killed_from_outside = report.killed && !caused;
   // A pool none of whose workers ever became ready in start_timeout is not set up to work (a
   // wrong worker executable, a plugin load that hangs): waiting for more would be forever.
   const bool start_timed_out = worker->stop == Worker::Stop::start_timeout;
@@ -335,13 +366,12 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
       ((start_timed_out && !ever_ready_) || ++unready_deaths_ >= std::max(3, processes_))) {
     // Workers that die before they can take work would be respawned forever: stop, and fail the
     // work with the reason instead.
-    const auto pid = std::to_string(worker->process.pid());
     const auto limit = std::to_string(options_.start_timeout.count()) + " ms";
-    const auto why = !start_timed_out ? "worker " + pid + " " + ended + " before it was ready (" +
+    const auto why = !start_timed_out ? report.executor + " " + ended + " before it was ready (" +
                                             std::to_string(unready_deaths_) + " workers in a row)"
                      : worker->life.reached(WorkerPhase::initializing)
-                         ? "worker " + pid + " was still running it after the start timeout of " + limit
-                         : "worker " + pid + " did not say hello within the start timeout of " + limit + ": is " +
+                         ? report.executor + " was still running it after the start timeout of " + limit
+                         : report.executor + " did not say hello within the start timeout of " + limit + ": is " +
                                transport_->executable() +
                                " a dlpool-worker? (PoolOptions::worker_path, $DLPOOL_WORKER)";
     if (options_.initializer && (!start_timed_out || worker->life.reached(WorkerPhase::initializing))) {
@@ -353,35 +383,19 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
     }
   }
   if (state_ == State::terminate) return;  // pending jobs fail with PoolTerminated instead
-  // Only the front chunk was running; those queued behind it never started: they are sent again,
-  // ahead of anything not yet sent. So is the front one if it never started.
-  if (const std::size_t keep = front_unstarted ? 0 : 1; lost.size() > keep) {
-    retry_.insert(retry_.begin(), std::make_move_iterator(lost.begin() + static_cast<std::ptrdiff_t>(keep)),
-                  std::make_move_iterator(lost.end()));
-    lost.resize(keep);
-    task_cv_.notify_all();
-  }
-  for (auto& chunk : lost) {
-    const auto& task = chunk.record->task;
-    const int pid = worker->process.pid();
-    std::exception_ptr error;
-    if (auto limit = over_limit(*worker, chunk))
-      error = std::move(limit);
-    else if (worker->stop == Worker::Stop::timeout)
-      error = std::make_exception_ptr(TaskTimeout{
-          pid, chunk.record->timeout.value_or(std::chrono::milliseconds{0}) * static_cast<std::int64_t>(chunk.count),
-          task.plugin, task.task, chunk.record->id, chunk.chunk});
-    else if (worker->stop == Worker::Stop::cancel)
-      error = cancelled_error(*chunk.record);
-    else if (!worker->protocol_error.empty())
-      error = std::make_exception_ptr(ProtocolError{
-          "worker " + std::to_string(pid) + " " + worker->protocol_error + " (running " + task.plugin + "." +
-          task.task + ", job " + std::to_string(chunk.record->id) + ", chunk " + std::to_string(chunk.chunk) + ")"});
+  std::vector<InFlight> failed;
+  failed.reserve(failing);
+  auto again = retry_.begin();
+  for (std::size_t i = 0; i < held.size(); ++i)
+    if (fails[i])
+      failed.push_back(std::move(held[i]));
     else
-      error = std::make_exception_ptr(
-          WorkerLostError{pid, worker->wait_status, task.plugin, task.task, chunk.record->id, chunk.chunk});
+      again = std::next(retry_.insert(again, std::move(held[i])));
+  if (failing < held.size()) task_cv_.notify_all();
+  for (auto& chunk : failed) {
+    auto error = lost_chunk_error(*worker, report, chunk);
     lock.unlock();
-    report_chunk(chunk, error);
+    report_chunk(chunk, std::move(error));
     lock.lock();
   }
 }

@@ -41,6 +41,31 @@ struct ChunkId {
   friend bool operator==(const ChunkId&, const ChunkId&) = default;
 };
 
+/// A chunk an executor held when it was lost.
+struct HeldChunk {
+  ChunkId id;
+  bool started = false;  // it may have run: it fails; otherwise it may be sent again
+};
+
+/// What a transport tells routing of an executor it has lost, once it has delivered all the
+/// executor sent: who it was, how it ended, and the chunks it held.
+struct LossReport {
+  /// A resource limit it was killed for going over.
+  enum class Limit : std::uint8_t { none, cpu_time /* SIGXCPU */, memory /* its cgroup's OOM killer */ };
+
+  std::string executor;  // for messages: "worker 4121"
+  int pid = 0;           // a local process's, for WorkerLostError and TaskTimeout
+  std::string cause;     // how it ended: "exited with status 3", or the protocol error it broke
+  bool broke_protocol = false;  // the transport ended it for what it sent (`cause` says what)
+  int wait_status = -1;         // a local process's waitpid() status (-1: unknown), for WorkerLostError
+  bool killed = false;          // by SIGKILL not sent for a protocol error: after a stop's grace
+                                // period, or from outside (an operator, the OOM killer)
+  Limit over = Limit::none;
+  std::string limit;  // `over`, for messages: "CPU-time limit of 2 s per item", "memory limit of 1 MiB (...)"
+  std::int64_t cpu_seconds_per_item = 0;  // over cpu_time: RLIMIT_CPU
+  std::vector<HeldChunk> held;  // in the order it was given them
+};
+
 /// Where chunks run, as routing sees it. Routing's own bookkeeping of an executor (its phase,
 /// the chunks it holds) lives beside it, in Worker; this is what a transport implements.
 class Executor {
