@@ -20,8 +20,9 @@
 //    be the thread it blocks.
 // Result handles reach the pool through PoolLink (cancel, imap consumption), from any thread.
 // Routing stops at transport.hpp: how a worker is made, written to and probed is the local
-// transport's (local_transport.hpp, local_worker.hpp); a worker's life is one state machine
-// (worker_phase.hpp).
+// transport's (local_transport.hpp, local_worker.hpp), and what it hears of its workers reaches
+// routing as TransportEvents (on_ready, on_result, on_retired, on_lost), which PoolImpl
+// implements; a worker's life is one state machine (worker_phase.hpp).
 // A Worker is shared_ptr-owned so that the task handler can finish a write to a worker that the
 // result handler has just erased: its fds close only when the last user lets go.
 
@@ -159,7 +160,7 @@ struct PoolLink {
   class PoolImpl* pool = nullptr;
 };
 
-class PoolImpl {
+class PoolImpl final : private TransportEvents {
  public:
   explicit PoolImpl(PoolOptions options);
   ~PoolImpl();
@@ -241,15 +242,20 @@ class PoolImpl {
   std::shared_ptr<const std::string> give_next_ready(Worker& worker);
   void written(Worker& worker);
 
-  // result_handler.cpp
+  // TransportEvents, routing's side of the seam (result_handler.cpp)
+  void on_ready(Executor& executor) override;
+  std::string on_result(Executor& executor, ChunkId id, const ParsedResult& result) override;
+  void on_retired(Executor& executor, std::string_view why) override;
+  /// Of the chunks it held, the started ones fail, the others are sent again; it is erased,
+  /// and replaced.
+  void on_lost(Executor& executor, LossReport report) override;
+
+  // result_handler.cpp: the local transport's loop, for now
   void result_handler();
   FrameReader::Fill read_worker(const std::shared_ptr<Worker>& worker);
   bool handle_frame(Worker& worker, const wire::FrameHeader& header, std::string_view payload);
-  /// Transport: a reaped worker's pipe is drained, and its loss reported to executor_lost().
+  /// A reaped worker's pipe is drained, and its loss reported (on_lost).
   void finalize_worker(const std::shared_ptr<Worker>& worker);
-  /// Routing: of the chunks a lost executor held, the started ones fail, the others are sent
-  /// again; it is erased, and replaced.
-  void executor_lost(const std::shared_ptr<Worker>& worker, LossReport report);
   /// The error a chunk the lost executor of `report` was running fails with.
   std::exception_ptr lost_chunk_error(const Worker& worker, const LossReport& report, const InFlight& chunk) const;
   void lose_channel(Worker& worker, std::string why);

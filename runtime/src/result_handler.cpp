@@ -90,6 +90,7 @@ FrameReader::Fill PoolImpl::read_worker(const std::shared_ptr<Worker>& worker) {
 }
 
 bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std::string_view payload) {
+  TransportEvents& events = *this;
   try {
     if (header.kind == wire::FrameKind::hello) {
       wire::ByteReader in{payload};
@@ -99,9 +100,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
                                  std::to_string(wire::protocol_version));
         return false;
       }
-      std::lock_guard lock{mutex_};
-      worker.life.reach(WorkerPhase::initializing);
-      if (!options_.initializer) became_ready(worker);
+      events.on_ready(worker);
       return true;
     }
     if (header.kind == wire::FrameKind::plugin) {
@@ -116,12 +115,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     }
     if (header.kind == wire::FrameKind::retire) {
       wire::ByteReader in{payload};
-      const auto why = in.get_string("retire reason");
-      std::lock_guard lock{mutex_};
-      log(LogLevel::info, "worker {} retires: {}", worker.process.pid(), wire::printable_name(why, 256));
-      // No more work for it; what it holds it never starts, and is sent elsewhere once it is gone
-      // (its ledger says so), and so is its replacement started.
-      expect_exit(worker);
+      events.on_retired(worker, in.get_string("retire reason"));
       return true;
     }
     if (header.kind != wire::FrameKind::result) {
@@ -130,106 +124,126 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
     }
     auto& result = parsed_;
     parse_result(payload, result);
-    if (header.job == 0) {  // the initializer's answer
-      std::unique_lock lock{mutex_};
-      if (!options_.initializer || !worker.init_sent || worker.life.reached(WorkerPhase::ready) ||
-          !worker.life.reached(WorkerPhase::initializing)) {
-        lock.unlock();
-        lose_channel(worker, "answered an initializer it was not running");
-        return false;
-      }
-      if (result.ok) {
-        became_ready(worker);
-      } else {
-        expect_exit(worker);  // it exits (status 3): it must not take work
-        if (!broken_) {
-          const auto& init = options_.initializer->task();
-          broken_ = std::make_exception_ptr(
-              InitializerError{"initializer " + init.plugin + "." + init.task + " failed in worker " +
-                                   std::to_string(worker.process.pid()) + ": " + std::string{result.type} + ": " +
-                                   std::string{result.message},
-                               init.plugin, init.task});
-        }
-      }
-      task_cv_.notify_all();
-      return true;
-    }
-
-    InFlight chunk;
-    std::string violation;
-    bool refill = false;
-    std::shared_ptr<const std::string> next;  // the frame this worker is given at once
-    {
-      std::lock_guard lock{mutex_};
-      if (worker.in_flight.empty() || worker.in_flight.front().id() != ChunkId{header.job, header.index}) {
-        violation = "answered job " + std::to_string(header.job) + " chunk " + std::to_string(header.index) +
-                    ", which it was not running";
-      } else if (result.ok && result.items.size() != worker.in_flight.front().count) {
-        violation = "returned " + std::to_string(result.items.size()) + " results for a chunk of " +
-                    std::to_string(worker.in_flight.front().count);
-      } else {
-        chunk = std::move(worker.in_flight.front());
-        worker.in_flight.pop_front();
-        const std::chrono::duration<double, std::nano> took = Clock::now() - chunk.started;
-        chunk.record->chunk_time.add(took.count());
-        chunk.record->item_time->add(took.count() / static_cast<double>(std::max<std::size_t>(chunk.count, 1)));
-        worker.rings.store(took >= doorbell_after_chunks_of, std::memory_order_relaxed);
-        if (!worker.in_flight.empty()) start_chunk(worker.in_flight.front());
-        // An idle worker is given the chunk next in line from here, without the hop through the
-        // task handler; that one is then woken only to encode more.
-        next = give_next_ready(worker);
-        // Otherwise it is woken once the worker is down to half the queue it may hold, to top it
-        // up with several chunks in one write, instead of being woken for each; and only if it
-        // has something to give (an apply in a loop would wake it on every result for nothing).
-        refill = next ? ready_.empty() && work_ahead()
-                      : worker.in_flight.size() <= queue_cap(*chunk.record) / 2 && work_ahead();
-        (result.ok ? worker.items_done : worker.items_failed) += chunk.count;
-        // Its last chunk under maxtasksperchild: it exits now, or is killed after kill_grace.
-        if (worker.in_flight.empty() && options_.maxtasksperchild &&
-            worker.chunks_sent >= static_cast<unsigned>(*options_.maxtasksperchild))
-          expect_exit(worker);
-        // An old generation's worker that has finished its work is told to exit (restart).
-        if (worker.generation != generation_ && worker.in_flight.empty()) signal_eventfd(worker_wake_.get());
-      }
-    }
-    if (!violation.empty()) {
+    if (auto violation = events.on_result(worker, {header.job, header.index}, result); !violation.empty()) {
       lose_channel(worker, std::move(violation));
       return false;
     }
-    // The task handler is woken before the write, not after. A thread that wakes from a wait
-    // often preempts its waker: here, while the worker still waits for its frame, it runs and
-    // goes back to sleep, and this thread resumes. Woken after the write, it would leave this
-    // thread preempted on a CPU where the worker, woken too, may run first: then no result is
-    // read until the next scheduler tick (ms), and the other workers idle (seen with ftrace on
-    // cpu_speedup, ~4 ms lost in most runs).
-    if (refill) task_cv_.notify_one();
-    if (next) {
-      std::string failure;
-      try {
-        // Callbacks run on this thread: its signal mask stays as they expect. EPIPE: the worker
-        // died, and its finalization settles the chunk.
-        worker.send_small(*next);
-      } catch (const std::exception& e) {
-        failure = e.what();
-      }
-      {
-        std::lock_guard lock{mutex_};
-        written(worker);
-      }
-      // Not the worker's doing, but it will never see that chunk: it is ended, the chunk failed.
-      if (!failure.empty()) lose_channel(worker, "could not be written to: " + failure);
-    }
-
-    report_chunk(chunk,
-                 result.ok ? nullptr
-                           : remote_error(result.kind, result.type, result.message, chunk.record->task,
-                                          chunk.first + result.item, worker.process.pid()),
-                 result.items);
     return true;
   } catch (const wire::DecodeError& e) {
     lose_channel(worker, std::string{"sent a malformed result: "} + e.what());
     return false;
   }
+}
+
+void PoolImpl::on_ready(Executor& executor) {
+  auto& worker = static_cast<Worker&>(executor);
+  std::lock_guard lock{mutex_};
+  worker.life.reach(WorkerPhase::initializing);
+  if (!options_.initializer) became_ready(worker);
+}
+
+void PoolImpl::on_retired(Executor& executor, std::string_view why) {
+  auto& worker = static_cast<Worker&>(executor);
+  std::lock_guard lock{mutex_};
+  log(LogLevel::info, "{} retires: {}", worker.name(), wire::printable_name(why, 256));
+  // No more work for it; what it holds it never starts, and is sent elsewhere once it is gone
+  // (its ledger says so), and so is its replacement started.
+  expect_exit(worker);
+}
+
+std::string PoolImpl::on_result(Executor& executor, ChunkId id, const ParsedResult& result) {
+  auto& worker = static_cast<Worker&>(executor);
+  if (id.job == 0) {  // the initializer's answer
+    std::lock_guard lock{mutex_};
+    if (!options_.initializer || !worker.init_sent || worker.life.reached(WorkerPhase::ready) ||
+        !worker.life.reached(WorkerPhase::initializing)) {
+      return "answered an initializer it was not running";
+    }
+    if (result.ok) {
+      became_ready(worker);
+    } else {
+      expect_exit(worker);  // it exits (status 3): it must not take work
+      if (!broken_) {
+        const auto& init = options_.initializer->task();
+        broken_ = std::make_exception_ptr(
+            InitializerError{"initializer " + init.plugin + "." + init.task + " failed in worker " +
+                                 std::to_string(worker.process.pid()) + ": " + std::string{result.type} + ": " +
+                                 std::string{result.message},
+                             init.plugin, init.task});
+      }
+    }
+    task_cv_.notify_all();
+    return {};
+  }
+
+  InFlight chunk;
+  std::string violation;
+  bool refill = false;
+  std::shared_ptr<const std::string> next;  // the frame this worker is given at once
+  {
+    std::lock_guard lock{mutex_};
+    if (worker.in_flight.empty() || worker.in_flight.front().id() != id) {
+      violation = "answered job " + std::to_string(id.job) + " chunk " + std::to_string(id.chunk) +
+                  ", which it was not running";
+    } else if (result.ok && result.items.size() != worker.in_flight.front().count) {
+      violation = "returned " + std::to_string(result.items.size()) + " results for a chunk of " +
+                  std::to_string(worker.in_flight.front().count);
+    } else {
+      chunk = std::move(worker.in_flight.front());
+      worker.in_flight.pop_front();
+      const std::chrono::duration<double, std::nano> took = Clock::now() - chunk.started;
+      chunk.record->chunk_time.add(took.count());
+      chunk.record->item_time->add(took.count() / static_cast<double>(std::max<std::size_t>(chunk.count, 1)));
+      worker.rings.store(took >= doorbell_after_chunks_of, std::memory_order_relaxed);
+      if (!worker.in_flight.empty()) start_chunk(worker.in_flight.front());
+      // An idle worker is given the chunk next in line from here, without the hop through the
+      // task handler; that one is then woken only to encode more.
+      next = give_next_ready(worker);
+      // Otherwise it is woken once the worker is down to half the queue it may hold, to top it
+      // up with several chunks in one write, instead of being woken for each; and only if it
+      // has something to give (an apply in a loop would wake it on every result for nothing).
+      refill = next ? ready_.empty() && work_ahead()
+                    : worker.in_flight.size() <= queue_cap(*chunk.record) / 2 && work_ahead();
+      (result.ok ? worker.items_done : worker.items_failed) += chunk.count;
+      // Its last chunk under maxtasksperchild: it exits now, or is killed after kill_grace.
+      if (worker.in_flight.empty() && options_.maxtasksperchild &&
+          worker.chunks_sent >= static_cast<unsigned>(*options_.maxtasksperchild))
+        expect_exit(worker);
+      // An old generation's worker that has finished its work is told to exit (restart).
+      if (worker.generation != generation_ && worker.in_flight.empty()) signal_eventfd(worker_wake_.get());
+    }
+  }
+  if (!violation.empty()) return violation;
+  // The task handler is woken before the write, not after. A thread that wakes from a wait
+  // often preempts its waker: here, while the worker still waits for its frame, it runs and
+  // goes back to sleep, and this thread resumes. Woken after the write, it would leave this
+  // thread preempted on a CPU where the worker, woken too, may run first: then no result is
+  // read until the next scheduler tick (ms), and the other workers idle (seen with ftrace on
+  // cpu_speedup, ~4 ms lost in most runs).
+  if (refill) task_cv_.notify_one();
+  if (next) {
+    std::string failure;
+    try {
+      // Callbacks run on this thread: its signal mask stays as they expect. EPIPE: the worker
+      // died, and its finalization settles the chunk.
+      worker.send_small(*next);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    {
+      std::lock_guard lock{mutex_};
+      written(worker);
+    }
+    // Not the worker's doing, but it will never see that chunk: it is ended, the chunk failed.
+    if (!failure.empty()) lose_channel(worker, "could not be written to: " + failure);
+  }
+
+  report_chunk(chunk,
+               result.ok ? nullptr
+                         : remote_error(result.kind, result.type, result.message, chunk.record->task,
+                                        chunk.first + result.item, worker.process.pid()),
+               result.items);
+  return {};
 }
 
 void PoolImpl::became_ready(Worker& worker) {
@@ -284,7 +298,8 @@ void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
     for (const auto& chunk : worker->in_flight)
       report.held.push_back({chunk.id(), report.held.empty() && worker->started(chunk.seq)});
   }
-  executor_lost(worker, std::move(report));
+  TransportEvents& events = *this;
+  events.on_lost(*worker, std::move(report));
 }
 
 std::exception_ptr PoolImpl::lost_chunk_error(const Worker& worker, const LossReport& report,
@@ -317,7 +332,8 @@ std::exception_ptr PoolImpl::lost_chunk_error(const Worker& worker, const LossRe
       WorkerLostError{report.pid, report.wait_status, task.plugin, task.task, chunk.record->id, chunk.chunk});
 }
 
-void PoolImpl::executor_lost(const std::shared_ptr<Worker>& worker, LossReport report) {
+void PoolImpl::on_lost(Executor& executor, LossReport report) {
+  auto* const worker = &static_cast<Worker&>(executor);
   std::unique_lock lock{mutex_};
   auto held = std::move(worker->in_flight);
   worker->in_flight.clear();
@@ -348,7 +364,7 @@ void PoolImpl::executor_lost(const std::shared_ptr<Worker>& worker, LossReport r
     log(LogLevel::info, "{} {} running {}.{} (job {}, chunk {}); {} chunk(s) behind it to send again", report.executor,
         ended, held.front().record->task.plugin, held.front().record->task.task, held.front().record->id,
         held.front().chunk, held.size() - failing);
-  std::erase(workers_, worker);
+  std::erase_if(workers_, [&](const auto& w) { return w.get() == worker; });  // its caller still holds it
   signal_eventfd(worker_wake_.get());  // replace it
   task_cv_.notify_all();
   done_cv_.notify_all();  // restart() may be waiting for the old generation to go

@@ -18,11 +18,29 @@
 //    number of results and retire announcements, then lost (it is gone) with the chunks it held,
 //    each either started (it may have run: it fails) or not started (it may be sent again).
 //
-// Routing and the local transport still share PoolImpl's threads: the result handler is the
-// local transport's epoll loop, the worker handler its reaper (see the report of issue 15 for
-// what moves next).
+// What is where:
+//  - transport.hpp (this file): the seam. Executor and Transport, which a transport implements;
+//    LossReport, what it says of an executor it lost; TransportEvents, which routing implements
+//    and the transport calls (ready, result, retired, lost).
+//  - routing: PoolImpl (pool_impl.hpp) implements TransportEvents (result_handler.cpp: on_ready,
+//    on_result, on_retired, on_lost) and owns Worker, its record of an executor: its phase
+//    (worker_phase.hpp) and the chunks it holds. on_lost is the one place that settles a lost
+//    executor's chunks: the started ones fail (WorkerLostError, TaskTimeout, ResourceLimitError,
+//    Cancelled, ProtocolError, by routing's reason to stop it and the report's cause), and so
+//    does the first one routing stopped it over (timeout, cancel) or it broke the protocol on;
+//    the others go back to retry_, ahead of anything not yet sent.
+//  - the local transport: LocalTransport (local_transport.hpp: starting workers, limits, the
+//    probe), LocalWorker (local_worker.hpp: one worker's pipes, doorbell, ledger; its
+//    loss_report()). Its loop still runs on PoolImpl's threads, as PoolImpl members: the result
+//    handler (result_handler.cpp: result_handler, read_worker, handle_frame, which decodes frames
+//    and calls the events, and finalize_worker, which drains a reaped worker and reports its
+//    loss) is its epoll loop, the worker handler (worker_handler.cpp) its reaper.
+// Not yet across the seam: those two loops; Worker derives from LocalWorker, so routing reaches
+// its executors' fields (pid, channel_lost) directly in places; a result is matched to the chunk
+// at the front of its executor's queue (one running at a time), not looked up by ChunkId; and
+// routing, not the transport, starts executors (spawn_worker) and sends INIT.
 
-#include "worker_phase.hpp"
+#include "result_payload.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -92,6 +110,25 @@ class Executor {
   [[nodiscard]] virtual bool started(std::uint64_t seq) const noexcept = 0;
   /// Who it is, for messages: "worker 4121".
   [[nodiscard]] virtual std::string name() const = 0;
+};
+
+/// What a transport tells routing of its executors, from the transport's own thread: for each
+/// executor, in the order given at the top. The executor stays alive through each call.
+class TransportEvents {
+ public:
+  /// It speaks the host's protocol (said HELLO): routing may give it work, once the pool's
+  /// initializer, if any, has run in it.
+  virtual void on_ready(Executor& executor) = 0;
+  /// It answered chunk `id` (job 0: the pool's initializer) with `result`. Returns why that
+  /// answer breaks the protocol (the transport then ends the executor), or an empty string.
+  virtual std::string on_result(Executor& executor, ChunkId id, const ParsedResult& result) = 0;
+  /// It takes no more work, and exits once done with what it holds (`why`: its own words).
+  virtual void on_retired(Executor& executor, std::string_view why) = 0;
+  /// It is gone: the chunks it held, started or not, are routing's again.
+  virtual void on_lost(Executor& executor, LossReport report) = 0;
+
+ protected:
+  ~TransportEvents() = default;
 };
 
 /// How executors are made, for a pool. The events (ready, result, retire, lost) reach the
