@@ -22,10 +22,10 @@ inline PoolOptions options(int processes = 2) {
 
 /// Under a sanitizer a worker would turn SIGSEGV/SIGABRT into an exit(1) report: let the workers
 /// of the next pool die by the signal itself, which is what the calling test is about. (Call
-/// before any pool thread runs: setenv is not thread-safe.)
+/// before any pool thread runs: setenv is not thread-safe.) atexit_sleep_ms=0: see tests/CMakeLists.txt.
 inline void let_workers_die_by_signal() {
   ::setenv("ASAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
-  ::setenv("TSAN_OPTIONS", "handle_segv=0:handle_abort=0", 1);
+  ::setenv("TSAN_OPTIONS", "handle_segv=0:handle_abort=0:atexit_sleep_ms=0", 1);
 }
 
 class PoolTest : public ::testing::Test {};
