@@ -9,6 +9,7 @@
 // Exit status: 0 ok, 1 a workload failed (wrong result, error), 2 a usage error.
 
 #include "memory.hpp"
+#include "option_checks.hpp"
 #include "pool_options.hpp"
 #include "pool_workloads.hpp"
 #include "report.hpp"
@@ -31,15 +32,9 @@
 namespace {
 
 using namespace dlpool::bench;
+using dlpool::tools::at_least_one;
 
 constexpr int usage_status = 2;
-
-/// A count option's check, worded for people rather than CLI::PositiveNumber's doubles.
-std::string at_least_one(std::string& value) {
-  int n = 0;
-  if (!CLI::detail::lexical_cast(value, n) || n < 1) return "must be a whole number of at least 1, not '" + value + "'";
-  return {};
-}
 
 /// Runs one workload if it was asked for, naming it in any error it throws.
 void run(const Settings& settings, const std::string& name, const std::function<Row()>& measure) {

@@ -15,6 +15,7 @@
 // dies of that signal.
 
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "pool_setup.hpp"
 #include "stop_signals.hpp"
 
@@ -38,14 +39,9 @@
 
 namespace {
 
-constexpr int usage_status = 2;
+using dlpool::tools::at_least_one;
 
-/// A count option's check. CLI::PositiveNumber would accept 0 and word its range in doubles.
-std::string at_least_one(std::string& value) {
-  int n = 0;
-  if (!CLI::detail::lexical_cast(value, n) || n < 1) return "must be a whole number of at least 1, not '" + value + "'";
-  return {};
-}
+constexpr int usage_status = 2;
 
 /// A duration option's check: a positive number of seconds.
 std::string positive_seconds(std::string& value) {

@@ -207,28 +207,28 @@ struct IMapState {
   std::atomic<std::uint32_t> changes{0};  // bumped by every change, for the consumer's spin
 
   void put(std::size_t index, Outcome outcome) {
-    {
-      std::lock_guard lock{mutex};
+    change([&] {
       if (ordered)
         pending.emplace(index, std::move(outcome));
       else
         arrived.emplace_back(index, std::move(outcome));
-      changes.fetch_add(1, std::memory_order_release);
-    }
-    cv.notify_all();
+    });
   }
   void abort(std::exception_ptr error) {
-    {
-      std::lock_guard lock{mutex};
-      aborted = std::move(error);
-      changes.fetch_add(1, std::memory_order_release);
-    }
-    cv.notify_all();
+    change([&] { aborted = std::move(error); });
   }
   void set_length(std::size_t n) {
+    change([&] { length = n; });
+  }
+
+ private:
+  /// Runs `apply` under the mutex and bumps `changes` there, then wakes the consumer, whether it
+  /// spins on `changes` or waits on `cv`.
+  template <class Apply>
+  void change(Apply apply) {
     {
       std::lock_guard lock{mutex};
-      length = n;
+      apply();
       changes.fetch_add(1, std::memory_order_release);
     }
     cv.notify_all();

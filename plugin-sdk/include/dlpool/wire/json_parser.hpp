@@ -12,6 +12,7 @@
 // reaches a worker) use this parser, so they never disagree about what is JSON.
 
 #include <dlpool/wire/bytes.hpp>
+#include <dlpool/wire/json_escape.hpp>
 #include <dlpool/wire/json_value.hpp>
 #include <dlpool/wire/utf8.hpp>
 
@@ -201,20 +202,12 @@ class Parser {
   }
 
   void read_escape(std::string& out) {
-    const char c = peek();
-    ++pos_;
-    switch (c) {
-      case '"': out += '"'; return;
-      case '\\': out += '\\'; return;
-      case '/': out += '/'; return;
-      case 'b': out += '\b'; return;
-      case 'f': out += '\f'; return;
-      case 'n': out += '\n'; return;
-      case 'r': out += '\r'; return;
-      case 't': out += '\t'; return;
-      case 'u': break;
-      default: --pos_; fail("expected an escape: one of \"\\/bfnrt or u");
+    if (const char byte = json_unescaped(peek()); byte != '\0') {
+      ++pos_;
+      out += byte;
+      return;
     }
+    if (!consume('u')) fail("expected an escape: one of \"\\/bfnrt or u");
     std::uint32_t code = read_hex4();
     if (code >= 0xDC00 && code <= 0xDFFF) fail("expected a high surrogate before this low one");
     if (code >= 0xD800 && code <= 0xDBFF) {

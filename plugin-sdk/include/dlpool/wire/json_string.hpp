@@ -7,6 +7,7 @@
 //    U+FFFD (utf8.hpp), as Unicode and the WHATWG Encoding Standard decode them. Well-formed text
 //    passes through unchanged.
 
+#include <dlpool/wire/json_escape.hpp>
 #include <dlpool/wire/utf8.hpp>
 
 #include <string>
@@ -39,18 +40,13 @@ inline void append_json_string(std::string& out, std::string_view bytes) {
       continue;
     }
     flush(i);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 0xF];
+    out += '\\';
+    if (const char letter = json_escape_letter(static_cast<char>(c)); letter != '\0') {
+      out += letter;
+    } else {
+      out += "u00";
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
     }
     plain = ++i;
   }

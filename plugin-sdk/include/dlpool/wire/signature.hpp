@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
@@ -63,39 +64,6 @@ DLPOOL_WIRE_FIXED_NAME(long double, "long double")
 DLPOOL_WIRE_FIXED_NAME(std::string, "std::string")
 #undef DLPOOL_WIRE_FIXED_NAME
 
-template <class T>
-struct TypeName<std::vector<T>> {
-  static constexpr std::string get() { return "std::vector<" + type_name<T>() + ">"; }
-};
-template <class T>
-struct TypeName<std::optional<T>> {
-  static constexpr std::string get() { return "std::optional<" + type_name<T>() + ">"; }
-};
-template <class T>
-struct TypeName<std::set<T>> {
-  static constexpr std::string get() { return "std::set<" + type_name<T>() + ">"; }
-};
-template <class T>
-struct TypeName<std::unordered_set<T>> {
-  static constexpr std::string get() { return "std::unordered_set<" + type_name<T>() + ">"; }
-};
-template <class K, class V>
-struct TypeName<std::map<K, V>> {
-  static constexpr std::string get() { return "std::map<" + type_name<K>() + ", " + type_name<V>() + ">"; }
-};
-template <class K, class V>
-struct TypeName<std::unordered_map<K, V>> {
-  static constexpr std::string get() { return "std::unordered_map<" + type_name<K>() + ", " + type_name<V>() + ">"; }
-};
-template <class A, class B>
-struct TypeName<std::pair<A, B>> {
-  static constexpr std::string get() { return "std::pair<" + type_name<A>() + ", " + type_name<B>() + ">"; }
-};
-template <class T, std::size_t N>
-struct TypeName<std::array<T, N>> {
-  static constexpr std::string get() { return "std::array<" + type_name<T>() + ", " + decimal(N) + ">"; }
-};
-
 /// "A, B, C" for a pack.
 template <class... Ts>
 constexpr std::string type_list() {
@@ -104,9 +72,48 @@ constexpr std::string type_list() {
   return out;
 }
 
+/// "name<A, B>": a standard template named with its type arguments.
+template <class... Ts>
+constexpr std::string template_name(std::string_view name) {
+  return std::string{name} + "<" + type_list<Ts...>() + ">";
+}
+
+template <class T>
+struct TypeName<std::vector<T>> {
+  static constexpr std::string get() { return template_name<T>("std::vector"); }
+};
+template <class T>
+struct TypeName<std::optional<T>> {
+  static constexpr std::string get() { return template_name<T>("std::optional"); }
+};
+template <class T>
+struct TypeName<std::set<T>> {
+  static constexpr std::string get() { return template_name<T>("std::set"); }
+};
+template <class T>
+struct TypeName<std::unordered_set<T>> {
+  static constexpr std::string get() { return template_name<T>("std::unordered_set"); }
+};
+template <class K, class V>
+struct TypeName<std::map<K, V>> {
+  static constexpr std::string get() { return template_name<K, V>("std::map"); }
+};
+template <class K, class V>
+struct TypeName<std::unordered_map<K, V>> {
+  static constexpr std::string get() { return template_name<K, V>("std::unordered_map"); }
+};
+template <class A, class B>
+struct TypeName<std::pair<A, B>> {
+  static constexpr std::string get() { return template_name<A, B>("std::pair"); }
+};
 template <class... Ts>
 struct TypeName<std::tuple<Ts...>> {
-  static constexpr std::string get() { return "std::tuple<" + type_list<Ts...>() + ">"; }
+  static constexpr std::string get() { return template_name<Ts...>("std::tuple"); }
+};
+// The one standard template here with a value argument.
+template <class T, std::size_t N>
+struct TypeName<std::array<T, N>> {
+  static constexpr std::string get() { return "std::array<" + type_name<T>() + ", " + decimal(N) + ">"; }
 };
 
 /// The canonical signature of a task, "R(A1, A2)", as compile-time text: parameters decayed as
