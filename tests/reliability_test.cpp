@@ -3,6 +3,7 @@
 
 #include "support/pool_fixture.hpp"
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -481,9 +482,12 @@ TEST_F(Reliability, ImapPullsItsInputOnlyAWindowAheadOfTheConsumer) {
 
 TEST_F(Reliability, TheDefaultImapWindowIsFourChunksPerWorkerAndAtLeast64Items) {
   Pool pool{options(2)};
+  // One counter per imap, alive until join(): a dropped imap's generator may still be called
+  // until its puller sees the cancel (the documented contract: join() waits for it).
+  std::array<std::atomic<std::size_t>, 2> counters{};
   for (const std::size_t chunksize : {std::size_t{1}, std::size_t{32}}) {
     const std::size_t window_items = std::max<std::size_t>(4 * 2 * chunksize, 64);
-    std::atomic<std::size_t> pulled{0};
+    std::atomic<std::size_t>& pulled = counters[chunksize == 1 ? 0 : 1];
     auto it = pool.imap(
         square, [&]() -> std::optional<int> { return static_cast<int>(pulled++ % 1000); }, chunksize);
     for (std::size_t k = 1; k <= 500; ++k) {
