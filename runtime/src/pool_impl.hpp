@@ -246,6 +246,11 @@ class PoolImpl final : private TransportEvents {
   void on_ready(Executor& executor) override;
   std::string on_result(Executor& executor, ChunkId id, const ParsedResult& result) override;
   void on_retired(Executor& executor, std::string_view why) override;
+  void on_plugin(Executor& executor, wire::PluginReport report) override;
+  /// Stops it, unless it was exiting anyway; kills it now if it broke the protocol.
+  void on_closing(Executor& executor, bool broke_protocol) override;
+  /// Completes the jobs other threads handed over (to_complete_): their callbacks run here.
+  void on_idle() override;
   /// Of the chunks it held, the started ones fail, the others are sent again; it is erased,
   /// and replaced.
   void on_lost(Executor& executor, LossReport report) override;

@@ -29,6 +29,7 @@ constexpr std::size_t max_plugins_remembered = 64;  // for the fork server (see 
 
 void PoolImpl::result_handler() {
   result_thread_of_ = this;  // callbacks run here: see on_result_thread
+  TransportEvents& routing = *this;
   const auto watch = [&](int fd, std::uint64_t key) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -51,9 +52,9 @@ void PoolImpl::result_handler() {
       for (const auto id : to_finalize_)
         if (auto w = find_worker(id)) finalize.push_back(std::move(w));
       to_finalize_.clear();
-      for (const auto& record : std::exchange(to_complete_, {})) maybe_complete(record, lock);
       stop = stop_results_;
     }
+    routing.on_idle();
     for (const auto& w : finalize) finalize_worker(w);
     if (stop) break;
 
@@ -104,13 +105,7 @@ bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std
       return true;
     }
     if (header.kind == wire::FrameKind::plugin) {
-      auto report = wire::PluginReport::decode(payload);
-      std::lock_guard lock{mutex_};
-      // Bounded: a worker's reports are not trusted to be few (the fork server takes 4 KiB of them).
-      if (plugins_used_.size() < max_plugins_remembered && wire::valid_plugin_name(report.name) &&
-          std::ranges::find(plugins_used_, report.name) == plugins_used_.end())
-        plugins_used_.push_back(report.name);
-      worker.plugins.push_back(std::move(report));
+      events.on_plugin(worker, wire::PluginReport::decode(payload));
       return true;
     }
     if (header.kind == wire::FrameKind::retire) {
@@ -140,6 +135,21 @@ void PoolImpl::on_ready(Executor& executor) {
   std::lock_guard lock{mutex_};
   worker.life.reach(WorkerPhase::initializing);
   if (!options_.initializer) became_ready(worker);
+}
+
+void PoolImpl::on_idle() {
+  std::unique_lock lock{mutex_};
+  for (const auto& record : std::exchange(to_complete_, {})) maybe_complete(record, lock);
+}
+
+void PoolImpl::on_plugin(Executor& executor, wire::PluginReport report) {
+  auto& worker = static_cast<Worker&>(executor);
+  std::lock_guard lock{mutex_};
+  // Bounded: a worker's reports are not trusted to be few (the fork server takes 4 KiB of them).
+  if (plugins_used_.size() < max_plugins_remembered && wire::valid_plugin_name(report.name) &&
+      std::ranges::find(plugins_used_, report.name) == plugins_used_.end())
+    plugins_used_.push_back(report.name);
+  worker.plugins.push_back(std::move(report));
 }
 
 void PoolImpl::on_retired(Executor& executor, std::string_view why) {
@@ -256,13 +266,22 @@ void PoolImpl::became_ready(Worker& worker) {
 }
 
 void PoolImpl::lose_channel(Worker& worker, std::string why) {
+  {
+    std::lock_guard lock{mutex_};
+    if (worker.channel_lost) return;
+    worker.channel_lost = true;
+    worker.protocol_error = std::move(why);
+    if (!worker.protocol_error.empty())
+      log(LogLevel::warn, "worker {} {}: ending it", worker.process.pid(), worker.protocol_error);
+    if (worker.registered) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, worker.from_worker.get(), nullptr);
+  }
+  TransportEvents& events = *this;
+  events.on_closing(worker, !worker.protocol_error.empty());
+}
+
+void PoolImpl::on_closing(Executor& executor, bool broke_protocol) {
+  auto& worker = static_cast<Worker&>(executor);
   std::lock_guard lock{mutex_};
-  if (worker.channel_lost) return;
-  worker.channel_lost = true;
-  worker.protocol_error = std::move(why);
-  if (!worker.protocol_error.empty())
-    log(LogLevel::warn, "worker {} {}: ending it", worker.process.pid(), worker.protocol_error);
-  if (worker.registered) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, worker.from_worker.get(), nullptr);
   // An idle worker reaching EOF is just exiting (retired, or the pool is closing). One that broke
   // the protocol cannot be trusted: it is killed now. Otherwise the EOF is most likely a death
   // under way (a crash, a SIGKILL from outside), but a worker that closed its result pipe and
@@ -271,10 +290,10 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
   // Either way it is then reaped and finalized as any exit.
   // (Asked to exit, or it said it exits (RETIRE): what it holds it never started.)
   const auto phase = worker.life.phase();
-  const bool expected_exit = worker.protocol_error.empty() &&
-                             (phase >= WorkerPhase::exiting ||
-                              (worker.in_flight.empty() && (phase == WorkerPhase::retiring || state_ != State::run)));
-  if (!worker.protocol_error.empty()) {
+  const bool expected_exit =
+      !broke_protocol && (phase >= WorkerPhase::exiting ||
+                          (worker.in_flight.empty() && (phase == WorkerPhase::retiring || state_ != State::run)));
+  if (broke_protocol) {
     worker.process.kill(SIGKILL);
     if (worker.life.before(WorkerPhase::killed)) worker.life.to(WorkerPhase::killed);
   } else if (!expected_exit)

@@ -14,14 +14,15 @@
 //    its own workers). Frames sent to one executor reach it in the order sent.
 //  - a chunk is named by its ChunkId (job, index in the job), never by a pid or an executor: the
 //    same chunk may be sent to another executor after its first one is lost.
-//  - the events below come back for it, each once, in this order: ready (it may take work), any
-//    number of results and retire announcements, then lost (it is gone) with the chunks it held,
+//  - the events below come back for it in this order: ready (it may take work; once, if it
+//    gets that far), any number of results, plugin reports and retire announcements, closing
+//    (once: nothing more comes from it), then lost (once: it is gone) with the chunks it held,
 //    each either started (it may have run: it fails) or not started (it may be sent again).
 //
 // What is where:
 //  - transport.hpp (this file): the seam. Executor and Transport, which a transport implements;
 //    LossReport, what it says of an executor it lost; TransportEvents, which routing implements
-//    and the transport calls (ready, result, retired, lost).
+//    and the transport calls (ready, result, retired, plugin, closing, lost; idle, between rounds).
 //  - routing: PoolImpl (pool_impl.hpp) implements TransportEvents (result_handler.cpp: on_ready,
 //    on_result, on_retired, on_lost) and owns Worker, its record of an executor: its phase
 //    (worker_phase.hpp) and the chunks it holds. on_lost is the one place that settles a lost
@@ -41,6 +42,8 @@
 // routing, not the transport, starts executors (spawn_worker) and sends INIT.
 
 #include "result_payload.hpp"
+
+#include <dlpool/wire/plugin_report.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -124,6 +127,15 @@ class TransportEvents {
   virtual std::string on_result(Executor& executor, ChunkId id, const ParsedResult& result) = 0;
   /// It takes no more work, and exits once done with what it holds (`why`: its own words).
   virtual void on_retired(Executor& executor, std::string_view why) = 0;
+  /// It loaded a plugin, as it reports (for WorkerInfo, and for executors started later).
+  virtual void on_plugin(Executor& executor, wire::PluginReport report) = 0;
+  /// Nothing more is heard from it: its channel closed, or the transport ended it because it
+  /// broke the protocol (`broke_protocol`). Routing stops it if that was not expected, and once
+  /// it is gone hears of it as a loss.
+  virtual void on_closing(Executor& executor, bool broke_protocol) = 0;
+  /// The transport's loop is about to wait: routing runs here what it handed to this thread
+  /// (job completions, and so callbacks, which run on it).
+  virtual void on_idle() = 0;
   /// It is gone: the chunks it held, started or not, are routing's again.
   virtual void on_lost(Executor& executor, LossReport report) = 0;
 
