@@ -23,23 +23,28 @@
 //  - transport.hpp (this file): the seam. Executor and Transport, which a transport implements;
 //    LossReport, what it says of an executor it lost; TransportEvents, which routing implements
 //    and the transport calls (ready, result, retired, plugin, closing, lost; idle, between rounds).
-//  - routing: PoolImpl (pool_impl.hpp) implements TransportEvents (result_handler.cpp: on_ready,
-//    on_result, on_retired, on_lost) and owns Worker, its record of an executor: its phase
-//    (worker_phase.hpp) and the chunks it holds. on_lost is the one place that settles a lost
-//    executor's chunks: the started ones fail (WorkerLostError, TaskTimeout, ResourceLimitError,
-//    Cancelled, ProtocolError, by routing's reason to stop it and the report's cause), and so
-//    does the first one routing stopped it over (timeout, cancel) or it broke the protocol on;
-//    the others go back to retry_, ahead of anything not yet sent.
+//  - routing: PoolImpl (pool_impl.hpp) implements TransportEvents (result_handler.cpp) and owns
+//    Worker, its record of an executor: its phase (worker_phase.hpp) and the chunks it holds.
+//    on_lost is the one place that settles a lost executor's chunks: the started ones fail
+//    (WorkerLostError, TaskTimeout, ResourceLimitError, Cancelled, ProtocolError, by routing's
+//    reason to stop it and the report's cause), and so does the first one routing stopped it
+//    over (timeout, cancel) or it broke the protocol on; the others go back to retry_, ahead of
+//    anything not yet sent.
 //  - the local transport: LocalTransport (local_transport.hpp: starting workers, limits, the
 //    probe), LocalWorker (local_worker.hpp: one worker's pipes, doorbell, ledger; its
-//    loss_report()). Its loop still runs on PoolImpl's threads, as PoolImpl members: the result
-//    handler (result_handler.cpp: result_handler, read_worker, handle_frame, which decodes frames
-//    and calls the events, and finalize_worker, which drains a reaped worker and reports its
-//    loss) is its epoll loop, the worker handler (worker_handler.cpp) its reaper.
-// Not yet across the seam: those two loops; Worker derives from LocalWorker, so routing reaches
-// its executors' fields (pid, channel_lost) directly in places; a result is matched to the chunk
-// at the front of its executor's queue (one running at a time), not looked up by ChunkId; and
-// routing, not the transport, starts executors (spawn_worker) and sends INIT.
+//    loss_report()), LocalResultLoop (local_result_loop.hpp, owned by LocalTransport: the epoll
+//    loop over the result pipes, which decodes frames, calls the events, ends a worker that
+//    breaks the protocol, and drains a reaped worker before reporting its loss). The loop runs
+//    on the pool's result handler thread (PoolImpl::result_handler runs it), so that callbacks
+//    run there as CPython's do.
+// Not yet across the seam: the reaper is still the worker handler's (worker_handler.cpp: it
+// hands reaped workers to the loop, LocalResultLoop::finalize); Worker derives from LocalWorker,
+// so routing reaches its executors' fields (pid, the process) directly in places, and kills
+// one that broke the protocol (on_closing, under the pool lock that orders kills and reaping);
+// a result is matched to the chunk at the front of its executor's queue (one running at a
+// time), not looked up by ChunkId, and so the local transport leaves LossReport::held for
+// routing to fill in from that queue; and routing, not the transport, starts executors
+// (spawn_worker) and sends INIT.
 
 #include "result_payload.hpp"
 
@@ -84,7 +89,9 @@ struct LossReport {
   Limit over = Limit::none;
   std::string limit;  // `over`, for messages: "CPU-time limit of 2 s per item", "memory limit of 1 MiB (...)"
   std::int64_t cpu_seconds_per_item = 0;  // over cpu_time: RLIMIT_CPU
-  std::vector<HeldChunk> held;  // in the order it was given them
+  // In the order it was given them. Empty from a transport that does not know its chunks by
+  // ChunkId (the local one): routing then fills it in from its own queue and started().
+  std::vector<HeldChunk> held;
 };
 
 /// Where chunks run, as routing sees it. Routing's own bookkeeping of an executor (its phase,
@@ -113,6 +120,9 @@ class Executor {
   [[nodiscard]] virtual bool started(std::uint64_t seq) const noexcept = 0;
   /// Who it is, for messages: "worker 4121".
   [[nodiscard]] virtual std::string name() const = 0;
+  /// Routing gives it up (`why`: a write to it failed), from within an event for it: the
+  /// transport ends it as for a protocol error, once that event returns.
+  virtual void abandon(std::string why) = 0;
 };
 
 /// What a transport tells routing of its executors, from the transport's own thread: for each

@@ -121,8 +121,8 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
       }
       return;
     }
+    transport_->results().watch(worker);
     workers_.push_back(std::move(worker));
-    signal_eventfd(result_wake_.get());
   }
 }
 
@@ -146,11 +146,11 @@ void PoolImpl::poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms) {
     if (const auto status = w.process.try_reap()) {
       w.wait_status = *status;
       w.life.to(WorkerPhase::reaped);
-      to_finalize_.push_back(w.id);
+      transport_->results().finalize(polled[i - 1]);
       reaped = true;
     }
   }
-  if (reaped) signal_eventfd(result_wake_.get());
+  if (reaped) transport_->results().wake();
 }
 
 void PoolImpl::worker_handler() {
@@ -241,7 +241,7 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   const auto tell_ready_ones_to_exit = [&] {
     if (state_ == State::terminate) return;
     for (const auto& w : workers_)
-      if (w->to_worker && (w->life.reached(WorkerPhase::ready) || !options_.initializer || w->channel_lost ||
+      if (w->to_worker && (w->life.reached(WorkerPhase::ready) || !options_.initializer || w->closed ||
                            w->life.phase() == WorkerPhase::reaped)) {
         w->to_worker.reset();
         expect_exit(*w);
@@ -254,8 +254,7 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   transport_->stop_starting(true);  // join() leaves no child behind
 
   fail_everything_pending(lock, std::make_exception_ptr(PoolTerminated{"the pool was terminated"}));
-  stop_results_ = true;
-  signal_eventfd(result_wake_.get());
+  transport_->results().stop();
 }
 
 void PoolImpl::fail_everything_pending(std::unique_lock<std::mutex>& lock, std::exception_ptr error) {
