@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -69,6 +70,9 @@ class LocalWorker : public Executor {
   [[nodiscard]] bool started(std::uint64_t seq) const noexcept final { return ledger.chunks_started() >= seq; }
   [[nodiscard]] std::string name() const final { return "worker " + std::to_string(process.pid()); }
   void abandon(std::string why) final { abandoned = std::move(why); }
+  void close_input() noexcept final { to_worker.reset(); }
+  [[nodiscard]] bool input_open() const noexcept final { return static_cast<bool>(to_worker); }
+  void halt(bool now) noexcept final { process.kill(now ? SIGKILL : SIGTERM); }
   /// Once it is reaped and its pipe drained: who it was and how it ended, the chunks it held
   /// left for the caller to fill in (local_transport.cpp).
   [[nodiscard]] LossReport loss_report() const;

@@ -312,7 +312,7 @@ void PoolImpl::stop_worker(Worker& worker, Worker::Stop why) {
                                             "its result pipe closed",
                                             "it did not become ready within the start timeout"};
   log(LogLevel::info, "stopping worker {}: {}", worker.process.pid(), reasons[static_cast<int>(why)]);
-  worker.process.kill(SIGTERM);
+  worker.halt(false);
   worker.kill_at = Clock::now() + options_.kill_grace;
   signal_eventfd(worker_wake_.get());  // the worker handler sends SIGKILL when it is due
 }

@@ -182,7 +182,7 @@ void PoolImpl::on_closing(Executor& executor, bool broke_protocol) {
       !broke_protocol && (phase >= WorkerPhase::exiting ||
                           (worker.in_flight.empty() && (phase == WorkerPhase::retiring || state_ != State::run)));
   if (broke_protocol) {
-    worker.process.kill(SIGKILL);
+    worker.halt(true);
     if (worker.life.before(WorkerPhase::killed)) worker.life.to(WorkerPhase::killed);
   } else if (!expected_exit)
     stop_worker(worker, Worker::Stop::lost);

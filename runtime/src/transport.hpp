@@ -38,13 +38,13 @@
 //    on the pool's result handler thread (PoolImpl::result_handler runs it), so that callbacks
 //    run there as CPython's do.
 // Not yet across the seam: the reaper is still the worker handler's (worker_handler.cpp: it
-// hands reaped workers to the loop, LocalResultLoop::finalize); Worker derives from LocalWorker,
-// so routing reaches its executors' fields (pid, the process) directly in places, and kills
-// one that broke the protocol (on_closing, under the pool lock that orders kills and reaping);
-// a result is matched to the chunk at the front of its executor's queue (one running at a
-// time), not looked up by ChunkId, and so the local transport leaves LossReport::held for
-// routing to fill in from that queue; and routing, not the transport, starts executors
-// (spawn_worker) and sends INIT.
+// polls the workers' pidfds, reaps them and hands them to the loop, LocalResultLoop::finalize);
+// Worker derives from LocalWorker, and routing still reads its process for pids in messages
+// and errors, and for reaping (its stops, kills and closes go through Executor, under the pool
+// lock that orders them with reaping); a result is matched to the chunk at the front of its
+// executor's queue (one running at a time), not looked up by ChunkId, and so the local
+// transport leaves LossReport::held for routing to fill in from that queue; and routing, not
+// the transport, starts executors (spawn_worker) and sends INIT.
 
 #include "result_payload.hpp"
 
@@ -120,6 +120,14 @@ class Executor {
   [[nodiscard]] virtual bool started(std::uint64_t seq) const noexcept = 0;
   /// Who it is, for messages: "worker 4121".
   [[nodiscard]] virtual std::string name() const = 0;
+  /// Tells it no more work comes: it exits once done with what it holds (a local worker: EOF on
+  /// its task pipe). Not while a send to it is under way (routing's Worker::writing).
+  virtual void close_input() noexcept = 0;
+  /// Whether close_input() is still to come.
+  [[nodiscard]] virtual bool input_open() const noexcept = 0;
+  /// Asks it to stop at once, whatever it runs (a local worker: SIGTERM), or (`now`) ends it
+  /// (SIGKILL). Routing calls it under the lock that orders it with the executor's reaping.
+  virtual void halt(bool now) noexcept = 0;
   /// Routing gives it up (`why`: a write to it failed), from within an event for it: the
   /// transport ends it as for a protocol error, once that event returns.
   virtual void abandon(std::string why) = 0;
