@@ -26,7 +26,7 @@ std::string aborted(const std::string& why) { return "restart aborted, the old w
 
 }  // namespace
 
-LocalTransport::LocalTransport(const PoolOptions& options)
+LocalTransport::LocalTransport(const PoolOptions& options, TransportEvents& events)
     : max_frame_{options.max_frame_bytes},
       memory_bytes_{options.limits.memory_bytes},
       cpu_time_{options.limits.cpu_time},
@@ -37,7 +37,8 @@ LocalTransport::LocalTransport(const PoolOptions& options)
             std::to_string(options.max_frame_bytes),
             "--doorbell",
             "--ledger"},
-      fork_server_{std::min(options.start_timeout, std::chrono::milliseconds{10'000})} {
+      fork_server_{std::min(options.start_timeout, std::chrono::milliseconds{10'000})},
+      results_{events} {
   use_limits(options.limits);
   if (options.sandbox != Sandbox::off)
     argv_.insert(argv_.end(), {"--sandbox", options.sandbox == Sandbox::no_network ? "no-network" : "on"});

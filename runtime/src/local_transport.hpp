@@ -4,6 +4,7 @@
 
 #include <dlpool/pool.hpp>
 
+#include "local_result_loop.hpp"
 #include "local_worker.hpp"
 #include "sys/cgroup.hpp"
 #include "sys/fork_server.hpp"
@@ -19,18 +20,21 @@
 
 namespace dlpool::detail {
 
-/// Thread-safe: its state is fixed by the constructor, and the fork server locks its own.
+/// Thread-safe: its state is fixed by the constructor, and the fork server and the result loop
+/// lock their own.
 class LocalTransport final : public Transport {
  public:
   /// Checks PoolOptions::limits and the worker's options (throws UsageError), and builds the
-  /// arguments every worker gets.
-  explicit LocalTransport(const PoolOptions& options);
+  /// arguments every worker gets. What it hears of its workers goes to `events`.
+  LocalTransport(const PoolOptions& options, TransportEvents& events);
 
   /// A new worker process for executor `id`. `plugins`: what the pool's workers have loaded,
   /// for the fork server to inspect ahead.
   LocalWorker::Parts start(std::uint64_t id, std::span<const std::string> plugins = {});
   /// The path of the worker executable, for messages.
   [[nodiscard]] const std::string& executable() const noexcept { return argv_.front(); }
+  /// Where its workers' results are read: the pool's result handler runs it.
+  [[nodiscard]] LocalResultLoop& results() noexcept { return results_; }
 
   void probe(const std::vector<std::string>& plugins) override;
   [[nodiscard]] const std::string& limits_in_force() const noexcept override { return limits_in_force_; }
@@ -53,6 +57,7 @@ class LocalTransport final : public Transport {
   // Makes workers by cloning one; stopped once all are reaped. It has as long to answer as a
   // worker has to start, and never more than 10 s.
   ForkServer fork_server_;
+  LocalResultLoop results_;  // after the fork server: destroyed first, with the workers it holds
 };
 
 }  // namespace dlpool::detail

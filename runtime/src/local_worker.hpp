@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -68,6 +69,10 @@ class LocalWorker : public Executor {
   /// Its ledger counts the chunks it started (see sys/ledger.hpp).
   [[nodiscard]] bool started(std::uint64_t seq) const noexcept final { return ledger.chunks_started() >= seq; }
   [[nodiscard]] std::string name() const final { return "worker " + std::to_string(process.pid()); }
+  void abandon(std::string why) final { abandoned = std::move(why); }
+  void close_input() noexcept final { to_worker.reset(); }
+  [[nodiscard]] bool input_open() const noexcept final { return static_cast<bool>(to_worker); }
+  void halt(bool now) noexcept final { process.kill(now ? SIGKILL : SIGTERM); }
   /// Once it is reaped and its pipe drained: who it was and how it ended, the chunks it held
   /// left for the caller to fill in (local_transport.cpp).
   [[nodiscard]] LossReport loss_report() const;
@@ -82,12 +87,13 @@ class LocalWorker : public Executor {
   // result handler, read by whichever thread writes next.
   std::atomic<bool> rings{false};
   UniqueFd from_worker;        // result handler reads
-  Ledger ledger;               // the worker writes; read when it dies (finalize_worker)
+  Ledger ledger;               // the worker writes; read when it dies (LocalResultLoop::finish)
   PipeCapacity to_worker_capacity;  // grown for batches and for INIT (others write small frames)
-  FrameReader reader;          // result handler only
-  bool registered = false;     // in the result handler's epoll set
+  // Its result loop's (local_result_loop.hpp): it alone writes these.
+  FrameReader reader;
   bool channel_lost = false;   // EOF or protocol error on its result pipe: no longer read
-  std::string protocol_error;  // why the host ended it for what it sent (result handler, pool lock)
+  std::string protocol_error;  // why the host ended it for what it sent
+  std::string abandoned;       // abandon()'s reason, until the loop ends it
   int wait_status = -1;        // reaped: its waitpid() status
 
  private:

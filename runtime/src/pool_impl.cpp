@@ -88,14 +88,15 @@ PoolImpl::PoolImpl(PoolOptions options)
   if (options_.initializer && !wire::valid_plugin_name(options_.initializer->task().plugin))
     throw PluginNotFound{wire::invalid_plugin_name_message(options_.initializer->task().plugin),
                          options_.initializer->task().plugin, options_.initializer->task().task};
-  transport_ = std::make_unique<LocalTransport>(options_);
-  result_wake_ = make_eventfd();
-  epoll_ = make_epoll();
+  transport_ = std::make_unique<LocalTransport>(options_, static_cast<TransportEvents&>(*this));
   worker_wake_ = make_eventfd();
   // Eager start, as CPython: a worker that cannot be started fails the constructor, and the ones
   // already started are killed and reaped by their destructors.
   log(LogLevel::debug, "pool of {} worker(s), running {}", processes_, transport_->executable());
-  for (int i = 0; i < processes_; ++i) workers_.push_back(spawn_worker(next_worker_++));
+  for (int i = 0; i < processes_; ++i) {
+    workers_.push_back(spawn_worker(next_worker_++));
+    transport_->results().watch(workers_.back());
+  }
   result_thread_ = std::jthread{[this] { result_handler(); }};
   task_thread_ = std::jthread{[this] { task_handler(); }};
   worker_thread_ = std::jthread{[this] { worker_handler(); }};
@@ -280,7 +281,7 @@ void PoolImpl::maybe_complete(const std::shared_ptr<JobRecord>& record, std::uni
   if (std::this_thread::get_id() != result_thread_.get_id()) {
     // Callbacks run on the result handler, as CPython's do: hand the completion over.
     to_complete_.push_back(record);
-    signal_eventfd(result_wake_.get());
+    transport_->results().wake();
     return;
   }
   record->completed = true;
@@ -311,7 +312,7 @@ void PoolImpl::stop_worker(Worker& worker, Worker::Stop why) {
                                             "its result pipe closed",
                                             "it did not become ready within the start timeout"};
   log(LogLevel::info, "stopping worker {}: {}", worker.process.pid(), reasons[static_cast<int>(why)]);
-  worker.process.kill(SIGTERM);
+  worker.halt(false);
   worker.kill_at = Clock::now() + options_.kill_grace;
   signal_eventfd(worker_wake_.get());  // the worker handler sends SIGKILL when it is due
 }
@@ -335,12 +336,6 @@ void PoolImpl::report_chunk(const InFlight& chunk, std::exception_ptr error, std
   std::unique_lock lock{mutex_};
   ++chunk.record->chunks_done;
   maybe_complete(chunk.record, lock);
-}
-
-std::shared_ptr<Worker> PoolImpl::find_worker(std::uint64_t id) const {
-  for (const auto& w : workers_)
-    if (w->id == id) return w;
-  return nullptr;
 }
 
 }  // namespace dlpool::detail

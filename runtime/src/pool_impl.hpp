@@ -5,12 +5,13 @@
 //  - task handler (task_handler.cpp): pops submissions, encodes chunks (outside the lock: the
 //    current source and its frame buffer are its own), hands each to an idle worker and writes
 //    the frame.
-//  - result handler (result_handler.cpp): owns the epoll set and every worker's FrameReader;
-//    gives a worker that answered its last chunk the next encoded one (give_next_ready);
-//    routes results to jobs, completes jobs and so runs every callback (other threads hand it
-//    completions through to_complete_), and finalizes workers that exited: the chunk one was
-//    running fails (WorkerLostError, or the error of the limit it went over), the chunks it had
-//    not started are sent again, and the slot is erased.
+//  - result handler (result_handler.cpp): runs the local transport's result loop
+//    (local_result_loop.hpp: the epoll set, every worker's FrameReader), which calls routing
+//    through TransportEvents: gives a worker that answered its last chunk the next encoded one
+//    (give_next_ready); routes results to jobs, completes jobs and so runs every callback (other
+//    threads hand it completions through to_complete_), and settles workers that exited: the
+//    chunk one was running fails (WorkerLostError, or the error of the limit it went over), the
+//    chunks it had not started are sent again, and the slot is erased.
 //  - worker handler (worker_handler.cpp): owns spawning and reaping: replaces workers, notices
 //    exits through pidfds, enforces task deadlines and the SIGTERM -> SIGKILL grace period of
 //    workers being stopped (timeout, cancel), and runs the close and terminate sequences.
@@ -141,6 +142,7 @@ struct Worker final : LocalWorker {
   bool init_sent = false;      // worker handler: the INIT frame went out first
   Clock::time_point start_deadline = Clock::time_point::max();  // stopped if not ready by then
   Stop stop = Stop::no;        // why it was stopped (set on entering WorkerPhase::stopping)
+  bool closed = false;         // nothing more is heard from it (on_closing): it takes no work
   Clock::time_point kill_at{};  // exiting or stopping: when SIGKILL is due
   std::deque<InFlight> in_flight;  // sent, not yet answered; the front one is running
   // A thread writes a frame to it outside the pool lock: nobody else may write until it is done,
@@ -246,26 +248,26 @@ class PoolImpl final : private TransportEvents {
   void on_ready(Executor& executor) override;
   std::string on_result(Executor& executor, ChunkId id, const ParsedResult& result) override;
   void on_retired(Executor& executor, std::string_view why) override;
+  void on_plugin(Executor& executor, wire::PluginReport report) override;
+  /// Stops it, unless it was exiting anyway; kills it now if it broke the protocol.
+  void on_closing(Executor& executor, bool broke_protocol) override;
+  /// Completes the jobs other threads handed over (to_complete_): their callbacks run here.
+  void on_idle() override;
   /// Of the chunks it held, the started ones fail, the others are sent again; it is erased,
   /// and replaced.
   void on_lost(Executor& executor, LossReport report) override;
 
-  // result_handler.cpp: the local transport's loop, for now
+  // result_handler.cpp
+  /// Runs the transport's result loop (local_result_loop.hpp), which calls the events above.
   void result_handler();
-  FrameReader::Fill read_worker(const std::shared_ptr<Worker>& worker);
-  bool handle_frame(Worker& worker, const wire::FrameHeader& header, std::string_view payload);
-  /// A reaped worker's pipe is drained, and its loss reported (on_lost).
-  void finalize_worker(const std::shared_ptr<Worker>& worker);
   /// The error a chunk the lost executor of `report` was running fails with.
   std::exception_ptr lost_chunk_error(const Worker& worker, const LossReport& report, const InFlight& chunk) const;
-  void lose_channel(Worker& worker, std::string why);
   /// HELLO without an initializer, or the initializer's success.
   void became_ready(Worker& worker);
 
   // shared
   void maybe_complete(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& lock);
   void report_chunk(const InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items = {});
-  std::shared_ptr<Worker> find_worker(std::uint64_t id) const;
   void stop_worker(Worker& worker, Worker::Stop why);
 
   static thread_local const PoolImpl* result_thread_of_;  // set by each result handler, for itself
@@ -295,7 +297,6 @@ class PoolImpl final : private TransportEvents {
   std::unordered_map<std::string, Average> item_times_;  // by "plugin.task"
   std::unordered_map<std::uint64_t, std::shared_ptr<JobRecord>> cache_;
   std::vector<std::shared_ptr<Worker>> workers_;
-  std::vector<std::uint64_t> to_finalize_;  // reaped by the worker handler, for the result handler
   std::vector<std::shared_ptr<JobRecord>> to_complete_;  // input ended on the task handler: the
                                                          // result handler completes (callbacks run there)
   int unready_deaths_ = 0;  // consecutive workers that died before becoming ready
@@ -305,11 +306,6 @@ class PoolImpl final : private TransportEvents {
   std::mutex restart_mutex_;  // one restart at a time
   bool stop_tasks_ = false;  // worker handler -> task handler: exit
   bool task_handler_done_ = false;
-  bool stop_results_ = false;  // worker handler -> result handler: exit
-
-  UniqueFd epoll_;  // result handler only (made by the constructor, which can throw)
-  ParsedResult parsed_;  // result handler only: the result being handled, its vector reused
-  UniqueFd result_wake_;  // eventfd: new workers, workers to finalize, stop
   UniqueFd worker_wake_;  // eventfd: state change, a worker was erased
   std::jthread worker_thread_, task_thread_, result_thread_;
   std::condition_variable pull_cv_;  // input pullers: room for a chunk, consumer caught up, stop

@@ -1,7 +1,7 @@
-// The result handler: CPython's _handle_results. It waits on every worker's result pipe with
-// epoll, reassembles frames, routes each result to its job (running callbacks), and finalizes
-// workers the worker handler has reaped: whatever they wrote before dying is drained first, so a
-// result that raced its worker's exit is delivered, not mistaken for a lost chunk.
+// The result handler: CPython's _handle_results. Its thread runs the local transport's result
+// loop (local_result_loop.cpp: epoll over the workers' result pipes, frames, finalizing reaped
+// workers), which calls routing's side of the seam, here: TransportEvents. Results are routed to
+// their jobs (callbacks run on this thread), and a lost worker's chunks fail or are sent again.
 
 #include "pool_impl.hpp"
 
@@ -17,7 +17,6 @@
 #include <csignal>
 #include <cstdio>
 
-#include <sys/epoll.h>
 #include <sys/wait.h>
 
 namespace dlpool::detail {
@@ -29,110 +28,7 @@ constexpr std::size_t max_plugins_remembered = 64;  // for the fork server (see 
 
 void PoolImpl::result_handler() {
   result_thread_of_ = this;  // callbacks run here: see on_result_thread
-  const auto watch = [&](int fd, std::uint64_t key) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = key;
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
-  };
-  watch(result_wake_.get(), 0);  // worker ids start at 1
-
-  epoll_event events[32];
-  for (;;) {
-    std::vector<std::shared_ptr<Worker>> finalize;
-    bool stop;
-    {
-      std::unique_lock lock{mutex_};
-      for (const auto& w : workers_)
-        if (!w->registered && !w->channel_lost) {
-          watch(w->from_worker.get(), w->id);
-          w->registered = true;
-        }
-      for (const auto id : to_finalize_)
-        if (auto w = find_worker(id)) finalize.push_back(std::move(w));
-      to_finalize_.clear();
-      for (const auto& record : std::exchange(to_complete_, {})) maybe_complete(record, lock);
-      stop = stop_results_;
-    }
-    for (const auto& w : finalize) finalize_worker(w);
-    if (stop) break;
-
-    const int n = ::epoll_wait(epoll_.get(), events, std::size(events), -1);
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == 0) {
-        drain_eventfd(result_wake_.get());
-        continue;
-      }
-      std::shared_ptr<Worker> worker;
-      {
-        std::lock_guard lock{mutex_};
-        worker = find_worker(events[i].data.u64);
-      }
-      if (worker && !worker->channel_lost) read_worker(worker);
-    }
-  }
-}
-
-FrameReader::Fill PoolImpl::read_worker(const std::shared_ptr<Worker>& worker) {
-  FrameReader::Fill fill;
-  try {
-    fill = worker->reader.fill(worker->from_worker.get());
-    wire::FrameHeader header;
-    std::string_view payload;
-    while (worker->reader.next(header, payload))
-      if (!handle_frame(*worker, header, payload)) return FrameReader::Fill::eof;
-  } catch (const std::exception& e) {
-    lose_channel(*worker, std::string{"sent a malformed frame: "} + e.what());
-    return FrameReader::Fill::eof;
-  }
-  if (fill == FrameReader::Fill::eof) lose_channel(*worker, {});
-  return fill;
-}
-
-bool PoolImpl::handle_frame(Worker& worker, const wire::FrameHeader& header, std::string_view payload) {
-  TransportEvents& events = *this;
-  try {
-    if (header.kind == wire::FrameKind::hello) {
-      wire::ByteReader in{payload};
-      const auto version = in.get<std::uint32_t>("protocol version");
-      if (version != wire::protocol_version) {
-        lose_channel(worker, "speaks protocol " + std::to_string(version) + ", the host " +
-                                 std::to_string(wire::protocol_version));
-        return false;
-      }
-      events.on_ready(worker);
-      return true;
-    }
-    if (header.kind == wire::FrameKind::plugin) {
-      auto report = wire::PluginReport::decode(payload);
-      std::lock_guard lock{mutex_};
-      // Bounded: a worker's reports are not trusted to be few (the fork server takes 4 KiB of them).
-      if (plugins_used_.size() < max_plugins_remembered && wire::valid_plugin_name(report.name) &&
-          std::ranges::find(plugins_used_, report.name) == plugins_used_.end())
-        plugins_used_.push_back(report.name);
-      worker.plugins.push_back(std::move(report));
-      return true;
-    }
-    if (header.kind == wire::FrameKind::retire) {
-      wire::ByteReader in{payload};
-      events.on_retired(worker, in.get_string("retire reason"));
-      return true;
-    }
-    if (header.kind != wire::FrameKind::result) {
-      lose_channel(worker, "sent a frame of kind " + std::to_string(static_cast<int>(header.kind)));
-      return false;
-    }
-    auto& result = parsed_;
-    parse_result(payload, result);
-    if (auto violation = events.on_result(worker, {header.job, header.index}, result); !violation.empty()) {
-      lose_channel(worker, std::move(violation));
-      return false;
-    }
-    return true;
-  } catch (const wire::DecodeError& e) {
-    lose_channel(worker, std::string{"sent a malformed result: "} + e.what());
-    return false;
-  }
+  transport_->results().run();
 }
 
 void PoolImpl::on_ready(Executor& executor) {
@@ -140,6 +36,21 @@ void PoolImpl::on_ready(Executor& executor) {
   std::lock_guard lock{mutex_};
   worker.life.reach(WorkerPhase::initializing);
   if (!options_.initializer) became_ready(worker);
+}
+
+void PoolImpl::on_idle() {
+  std::unique_lock lock{mutex_};
+  for (const auto& record : std::exchange(to_complete_, {})) maybe_complete(record, lock);
+}
+
+void PoolImpl::on_plugin(Executor& executor, wire::PluginReport report) {
+  auto& worker = static_cast<Worker&>(executor);
+  std::lock_guard lock{mutex_};
+  // Bounded: a worker's reports are not trusted to be few (the fork server takes 4 KiB of them).
+  if (plugins_used_.size() < max_plugins_remembered && wire::valid_plugin_name(report.name) &&
+      std::ranges::find(plugins_used_, report.name) == plugins_used_.end())
+    plugins_used_.push_back(report.name);
+  worker.plugins.push_back(std::move(report));
 }
 
 void PoolImpl::on_retired(Executor& executor, std::string_view why) {
@@ -235,7 +146,7 @@ std::string PoolImpl::on_result(Executor& executor, ChunkId id, const ParsedResu
       written(worker);
     }
     // Not the worker's doing, but it will never see that chunk: it is ended, the chunk failed.
-    if (!failure.empty()) lose_channel(worker, "could not be written to: " + failure);
+    if (!failure.empty()) worker.abandon("could not be written to: " + failure);
   }
 
   report_chunk(chunk,
@@ -255,14 +166,10 @@ void PoolImpl::became_ready(Worker& worker) {
   if (state_ != State::run) signal_eventfd(worker_wake_.get());
 }
 
-void PoolImpl::lose_channel(Worker& worker, std::string why) {
+void PoolImpl::on_closing(Executor& executor, bool broke_protocol) {
+  auto& worker = static_cast<Worker&>(executor);
   std::lock_guard lock{mutex_};
-  if (worker.channel_lost) return;
-  worker.channel_lost = true;
-  worker.protocol_error = std::move(why);
-  if (!worker.protocol_error.empty())
-    log(LogLevel::warn, "worker {} {}: ending it", worker.process.pid(), worker.protocol_error);
-  if (worker.registered) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, worker.from_worker.get(), nullptr);
+  worker.closed = true;
   // An idle worker reaching EOF is just exiting (retired, or the pool is closing). One that broke
   // the protocol cannot be trusted: it is killed now. Otherwise the EOF is most likely a death
   // under way (a crash, a SIGKILL from outside), but a worker that closed its result pipe and
@@ -271,35 +178,14 @@ void PoolImpl::lose_channel(Worker& worker, std::string why) {
   // Either way it is then reaped and finalized as any exit.
   // (Asked to exit, or it said it exits (RETIRE): what it holds it never started.)
   const auto phase = worker.life.phase();
-  const bool expected_exit = worker.protocol_error.empty() &&
-                             (phase >= WorkerPhase::exiting ||
-                              (worker.in_flight.empty() && (phase == WorkerPhase::retiring || state_ != State::run)));
-  if (!worker.protocol_error.empty()) {
-    worker.process.kill(SIGKILL);
+  const bool expected_exit =
+      !broke_protocol && (phase >= WorkerPhase::exiting ||
+                          (worker.in_flight.empty() && (phase == WorkerPhase::retiring || state_ != State::run)));
+  if (broke_protocol) {
+    worker.halt(true);
     if (worker.life.before(WorkerPhase::killed)) worker.life.to(WorkerPhase::killed);
   } else if (!expected_exit)
     stop_worker(worker, Worker::Stop::lost);
-}
-
-void PoolImpl::finalize_worker(const std::shared_ptr<Worker>& worker) {
-  // The worker is reaped: all it ever wrote is in the pipe. Deliver that before judging its chunk.
-  // (`drained` rather than EOF means a process it forked still holds the pipe: stop there.)
-  while (!worker->channel_lost && read_worker(worker) == FrameReader::Fill::data) {
-  }
-  if (!worker->channel_lost) lose_channel(*worker, {});
-  LossReport report;
-  {
-    std::lock_guard lock{mutex_};
-    report = worker->loss_report();
-    // Its ledger says whether it started the chunk it held at the front (a worker killed while
-    // idle, just as a call was handed to it, has not). It runs one chunk at a time, in the order
-    // sent: those behind that one it never started.
-    report.held.reserve(worker->in_flight.size());
-    for (const auto& chunk : worker->in_flight)
-      report.held.push_back({chunk.id(), report.held.empty() && worker->started(chunk.seq)});
-  }
-  TransportEvents& events = *this;
-  events.on_lost(*worker, std::move(report));
 }
 
 std::exception_ptr PoolImpl::lost_chunk_error(const Worker& worker, const LossReport& report,
@@ -335,6 +221,15 @@ std::exception_ptr PoolImpl::lost_chunk_error(const Worker& worker, const LossRe
 void PoolImpl::on_lost(Executor& executor, LossReport report) {
   auto* const worker = &static_cast<Worker&>(executor);
   std::unique_lock lock{mutex_};
+  // The local transport does not know its chunks by ChunkId: routing's queue for it is the
+  // record. Its ledger says whether it started the chunk at the front (a worker killed while
+  // idle, just as a call was handed to it, has not). It runs one chunk at a time, in the order
+  // sent: those behind that one it never started.
+  if (report.held.empty()) {
+    report.held.reserve(worker->in_flight.size());
+    for (const auto& chunk : worker->in_flight)
+      report.held.push_back({chunk.id(), report.held.empty() && worker->started(chunk.seq)});
+  }
   auto held = std::move(worker->in_flight);
   worker->in_flight.clear();
   // A death the pool caused (timeout, cancel, terminate, start timeout) or a protocol error

@@ -54,7 +54,7 @@ bool short_task(const JobRecord& record) {
   return ns >= 0 && ns < pipeline_below_ns;
 }
 
-bool eligible(const Worker& w) { return w.life.phase() == WorkerPhase::ready && !w.channel_lost; }
+bool eligible(const Worker& w) { return w.life.phase() == WorkerPhase::ready && !w.closed; }
 
 }  // namespace
 

@@ -14,33 +14,41 @@
 //    its own workers). Frames sent to one executor reach it in the order sent.
 //  - a chunk is named by its ChunkId (job, index in the job), never by a pid or an executor: the
 //    same chunk may be sent to another executor after its first one is lost.
-//  - the events below come back for it, each once, in this order: ready (it may take work), any
-//    number of results and retire announcements, then lost (it is gone) with the chunks it held,
+//  - the events below come back for it in this order: ready (it may take work; once, if it
+//    gets that far), any number of results, plugin reports and retire announcements, closing
+//    (once: nothing more comes from it), then lost (once: it is gone) with the chunks it held,
 //    each either started (it may have run: it fails) or not started (it may be sent again).
 //
 // What is where:
 //  - transport.hpp (this file): the seam. Executor and Transport, which a transport implements;
 //    LossReport, what it says of an executor it lost; TransportEvents, which routing implements
-//    and the transport calls (ready, result, retired, lost).
-//  - routing: PoolImpl (pool_impl.hpp) implements TransportEvents (result_handler.cpp: on_ready,
-//    on_result, on_retired, on_lost) and owns Worker, its record of an executor: its phase
-//    (worker_phase.hpp) and the chunks it holds. on_lost is the one place that settles a lost
-//    executor's chunks: the started ones fail (WorkerLostError, TaskTimeout, ResourceLimitError,
-//    Cancelled, ProtocolError, by routing's reason to stop it and the report's cause), and so
-//    does the first one routing stopped it over (timeout, cancel) or it broke the protocol on;
-//    the others go back to retry_, ahead of anything not yet sent.
+//    and the transport calls (ready, result, retired, plugin, closing, lost; idle, between rounds).
+//  - routing: PoolImpl (pool_impl.hpp) implements TransportEvents (result_handler.cpp) and owns
+//    Worker, its record of an executor: its phase (worker_phase.hpp) and the chunks it holds.
+//    on_lost is the one place that settles a lost executor's chunks: the started ones fail
+//    (WorkerLostError, TaskTimeout, ResourceLimitError, Cancelled, ProtocolError, by routing's
+//    reason to stop it and the report's cause), and so does the first one routing stopped it
+//    over (timeout, cancel) or it broke the protocol on; the others go back to retry_, ahead of
+//    anything not yet sent.
 //  - the local transport: LocalTransport (local_transport.hpp: starting workers, limits, the
 //    probe), LocalWorker (local_worker.hpp: one worker's pipes, doorbell, ledger; its
-//    loss_report()). Its loop still runs on PoolImpl's threads, as PoolImpl members: the result
-//    handler (result_handler.cpp: result_handler, read_worker, handle_frame, which decodes frames
-//    and calls the events, and finalize_worker, which drains a reaped worker and reports its
-//    loss) is its epoll loop, the worker handler (worker_handler.cpp) its reaper.
-// Not yet across the seam: those two loops; Worker derives from LocalWorker, so routing reaches
-// its executors' fields (pid, channel_lost) directly in places; a result is matched to the chunk
-// at the front of its executor's queue (one running at a time), not looked up by ChunkId; and
-// routing, not the transport, starts executors (spawn_worker) and sends INIT.
+//    loss_report()), LocalResultLoop (local_result_loop.hpp, owned by LocalTransport: the epoll
+//    loop over the result pipes, which decodes frames, calls the events, ends a worker that
+//    breaks the protocol, and drains a reaped worker before reporting its loss). The loop runs
+//    on the pool's result handler thread (PoolImpl::result_handler runs it), so that callbacks
+//    run there as CPython's do.
+// Not yet across the seam: the reaper is still the worker handler's (worker_handler.cpp: it
+// polls the workers' pidfds, reaps them and hands them to the loop, LocalResultLoop::finalize);
+// Worker derives from LocalWorker, and routing still reads its process for pids in messages
+// and errors, and for reaping (its stops, kills and closes go through Executor, under the pool
+// lock that orders them with reaping); a result is matched to the chunk at the front of its
+// executor's queue (one running at a time), not looked up by ChunkId, and so the local
+// transport leaves LossReport::held for routing to fill in from that queue; and routing, not
+// the transport, starts executors (spawn_worker) and sends INIT.
 
 #include "result_payload.hpp"
+
+#include <dlpool/wire/plugin_report.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -81,7 +89,9 @@ struct LossReport {
   Limit over = Limit::none;
   std::string limit;  // `over`, for messages: "CPU-time limit of 2 s per item", "memory limit of 1 MiB (...)"
   std::int64_t cpu_seconds_per_item = 0;  // over cpu_time: RLIMIT_CPU
-  std::vector<HeldChunk> held;  // in the order it was given them
+  // In the order it was given them. Empty from a transport that does not know its chunks by
+  // ChunkId (the local one): routing then fills it in from its own queue and started().
+  std::vector<HeldChunk> held;
 };
 
 /// Where chunks run, as routing sees it. Routing's own bookkeeping of an executor (its phase,
@@ -110,6 +120,17 @@ class Executor {
   [[nodiscard]] virtual bool started(std::uint64_t seq) const noexcept = 0;
   /// Who it is, for messages: "worker 4121".
   [[nodiscard]] virtual std::string name() const = 0;
+  /// Tells it no more work comes: it exits once done with what it holds (a local worker: EOF on
+  /// its task pipe). Not while a send to it is under way (routing's Worker::writing).
+  virtual void close_input() noexcept = 0;
+  /// Whether close_input() is still to come.
+  [[nodiscard]] virtual bool input_open() const noexcept = 0;
+  /// Asks it to stop at once, whatever it runs (a local worker: SIGTERM), or (`now`) ends it
+  /// (SIGKILL). Routing calls it under the lock that orders it with the executor's reaping.
+  virtual void halt(bool now) noexcept = 0;
+  /// Routing gives it up (`why`: a write to it failed), from within an event for it: the
+  /// transport ends it as for a protocol error, once that event returns.
+  virtual void abandon(std::string why) = 0;
 };
 
 /// What a transport tells routing of its executors, from the transport's own thread: for each
@@ -124,6 +145,15 @@ class TransportEvents {
   virtual std::string on_result(Executor& executor, ChunkId id, const ParsedResult& result) = 0;
   /// It takes no more work, and exits once done with what it holds (`why`: its own words).
   virtual void on_retired(Executor& executor, std::string_view why) = 0;
+  /// It loaded a plugin, as it reports (for WorkerInfo, and for executors started later).
+  virtual void on_plugin(Executor& executor, wire::PluginReport report) = 0;
+  /// Nothing more is heard from it: its channel closed, or the transport ended it because it
+  /// broke the protocol (`broke_protocol`). Routing stops it if that was not expected, and once
+  /// it is gone hears of it as a loss.
+  virtual void on_closing(Executor& executor, bool broke_protocol) = 0;
+  /// The transport's loop is about to wait: routing runs here what it handed to this thread
+  /// (job completions, and so callbacks, which run on it).
+  virtual void on_idle() = 0;
   /// It is gone: the chunks it held, started or not, are routing's again.
   virtual void on_lost(Executor& executor, LossReport report) = 0;
 

@@ -84,8 +84,8 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
   // here: it is retiring, so the task handler will not write to it, and its last chunk was
   // answered and its writer done with it.)
   for (auto& w : workers_)
-    if (w->generation != generation_ && w->in_flight.empty() && !w->writing && w->to_worker) {
-      w->to_worker.reset();
+    if (w->generation != generation_ && w->in_flight.empty() && !w->writing && w->input_open()) {
+      w->close_input();
       expect_exit(*w);
     }
   const auto current = [&] {
@@ -121,8 +121,8 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
       }
       return;
     }
+    transport_->results().watch(worker);
     workers_.push_back(std::move(worker));
-    signal_eventfd(result_wake_.get());
   }
 }
 
@@ -146,11 +146,11 @@ void PoolImpl::poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms) {
     if (const auto status = w.process.try_reap()) {
       w.wait_status = *status;
       w.life.to(WorkerPhase::reaped);
-      to_finalize_.push_back(w.id);
+      transport_->results().finalize(polled[i - 1]);
       reaped = true;
     }
   }
-  if (reaped) signal_eventfd(result_wake_.get());
+  if (reaped) transport_->results().wake();
 }
 
 void PoolImpl::worker_handler() {
@@ -194,7 +194,7 @@ int PoolImpl::enforce_deadlines() {
         if (phase == WorkerPhase::exiting)
           log(LogLevel::info, "worker {} did not exit within {} ms of being asked to: killing it", w->process.pid(),
               options_.kill_grace.count());
-        w->process.kill(SIGKILL);
+        w->halt(true);
         w->life.to(WorkerPhase::killed);
       } else {
         next = std::min(next, w->kill_at);
@@ -241,9 +241,9 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   const auto tell_ready_ones_to_exit = [&] {
     if (state_ == State::terminate) return;
     for (const auto& w : workers_)
-      if (w->to_worker && (w->life.reached(WorkerPhase::ready) || !options_.initializer || w->channel_lost ||
-                           w->life.phase() == WorkerPhase::reaped)) {
-        w->to_worker.reset();
+      if (w->input_open() && (w->life.reached(WorkerPhase::ready) || !options_.initializer || w->closed ||
+                              w->life.phase() == WorkerPhase::reaped)) {
+        w->close_input();
         expect_exit(*w);
       }
   };
@@ -254,8 +254,7 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   transport_->stop_starting(true);  // join() leaves no child behind
 
   fail_everything_pending(lock, std::make_exception_ptr(PoolTerminated{"the pool was terminated"}));
-  stop_results_ = true;
-  signal_eventfd(result_wake_.get());
+  transport_->results().stop();
 }
 
 void PoolImpl::fail_everything_pending(std::unique_lock<std::mutex>& lock, std::exception_ptr error) {

@@ -14,7 +14,7 @@
 namespace dlpool::fuzz {
 namespace {
 
-/// What the host does with a frame's payload (result_handler.cpp's handle_frame, minus the pool).
+/// What the host does with a frame's payload (local_result_loop.cpp's handle_frame, minus routing).
 void host_reads(const wire::FrameHeader& header, std::string_view payload) {
   switch (header.kind) {
     case wire::FrameKind::hello: {

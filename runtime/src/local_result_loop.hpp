@@ -1,0 +1,65 @@
+#pragma once
+// The local transport's loop: it waits on every worker's result pipe with epoll, reassembles and
+// decodes frames, and tells routing what it heard through TransportEvents. It runs on the pool's
+// result handler thread (run()), which so runs routing's result work and callbacks. It finalizes
+// workers the reaper has reaped: whatever they wrote before dying is drained first, so a result
+// that raced its worker's exit is delivered, not mistaken for a lost chunk.
+
+#include "frame_reader.hpp"
+#include "local_worker.hpp"
+#include "result_payload.hpp"
+#include "sys/unique_fd.hpp"
+#include "transport.hpp"
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace dlpool::detail {
+
+class LocalResultLoop {
+ public:
+  /// Makes its epoll set and wake-up eventfd (throws if it cannot).
+  explicit LocalResultLoop(TransportEvents& events);
+  LocalResultLoop(const LocalResultLoop&) = delete;
+  LocalResultLoop& operator=(const LocalResultLoop&) = delete;
+
+  // From any thread:
+  /// Reads `worker`'s results from the next round on.
+  void watch(std::shared_ptr<LocalWorker> worker);
+  /// `worker` is reaped: its pipe is drained, and its loss reported (on_closing if not yet,
+  /// then on_lost); the loop then lets go of it.
+  void finalize(std::shared_ptr<LocalWorker> worker);
+  /// Runs a round: routing's on_idle.
+  void wake() const;
+  /// run() returns after this round.
+  void stop();
+
+  /// The loop itself, until stop(): on the thread that is to run routing's result work.
+  void run();
+
+ private:
+  FrameReader::Fill read(LocalWorker& worker);
+  /// False: it is ended, read no more of it.
+  bool handle_frame(LocalWorker& worker, const wire::FrameHeader& header, std::string_view payload);
+  /// Its result pipe is no longer read (EOF, or `why`: the protocol error it is ended for); routing
+  /// hears of it (on_closing).
+  void lose_channel(LocalWorker& worker, std::string why);
+  void finish(const std::shared_ptr<LocalWorker>& worker);
+
+  TransportEvents& events_;
+  UniqueFd epoll_;
+  UniqueFd wake_;  // eventfd: new workers, workers to finalize, completions, stop
+  // The loop's own (run() only).
+  std::unordered_map<const LocalWorker*, std::shared_ptr<LocalWorker>> watched_;  // in the epoll set
+  ParsedResult parsed_;  // the result being handled, its vector reused
+
+  std::mutex mutex_;  // guards the hand-over below
+  std::vector<std::shared_ptr<LocalWorker>> to_watch_, to_finalize_;
+  bool stop_ = false;
+};
+
+}  // namespace dlpool::detail
