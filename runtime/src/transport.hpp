@@ -94,15 +94,22 @@ struct LossReport {
   std::vector<HeldChunk> held;
 };
 
+/// The base of the interfaces below: used through pointers and references, never copied, and
+/// destroyed through the base.
+class Interface {
+ public:
+  Interface(const Interface&) = delete;
+  Interface& operator=(const Interface&) = delete;
+  virtual ~Interface() = default;
+
+ protected:
+  Interface() = default;
+};
+
 /// Where chunks run, as routing sees it. Routing's own bookkeeping of an executor (its phase,
 /// the chunks it holds) lives beside it, in Worker; this is what a transport implements.
-class Executor {
+class Executor : public Interface {
  public:
-  Executor() = default;
-  Executor(const Executor&) = delete;
-  Executor& operator=(const Executor&) = delete;
-  virtual ~Executor() = default;
-
   /// How many chunks it runs at the same time.
   [[nodiscard]] virtual std::size_t parallelism() const noexcept = 0;
   /// How many chunks it can hold at once, the running ones included; routing holds it to fewer
@@ -163,13 +170,8 @@ class TransportEvents {
 
 /// How executors are made, for a pool. The events (ready, result, retire, lost) reach the
 /// pool's routing from the transport's own loop.
-class Transport {
+class Transport : public Interface {
  public:
-  Transport() = default;
-  Transport(const Transport&) = delete;
-  Transport& operator=(const Transport&) = delete;
-  virtual ~Transport() = default;
-
   /// Checks that an executor started now would load `plugins` (Pool::restart): throws the
   /// reason it would not. Blocks until it knows.
   virtual void probe(const std::vector<std::string>& plugins) = 0;
