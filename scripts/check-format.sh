@@ -29,9 +29,10 @@ if [[ -z $clang_format ]]; then
   exit 2
 fi
 
-# Tracked sources only, without the fuzz corpus (inputs, not code) and vendored code.
+# Tracked sources only, without the fuzz corpus (inputs, not code), vendored code and the peer
+# benchmark's files (tools/bench/peer: copies of ../shared/peer-bench, kept byte for byte).
 mapfile -t files < <(git ls-files -- '*.c' '*.h' '*.cpp' '*.hpp' '*.hpp.in' \
-  ':!:tests/fuzz/corpus/**' ':!:third_party/**' ':!:third-party/**')
+  ':!:tests/fuzz/corpus/**' ':!:third_party/**' ':!:third-party/**' ':!:tools/bench/peer/**')
 if ((${#files[@]} == 0)); then
   echo "no sources found: run this from a git checkout of dlpool" >&2
   exit 2
