@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)"
+cmake --build --preset release -j "$(nproc)" >&2  # stdout is the job's JSON lines only
 find /usr/share/common-licenses -type f | sort | sed 's/.*/["&"]/' |
   build-release/bin/dlpool map text file_stats -j "$(nproc)"
