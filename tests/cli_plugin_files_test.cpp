@@ -3,6 +3,8 @@
 #include "abort_on_load_types.hpp"
 #include "support/cli_runner.hpp"
 
+#include <iterator>
+
 #include <elf.h>
 
 namespace {
@@ -148,6 +150,20 @@ TEST_F(Tasks, FilesThatAreNotPluginsAreClearErrors) {
   r = run({"tasks", truncated});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "lie beyond the end of the file")) << r.err;
+
+  // A plugin whose ELF type says relocatable object (e_type, 2 bytes at offset 16), not shared:
+  // no system loads it, whatever its sections say.
+  const auto relocatable = (tmp.path() / "librelocatable.so").string();
+  {
+    std::ifstream in{dir + "/libtestkit.so", std::ios::binary};
+    std::string image{std::istreambuf_iterator<char>{in}, {}};
+    image[16] = static_cast<char>(ET_REL);
+    image[17] = 0;
+    std::ofstream{relocatable, std::ios::binary} << image;
+  }
+  r = run({"tasks", relocatable});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, relocatable + ": not a shared object (ELF type 1)")) << r.err;
 
   r = run({"tasks", (tmp.path() / "missing.so").string()});
   EXPECT_EQ(r.exit_code, 1);

@@ -22,8 +22,8 @@
 // Result handles reach the pool through PoolLink (cancel, imap consumption), from any thread.
 // Routing stops at transport.hpp: how a worker is made, written to and probed is the local
 // transport's (local_transport.hpp, local_worker.hpp), and what it hears of its workers reaches
-// routing as TransportEvents (on_ready, on_result, on_retired, on_lost), which PoolImpl
-// implements; a worker's life is one state machine (worker_phase.hpp).
+// routing as TransportEvents (on_ready, on_result, on_plugin, on_retired, on_closing, on_lost,
+// on_idle), which PoolImpl implements; a worker's life is one state machine (worker_phase.hpp).
 // A Worker is shared_ptr-owned so that the task handler can finish a write to a worker that the
 // result handler has just erased: its fds close only when the last user lets go.
 

@@ -168,8 +168,8 @@ class TransportEvents {
   ~TransportEvents() = default;
 };
 
-/// How executors are made, for a pool. The events (ready, result, retire, lost) reach the
-/// pool's routing from the transport's own loop.
+/// How executors are made, for a pool. Their events (TransportEvents, above) reach the pool's
+/// routing from the transport's own loop.
 class Transport : public Interface {
  public:
   /// Checks that an executor started now would load `plugins` (Pool::restart): throws the

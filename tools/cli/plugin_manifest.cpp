@@ -44,7 +44,9 @@ PluginManifest read_manifest(const std::string& path) {
   if (!file) detail::throw_errno("open", path);
   std::optional<std::string> section;
   try {
-    section = detail::ElfReader{file.get()}.section(DLPOOL_MANIFEST_SECTION, wire::max_manifest_section);
+    const detail::ElfReader reader{file.get()};
+    reader.require_loadable_here();
+    section = reader.section(DLPOOL_MANIFEST_SECTION, wire::max_manifest_section);
   } catch (const detail::ElfError& e) {  // says what the file is
     throw std::runtime_error{path + ": " + e.what()};
   }

@@ -2,6 +2,7 @@
 
 #include <dlpool/wire/abi.hpp>
 
+#include <bit>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -74,10 +75,31 @@ void ElfReader::check(std::uint64_t file_size) {
                    " bytes that lie beyond the end of the file)"};
 }
 
-PluginSymbols ElfReader::plugin_symbols() const {
+namespace {
+
+GElf_Ehdr shared_object_header(Elf* elf) {
   GElf_Ehdr header;
-  if (gelf_getehdr(elf_.get(), &header) == nullptr) malformed("its ELF header cannot be read");
+  if (gelf_getehdr(elf, &header) == nullptr) malformed("its ELF header cannot be read");
   if (header.e_type != ET_DYN) throw ElfError{"not a shared object (ELF type " + std::to_string(header.e_type) + ")"};
+  return header;
+}
+
+}  // namespace
+
+void ElfReader::require_loadable_here() const {
+  const auto header = shared_object_header(elf_.get());
+  constexpr unsigned char our_class = sizeof(void*) == 8 ? ELFCLASS64 : ELFCLASS32;
+  constexpr unsigned char our_order = std::endian::native == std::endian::little ? ELFDATA2LSB : ELFDATA2MSB;
+  if (header.e_ident[EI_CLASS] != our_class)
+    throw ElfError{std::string{"not a shared library this system can load (a "} +
+                   (header.e_ident[EI_CLASS] == ELFCLASS32 ? "32" : "64") + "-bit file)"};
+  if (header.e_ident[EI_DATA] != our_order)
+    throw ElfError{std::string{"not a shared library this system can load (a "} +
+                   (header.e_ident[EI_DATA] == ELFDATA2MSB ? "big" : "little") + "-endian file)"};
+}
+
+PluginSymbols ElfReader::plugin_symbols() const {
+  shared_object_header(elf_.get());
 
   PluginSymbols found;
   for (Elf_Scn* section = elf_nextscn(elf_.get(), nullptr); section != nullptr;

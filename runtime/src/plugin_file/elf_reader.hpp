@@ -54,6 +54,10 @@ class ElfReader {
   /// to a worker. Throws ElfError if it is not a shared object or its symbol table is malformed.
   [[nodiscard]] PluginSymbols plugin_symbols() const;
 
+  /// Throws ElfError unless it is a shared object of this system's ELF class and byte order,
+  /// which is what `dlpool tasks` and `dlpool install` accept (the worker leaves the rest to dlopen).
+  void require_loadable_here() const;
+
   /// The contents of section `name`, or nothing if it has no such section. A section over
   /// `max_size` bytes is refused, as is a section-name table without its final NUL. Throws
   /// ElfError.
