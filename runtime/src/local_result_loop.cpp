@@ -74,8 +74,10 @@ void LocalResultLoop::run() {
         drain_eventfd(wake_.get());
         continue;
       }
-      const auto it = watched_.find(static_cast<const LocalWorker*>(events[i].data.ptr));
-      if (it != watched_.end() && !it->second->channel_lost) read(*it->second);
+      // Valid: watched_ holds every worker in the epoll set, and lets go of one only in finish(),
+      // between rounds, once it is out of the set.
+      auto& worker = *static_cast<LocalWorker*>(events[i].data.ptr);
+      if (!worker.channel_lost) read(worker);
     }
   }
 }
