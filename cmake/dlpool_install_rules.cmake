@@ -23,6 +23,10 @@ install(TARGETS dlpool_plugin_sdk dlpool_runtime dlpool_text_types dlpool_digest
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
+if(DLPOOL_MPI)  # beside dlpool-worker: the host finds it there to spawn agents
+  install(TARGETS dlpool-agent EXPORT dlpoolTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+
 install(TARGETS text digest LIBRARY DESTINATION ${DLPOOL_INSTALL_PLUGINDIR})
 
 install(EXPORT dlpoolTargets NAMESPACE dlpool:: DESTINATION ${DLPOOL_INSTALL_CMAKEDIR})

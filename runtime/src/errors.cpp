@@ -18,8 +18,20 @@ RemoteError::RemoteError(std::string remote_type, std::string remote_message, st
 
 WorkerLostError::WorkerLostError(int pid, int wait_status, std::string plugin, std::string task, std::uint64_t job,
                                  std::uint32_t chunk)
-    : Error{"worker " + std::to_string(pid) + " " + detail::describe_exit(wait_status) + " while running " + plugin +
-            "." + task + " (job " + std::to_string(job) + ", chunk " + std::to_string(chunk) + ")"},
+    : WorkerLostError{"worker " + std::to_string(pid),
+                      pid,
+                      wait_status,
+                      detail::describe_exit(wait_status),
+                      plugin,
+                      task,
+                      job,
+                      chunk} {}
+
+WorkerLostError::WorkerLostError(const std::string& who, int pid, int wait_status, const std::string& how,
+                                 const std::string& plugin, const std::string& task, std::uint64_t job,
+                                 std::uint32_t chunk)
+    : Error{who + " " + how + " while running " + plugin + "." + task + " (job " + std::to_string(job) + ", chunk " +
+            std::to_string(chunk) + ")"},
       pid_{pid},
       wait_status_{wait_status},
       job_{job},

@@ -1,10 +1,10 @@
 #include "local_result_loop.hpp"
 
+#include "frame_dispatch.hpp"
 #include "log/log.hpp"
 #include "sys/io.hpp"
 
 #include <dlpool/wire/frame.hpp>
-#include <dlpool/wire/plugin_report.hpp>
 
 #include <iterator>
 #include <utility>
@@ -99,44 +99,16 @@ FrameReader::Fill LocalResultLoop::read(LocalWorker& worker) {
 }
 
 bool LocalResultLoop::handle_frame(LocalWorker& worker, const wire::FrameHeader& header, std::string_view payload) {
-  try {
-    if (header.kind == wire::FrameKind::hello) {
-      wire::ByteReader in{payload};
-      const auto version = in.get<std::uint32_t>("protocol version");
-      if (version != wire::protocol_version) {
-        lose_channel(worker, "speaks protocol " + std::to_string(version) + ", the host " +
-                                 std::to_string(wire::protocol_version));
-        return false;
-      }
-      events_.on_ready(worker);
-      return true;
-    }
-    if (header.kind == wire::FrameKind::plugin) {
-      events_.on_plugin(worker, wire::PluginReport::decode(payload));
-      return true;
-    }
-    if (header.kind == wire::FrameKind::retire) {
-      wire::ByteReader in{payload};
-      events_.on_retired(worker, in.get_string("retire reason"));
-      return true;
-    }
-    if (header.kind != wire::FrameKind::result) {
-      lose_channel(worker, "sent a frame of kind " + std::to_string(static_cast<int>(header.kind)));
-      return false;
-    }
-    auto& result = parsed_;
-    parse_result(payload, result);
-    if (auto violation = events_.on_result(worker, {header.job, header.index}, result); !violation.empty()) {
-      lose_channel(worker, std::move(violation));
-      return false;
-    }
-    // Routing gave it up while handling the result (a write to it failed).
-    if (!worker.abandoned.empty()) lose_channel(worker, std::exchange(worker.abandoned, {}));
-    return true;
-  } catch (const wire::DecodeError& e) {
-    lose_channel(worker, std::string{"sent a malformed result: "} + e.what());
+  if (auto violation = dispatch_frame(events_, worker, header, payload, parsed_); !violation.empty()) {
+    lose_channel(worker, std::move(violation));
     return false;
   }
+  // Routing gave it up while handling the frame (a write to it failed).
+  if (!worker.abandoned.empty()) {
+    lose_channel(worker, std::exchange(worker.abandoned, {}));
+    return false;
+  }
+  return true;
 }
 
 void LocalResultLoop::lose_channel(LocalWorker& worker, std::string why) {

@@ -26,7 +26,8 @@ std::string aborted(const std::string& why) { return "restart aborted, the old w
 
 }  // namespace
 
-LocalTransport::LocalTransport(const PoolOptions& options, TransportEvents& events)
+LocalTransport::LocalTransport(const PoolOptions& options, TransportEvents& events,
+                               const std::vector<std::string>& extra_args)
     : max_frame_{options.max_frame_bytes},
       memory_bytes_{options.limits.memory_bytes},
       cpu_time_{options.limits.cpu_time},
@@ -47,6 +48,7 @@ LocalTransport::LocalTransport(const PoolOptions& options, TransportEvents& even
     argv_.emplace_back("--max-tasks");
     argv_.push_back(std::to_string(*options.maxtasksperchild));
   }
+  argv_.insert(argv_.end(), extra_args.begin(), extra_args.end());
 }
 
 void LocalTransport::use_limits(const WorkerLimits& limits) {

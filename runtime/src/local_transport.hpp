@@ -27,7 +27,8 @@ class LocalTransport final : public Transport {
  public:
   /// Checks PoolOptions::limits and the worker's options (throws UsageError), and builds the
   /// arguments every worker gets. What it hears of its workers goes to `events`.
-  LocalTransport(const PoolOptions& options, TransportEvents& events);
+  /// `extra_args`: more arguments for every worker (an MPI agent's: --die-with-parent, ...).
+  LocalTransport(const PoolOptions& options, TransportEvents& events, const std::vector<std::string>& extra_args = {});
 
   /// A new worker process for executor `id`, not yet watched. `plugins`: what the pool's
   /// workers have loaded, for the fork server to inspect ahead.

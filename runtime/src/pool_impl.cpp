@@ -2,6 +2,7 @@
 
 #include "local_transport.hpp"
 #include "log/log.hpp"
+#include "mpi/mpi_transport.hpp"
 #include "sys/io.hpp"
 
 #include <dlpool/wire/frame.hpp>
@@ -75,10 +76,7 @@ std::exception_ptr cancelled_error(const JobRecord& record) {
 
 thread_local const PoolImpl* PoolImpl::result_thread_of_ = nullptr;
 
-PoolImpl::PoolImpl(PoolOptions options)
-    : options_{std::move(options)},
-      processes_{resolve_processes(options_)},
-      imap_window_{resolve_imap_window(options_)} {
+PoolImpl::PoolImpl(PoolOptions options) : options_{std::move(options)}, imap_window_{resolve_imap_window(options_)} {
   if (options_.maxtasksperchild && *options_.maxtasksperchild < 1)
     throw UsageError{"maxtasksperchild must be a positive int or None"};
   if (options_.max_frame_bytes < min_frame_bytes)
@@ -89,7 +87,18 @@ PoolImpl::PoolImpl(PoolOptions options)
   if (options_.initializer && !wire::valid_plugin_name(options_.initializer->task().plugin))
     throw PluginNotFound{wire::invalid_plugin_name_message(options_.initializer->task().plugin),
                          options_.initializer->task().plugin, options_.initializer->task().task};
-  transport_ = std::make_unique<LocalTransport>(options_, static_cast<TransportEvents&>(*this));
+  auto& events = static_cast<TransportEvents&>(*this);
+  if (options_.mpi) {
+#if DLPOOL_HAVE_MPI
+    transport_ = make_mpi_transport(options_, events);
+    processes_ = static_cast<int>(transport_->room().value_or(1));
+#else
+    throw UsageError{"PoolOptions::mpi: this dlpool was built without MPI (DLPOOL_MPI=OFF)"};
+#endif
+  } else {
+    processes_ = resolve_processes(options_);
+    transport_ = std::make_unique<LocalTransport>(options_, events);
+  }
   worker_wake_ = make_eventfd();
   // Eager start, as CPython: a worker that cannot be started fails the constructor, and the ones
   // already started are killed and reaped by their destructors.

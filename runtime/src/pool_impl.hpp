@@ -285,7 +285,7 @@ class PoolImpl final : private TransportEvents {
   static thread_local const PoolImpl* result_thread_of_;  // set by each result handler, for itself
 
   const PoolOptions options_;
-  const int processes_;
+  int processes_ = 0;  // set once, by the constructor: the local workers, or the agents' workers
   const std::optional<std::size_t> imap_window_;  // chunks, if the options set it
   std::vector<std::string> plugins_used_;  // every plugin a worker reported loading (pool lock): see spawn_worker
   std::unique_ptr<Transport> transport_;  // how workers are made (set once, by the constructor)

@@ -214,8 +214,8 @@ std::exception_ptr PoolImpl::lost_chunk_error(const Worker& worker, const LossRe
     return std::make_exception_ptr(ProtocolError{report.executor + " " + report.cause + " (running " + task.plugin +
                                                  "." + task.task + ", job " + std::to_string(chunk.record->id) +
                                                  ", chunk " + std::to_string(chunk.chunk) + ")"});
-  return std::make_exception_ptr(
-      WorkerLostError{report.pid, report.wait_status, task.plugin, task.task, chunk.record->id, chunk.chunk});
+  return std::make_exception_ptr(WorkerLostError{report.executor, report.pid, report.wait_status, report.cause,
+                                                 task.plugin, task.task, chunk.record->id, chunk.chunk});
 }
 
 void PoolImpl::on_lost(Executor& executor, LossReport report) {

@@ -52,6 +52,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -206,6 +207,9 @@ class Transport : public Interface {
   virtual void stop() = 0;
   /// What runs the executors, for messages: the worker executable's path.
   [[nodiscard]] virtual std::string describe() const = 0;
+  /// How many executors it can run at once now (MPI: the workers of the agents still alive);
+  /// nothing: as many as routing asks for.
+  [[nodiscard]] virtual std::optional<std::size_t> room() const { return std::nullopt; }
   /// Checks that an executor started now would load `plugins` (Pool::restart): throws the
   /// reason it would not. Blocks until it knows.
   virtual void probe(const std::vector<std::string>& plugins) = 0;

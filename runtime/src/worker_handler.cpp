@@ -92,7 +92,14 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
     return static_cast<std::size_t>(
         std::ranges::count_if(workers_, [&](const auto& w) { return w->generation == generation_; }));
   };
-  while (!broken_ && state_ != State::terminate && current() < static_cast<std::size_t>(processes_)) {
+  // As many as asked for, or as the transport has room for (MPI: agents may be lost).
+  const auto wanted = std::min(static_cast<std::size_t>(processes_), transport_->room().value_or(SIZE_MAX));
+  if (wanted == 0 && workers_.empty() && !broken_) {
+    broken_ = std::make_exception_ptr(
+        WorkerStartError{"no worker can run: " + transport_->describe() + " has room for none (every agent is lost)"});
+    task_cv_.notify_all();
+  }
+  while (!broken_ && state_ != State::terminate && current() < wanted) {
     const auto id = next_worker_++;
     const auto generation = generation_;
     const auto plugins = plugins_used_;

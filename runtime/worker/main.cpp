@@ -35,12 +35,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 namespace {
@@ -174,15 +176,37 @@ int main(int argc, char** argv) {
   std::string sandbox;
   app.add_option("--sandbox", sandbox, "run tasks under the seccomp sandbox: 'on' or 'no-network'")
       ->check(CLI::IsMember({"on", "no-network"}));
+  std::vector<std::string> expected;
+  app.add_option("--expect-sha256", expected,
+                 "NAME=HEX: load plugin NAME only from a file of this SHA-256 (an MPI "
+                 "agent's workers: what the host saw); given once, every plugin needs one");
+  bool die_with_parent = false;
+  app.add_flag("--die-with-parent", die_with_parent,
+               "SIGKILL when the process that started it dies (an MPI agent's workers: nothing outlives the agent)");
   CLI11_PARSE(app, argc, argv);
   dlpool::detail::configure_log(std::getenv("DLPOOL_LOG"), "dlpool-worker");
   if (batch) use_batch_scheduling();  // before the fork server, whose workers inherit it
   auto search_path = absolute_dirs(plugin_path);
   if (auto own = own_plugin_dir(); !own.empty()) search_path.push_back(std::move(own));
   dlpool::worker::PluginLoader loader{std::move(search_path)};
+  if (!expected.empty()) {
+    std::map<std::string, std::string, std::less<>> sha256;
+    for (const auto& pair : expected)
+      if (const auto eq = pair.find('='); eq != std::string::npos)
+        sha256.emplace(pair.substr(0, eq), pair.substr(eq + 1));
+    loader.expect(std::move(sha256));
+  }
   // Returns in each worker the server makes; everything above is done once for all of them,
   // including what the server learns of the pool's plugin files (see inspect_ahead).
   if (fork_server) dlpool::worker::serve_forks(loader);
+  if (die_with_parent) {
+    // Armed in each worker (a clone does not inherit it). The agent is single-threaded, so its
+    // thread's death is its process's; the parent is checked again after arming, in case it
+    // died before.
+    const auto parent = ::getppid();
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) return 1;
+  }
 
   // A process a plugin starts must not inherit the protocol pipes: holding the task pipe open
   // would keep a write from the host blocking after this worker died, instead of failing.

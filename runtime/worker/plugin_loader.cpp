@@ -91,6 +91,14 @@ const LoadedPlugin& PluginLoader::get(std::string_view name) {
                                    "built with an older SDK; rebuild it"}
                      : "was built against SDK ABI " + std::to_string(symbols.abi_versions.front()) +
                            ", this worker speaks ABI " + std::to_string(DLPOOL_SDK_ABI_VERSION) + ": rebuild it");
+  if (expected_) {
+    const auto it = expected_->find(name);
+    if (it == expected_->end()) throw failed("is not on the host's plugin path: the host saw no plugin of that name");
+    if (it->second != identity.sha256)
+      throw failed("has SHA-256 " + identity.sha256 + ", the host's copy " + it->second +
+                   ": every node must see the host's plugin files (a shared file system), or ship them "
+                   "(MpiOptions::ship_plugins, dlpool map --ship-plugins)");
+  }
   // rtld_now: an unresolved symbol fails here, with dlopen's message, not in the middle of a task.
   // rtld_local: plugins cannot interpose on each other.
   std::error_code ec;

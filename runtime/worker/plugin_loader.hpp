@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -47,6 +48,10 @@ class PluginLoader {
  public:
   explicit PluginLoader(std::vector<std::string> search_path) : search_path_{std::move(search_path)} {}
 
+  /// Loads only files with these SHA-256s (lowercase hex, by plugin name): an MPI agent's
+  /// workers load what the host saw, or refuse (plugin_load_failed naming both hashes).
+  void expect(std::map<std::string, std::string, std::less<>> sha256) { expected_ = std::move(sha256); }
+
   /// Throws RequestError: plugin_not_found (bad name, no file), plugin_load_failed (dlopen's
   /// message, no manifest, another SDK ABI, a name that does not match the file).
   const LoadedPlugin& get(std::string_view name);
@@ -80,6 +85,7 @@ class PluginLoader {
   std::map<std::string, Inspection, std::less<>> inspected_;  // by path
   std::map<std::string, std::unique_ptr<LoadedPlugin>, std::less<>> loaded_;
   std::vector<const LoadedPlugin*> fresh_;
+  std::optional<std::map<std::string, std::string, std::less<>>> expected_;
 };
 
 }  // namespace dlpool::worker

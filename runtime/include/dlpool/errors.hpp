@@ -69,6 +69,10 @@ class DLPOOL_API WorkerLostError : public Error {
  public:
   WorkerLostError(int pid, int wait_status, std::string plugin, std::string task, std::uint64_t job,
                   std::uint32_t chunk);
+  /// `who` ended as `how`: "worker 4121 on node7 (MPI rank 3)", "was lost with its agent (...)".
+  /// `wait_status` is -1 when no exit status is known (a remote worker whose agent was lost).
+  WorkerLostError(const std::string& who, int pid, int wait_status, const std::string& how, const std::string& plugin,
+                  const std::string& task, std::uint64_t job, std::uint32_t chunk);
   [[nodiscard]] int pid() const noexcept { return pid_; }
   /// The raw waitpid() status: use WIFSIGNALED/WTERMSIG/WEXITSTATUS.
   [[nodiscard]] int wait_status() const noexcept { return wait_status_; }
