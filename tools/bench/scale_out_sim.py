@@ -12,7 +12,8 @@ The model:
 - Rank 0 is one server, FIFO. Each message to a peer costs it msg + n * chunk CPU seconds, where n
   is the number of chunks it carries, msg + chunk = `--host-cost-us` (the cost of dispatching and
   collecting one chunk sent alone) and chunk = `--chunk-share` of it (encoding and bookkeeping,
-  which batching does not save). That cost is charged when rank 0 sends the chunks, and covers
+  which batching does not save), plus `--item-cost-us` per task in the chunk (reading its input,
+  encoding it, writing its result). That cost is charged when rank 0 sends the chunks, and covers
   collecting their results later.
 - Flat: rank 0 serves every agent. Each result batch that reaches it is answered with as many
   new chunks.
@@ -24,11 +25,12 @@ The model:
   A leader is a server like rank 0, with `--relay-cost-us` split the same way.
 - Every message takes `--latency-us` one way. Heartbeats are not simulated: their cost is one
   message per peer per heartbeat interval, under 1% of rank 0 for 1,000 peers at 1 s.
-- A leader's death (two-level, the largest node count): at time T one leader dies. Its agents
+- A leader's death (two-level, the largest node count): at the end of the window one leader dies. Its agents
   run on, but their results go nowhere. After `--heartbeat-ms` rank 0 declares it lost, as it
   would an agent: the chunks its group had started fail (WorkerLostError, as a lost worker's
   chunk does), those not started are sent again, and its agents join the other leaders, whose
-  credits grow by theirs. The report gives tasks/s in bins of a task duration, the dip and the recovery.
+  credits grow by theirs. The report gives tasks/s in bins of a task duration, the lowest bin, the tasks short of the
+  rate before, and when the rate is back above 99% of it.
 
 Worker busy fraction, tasks/s (finished by a worker whose result is not lost: counted there, as
 results reach rank 0 in lumps of a batch) and rank 0's busy fraction are measured
@@ -61,10 +63,11 @@ class Sim:
         self.chunk_s = task_s * a.chunksize
         self.lat = a.latency_us * 1e-6
         host, relay = a.host_cost_us * 1e-6, (a.relay_cost_us or a.host_cost_us) * 1e-6
-        self.r0_chunk, self.r0_msg = host * a.chunk_share, host * (1 - a.chunk_share)
+        self.r0_chunk = host * a.chunk_share + a.item_cost_us * 1e-6 * a.chunksize
+        self.r0_msg = host * (1 - a.chunk_share)
         self.ld_chunk, self.ld_msg = relay * a.chunk_share, relay * (1 - a.chunk_share)
         self.credit = a.credits * a.cores
-        self.rng = random.Random(a.seed)
+        self.random, self.jitter = random.Random(a.seed).random, a.jitter
         self.heap, self.seq = [], itertools.count()
         self.queue, self.idle, self.buffered = [0] * nodes, [a.cores] * nodes, [0] * nodes
         self.epoch = [0] * nodes
@@ -95,7 +98,7 @@ class Sim:
         self.end, self.bins, self.t_death, self.ok_before = self.w1, None, math.inf, 0
         if death:  # the measured window ends with the death; the bins run on past recovery
             self.t_death = self.w1
-            self.end = self.w1 = self.w1 + a.heartbeat_ms * 1e-3 + (a.warmup + a.horizon) * self.chunk_s
+            self.end = self.w1 = self.w1 + a.heartbeat_ms * 1e-3 + (1 + a.horizon) * self.chunk_s
             self.width = max(self.chunk_s, (self.end - self.w0) / 200)  # a bin per task: no lumps
             self.bins = [0] * math.ceil((self.end - self.w0) / self.width)
             self.push(self.t_death, DEATH, groups // 2)
@@ -137,10 +140,11 @@ class Sim:
         del waiting[:served]
 
     def run_chunk(self, t, node):
-        d = self.chunk_s * (1 + self.a.jitter * (2 * self.rng.random() - 1))
-        self.worker_busy += overlap(t, t + d, self.w0, self.w1)
+        end = t + self.chunk_s * (1 + self.jitter * (2 * self.random() - 1))
+        if end > self.w0 and t < self.w1:
+            self.worker_busy += min(end, self.w1) - max(t, self.w0)
         self.started[self.group[node]] += 1
-        self.push(t + d, DONE, node, self.epoch[node])
+        heapq.heappush(self.heap, (end, next(self.seq), DONE, node, self.epoch[node], 0))
 
     def collect(self, t, n):
         if self.w0 <= t < self.w1:
@@ -239,12 +243,13 @@ def closed_form(a, task_s):
     host, relay = a.host_cost_us * 1e-6, (a.relay_cost_us or a.host_cost_us) * 1e-6
     share = a.chunk_share
     per_task = lambda msg, per_msg, chunk: (msg / per_msg + chunk) / a.chunksize
-    flat = per_task(host * (1 - share), a.batch, host * share)
-    rank0 = per_task(host * (1 - share), a.leader_batch, host * share)
+    item = a.item_cost_us * 1e-6
+    flat = per_task(host * (1 - share), a.batch, host * share) + item
+    rank0 = per_task(host * (1 - share), a.leader_batch, host * share) + item
     leader = per_task(relay * (1 - share), a.batch, relay * share) + relay * (1 - share) / a.leader_batch / a.chunksize
     nodes = lambda cost: 1 / (cost * a.cores / task_s)
     return {"sim": "scale_out_limit", "task_ms": task_s * 1e3, "host_cost_us": a.host_cost_us,
-            "chunk_share": share, "batch": a.batch, "leader_batch": a.leader_batch,
+            "chunk_share": share, "item_cost_us": a.item_cost_us, "chunksize": a.chunksize, "batch": a.batch, "leader_batch": a.leader_batch,
             "host_cost_per_task_us": round(flat * 1e6, 4), "flat_nodes": round(nodes(flat), 1),
             "two_level_rank0_nodes": round(nodes(rank0), 1), "nodes_per_leader": round(nodes(leader), 1)}
 
@@ -254,21 +259,21 @@ def leader_death(a, nodes, task_s):
     sim = Sim(a, True, nodes, task_s, death=True).run()
     before = sim.ok_before / (sim.t_death - sim.w0)
     rates = [n / sim.width for n in sim.bins]
-    first = int((sim.t_death - sim.w0) / sim.width)
-    after = [i for i in range(first + 1, len(rates)) if rates[i] < 0.95 * before]
-    recovered = (max(after) + 1) * sim.width + sim.w0 - sim.t_death if after else 0.0
-    if after and max(after) == len(rates) - 1:
-        recovered = None  # still below at the end of the run
+    first = round((sim.t_death - sim.w0) / sim.width)  # the first bin after the death
+    below = [i for i in range(first, len(rates)) if rates[i] < 0.99 * before]
+    recovered = None if below and below[-1] == len(rates) - 1 else (below[-1] + 1 - first if below else 0) * sim.width
+    lost = sum(max(0.0, before - r) * sim.width for r in rates[first:])
     return {"sim": "leader_death", "nodes": nodes, "groups": sim.groups, "task_ms": task_s * 1e3,
             "heartbeat_ms": a.heartbeat_ms, "death_at_ms": round((sim.t_death - sim.w0) * 1e3, 3),
-            "tasks_per_s_before": round(before), "tasks_per_s_min": round(min(rates[first + 1:])),
+            "tasks_per_s_before": round(before), "tasks_per_s_min": round(min(rates[first:])),
+            "tasks_lost": round(lost),
             "failed_chunks": sim.failed, "resent_chunks": sim.resent,
             "recovered_after_ms": None if recovered is None else round(recovered * 1e3),
             "bin_ms": round(sim.width * 1e3, 3), "tasks_per_s_bins": [round(r) for r in rates]}
 
 
 def markdown(rows, limits, death):
-    fmt = lambda x: "-" if x is None else f"{x:,}" if isinstance(x, int) else f"{x:.0%}" if x <= 1 else f"{x:,.0f}"
+    fmt = lambda x: "-" if x is None else f"{x:.0%}"
     out = ["| topology | nodes | task | workers busy | tasks/s | of demand | rank 0 busy | busiest leader |",
            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
@@ -285,7 +290,7 @@ def markdown(rows, limits, death):
         out += ["", f"Leader death ({d['nodes']:,} nodes, {d['groups']} leaders, {d['task_ms']:g} ms tasks, "
                 f"heartbeat {d['heartbeat_ms']:g} ms): {d['tasks_per_s_before']:,} tasks/s before, "
                 f"{d['tasks_per_s_min']:,} at the lowest ({d['bin_ms']:g} ms bins); {d['failed_chunks']:,} chunks "
-                f"failed, {d['resent_chunks']:,} sent again; back to 95% "
+                f"failed, {d['resent_chunks']:,} sent again; {d['tasks_lost']:,} tasks short of the rate before; above 99% "
                 + (f"{d['recovered_after_ms']:,} ms after the death." if d['recovered_after_ms'] is not None
                    else "not within the run.")]
     return "\n".join(out)
@@ -296,6 +301,7 @@ def main():
     p.add_argument("--host-cost-us", type=float, default=4.0, help="rank 0 CPU per chunk, dispatched and collected")
     p.add_argument("--relay-cost-us", type=float, default=None, help="a leader's CPU per chunk (default: host's)")
     p.add_argument("--chunk-share", type=float, default=0.25, help="part of either cost paid per chunk, not per message")
+    p.add_argument("--item-cost-us", type=float, default=0.02, help="rank 0 CPU per task: reading, encoding, output")
     p.add_argument("--latency-us", type=float, default=2.0, help="one-way network latency")
     p.add_argument("--cores", type=int, default=64, help="workers per node")
     p.add_argument("--tasks-ms", default="1,10,100", help="task durations")
@@ -306,8 +312,8 @@ def main():
     p.add_argument("--leader-batch", type=int, default=64, help="chunks per message between rank 0 and a leader")
     p.add_argument("--group-size", type=int, default=0, help="agents per leader (default: sqrt(nodes))")
     p.add_argument("--jitter", type=float, default=0.2, help="task time uniform in (1 +- jitter) * its duration")
-    p.add_argument("--warmup", type=float, default=2, help="task durations simulated after the fill, unmeasured")
-    p.add_argument("--horizon", type=float, default=5, help="task durations measured")
+    p.add_argument("--warmup", type=float, default=1, help="task durations simulated after the fill, unmeasured")
+    p.add_argument("--horizon", type=float, default=3, help="task durations measured")
     p.add_argument("--heartbeat-ms", type=float, default=1000, help="time to declare a silent leader lost")
     p.add_argument("--death-task-ms", type=float, default=100, help="task duration of the leader-death run (0: none)")
     p.add_argument("--seed", type=int, default=1)
