@@ -280,10 +280,10 @@ def markdown(rows, limits, death):
         out.append(f"| {r['topology']} | {r['nodes']:,} | {r['task_ms']:g} ms | {fmt(r['worker_busy'])} | "
                    f"{r['tasks_per_s']:,} | {fmt(r['tasks_per_s'] / r['demand_tasks_per_s'])} | "
                    f"{fmt(r['rank0_busy'])} | {fmt(r['leader_busy_max'])} |")
-    out += ["", "| task | host cost per task | nodes, flat | nodes, rank 0 via leaders | nodes per leader |",
+    out += ["", "| task | rank 0 per task, flat | nodes, flat | nodes, rank 0 via leaders | nodes per leader |",
             "|---:|---:|---:|---:|---:|"]
     for lim in limits:
-        out.append(f"| {lim['task_ms']:g} ms | {lim['host_cost_per_task_us']:g} µs | {lim['flat_nodes']:,.1f} | "
+        out.append(f"| {lim['task_ms']:g} ms | {lim['host_cost_per_task_us']:.3g} µs | {lim['flat_nodes']:,.1f} | "
                    f"{lim['two_level_rank0_nodes']:,.1f} | {lim['nodes_per_leader']:,.1f} |")
     if death:
         d = death
