@@ -34,7 +34,8 @@ The model:
 
 Worker busy fraction, tasks/s (finished by a worker whose result is not lost: counted there, as
 results reach rank 0 in lumps of a batch) and rank 0's busy fraction are measured
-over `--horizon` task durations after a warm-up (the initial fill plus `--warmup` durations).
+over `--horizon` task durations after a warm-up: the initial fill, then `--credits` + `--warmup`
+task durations.
 The closed form beside them: the nodes rank 0 keeps busy =
 1 / (host cost per task * cores / task duration), with the per-chunk cost at the chosen batching.
 
@@ -93,7 +94,9 @@ class Sim:
         else:
             fill = [(i, self.credit) for i in range(nodes)]
             step, per_chunk = a.batch, self.r0_msg / a.batch + self.r0_chunk
-        self.w0 = sum(n for _, n in fill) * per_chunk + a.warmup * self.chunk_s
+        # Measure once the fill is sent and the credits it gave are run down (where rank 0 is
+        # the bottleneck, agents run their first credits faster than it refills them).
+        self.w0 = sum(n for _, n in fill) * per_chunk + (a.credits + a.warmup) * self.chunk_s
         self.w1 = self.w0 + a.horizon * self.chunk_s
         self.end, self.bins, self.t_death, self.ok_before = self.w1, None, math.inf, 0
         if death:  # the measured window ends with the death; the bins run on past recovery
@@ -312,7 +315,7 @@ def main():
     p.add_argument("--leader-batch", type=int, default=64, help="chunks per message between rank 0 and a leader")
     p.add_argument("--group-size", type=int, default=0, help="agents per leader (default: sqrt(nodes))")
     p.add_argument("--jitter", type=float, default=0.2, help="task time uniform in (1 +- jitter) * its duration")
-    p.add_argument("--warmup", type=float, default=1, help="task durations simulated after the fill, unmeasured")
+    p.add_argument("--warmup", type=float, default=1, help="task durations simulated after the fill and credits, unmeasured")
     p.add_argument("--horizon", type=float, default=3, help="task durations measured")
     p.add_argument("--heartbeat-ms", type=float, default=1000, help="time to declare a silent leader lost")
     p.add_argument("--death-task-ms", type=float, default=100, help="task duration of the leader-death run (0: none)")
