@@ -213,7 +213,7 @@ class Sim:
         self.failed = self.started[g] - self.collected[g]
         self.resent = self.sent[g] - self.started[g]
         survivors = [h for h in range(self.groups) if self.alive[h]]
-        orphans = [i for i in range(self.nodes) if self.group[i] == g]
+        orphans = [i for i in range(self.nodes) if self.group[i] == g] if survivors else []
         for k, node in enumerate(orphans):
             h = survivors[k % len(survivors)]
             self.group[node] = h
@@ -244,17 +244,19 @@ def group_size(a, nodes):
 def closed_form(a, task_s):
     """Nodes that rank 0 (and one leader) keep busy, from the per-chunk costs alone."""
     host, relay = a.host_cost_us * 1e-6, (a.relay_cost_us or a.host_cost_us) * 1e-6
-    share = a.chunk_share
-    per_task = lambda msg, per_msg, chunk: (msg / per_msg + chunk) / a.chunksize
-    item = a.item_cost_us * 1e-6
-    flat = per_task(host * (1 - share), a.batch, host * share) + item
-    rank0 = per_task(host * (1 - share), a.leader_batch, host * share) + item
-    leader = per_task(relay * (1 - share), a.batch, relay * share) + relay * (1 - share) / a.leader_batch / a.chunksize
-    nodes = lambda cost: 1 / (cost * a.cores / task_s)
+    share, item = a.chunk_share, a.item_cost_us * 1e-6
+
+    def per_task(cost, chunks_per_message):
+        return (cost * (1 - share) / chunks_per_message + cost * share) / a.chunksize
+
+    flat = per_task(host, a.batch) + item
+    rank0 = per_task(host, a.leader_batch) + item
+    leader = per_task(relay, a.batch) + relay * (1 - share) / a.leader_batch / a.chunksize
+    nodes = lambda cost: round(task_s / (cost * a.cores), 1)
     return {"sim": "scale_out_limit", "task_ms": task_s * 1e3, "host_cost_us": a.host_cost_us,
-            "chunk_share": share, "item_cost_us": a.item_cost_us, "chunksize": a.chunksize, "batch": a.batch, "leader_batch": a.leader_batch,
-            "host_cost_per_task_us": round(flat * 1e6, 4), "flat_nodes": round(nodes(flat), 1),
-            "two_level_rank0_nodes": round(nodes(rank0), 1), "nodes_per_leader": round(nodes(leader), 1)}
+            "chunk_share": share, "item_cost_us": a.item_cost_us, "chunksize": a.chunksize,
+            "batch": a.batch, "leader_batch": a.leader_batch, "host_cost_per_task_us": round(flat * 1e6, 4),
+            "flat_nodes": nodes(flat), "two_level_rank0_nodes": nodes(rank0), "nodes_per_leader": nodes(leader)}
 
 
 def leader_death(a, nodes, task_s):
@@ -290,32 +292,36 @@ def markdown(rows, limits, death):
                    f"{lim['two_level_rank0_nodes']:,.1f} | {lim['nodes_per_leader']:,.1f} |")
     if death:
         d = death
+        recovered = d["recovered_after_ms"]
         out += ["", f"Leader death ({d['nodes']:,} nodes, {d['groups']} leaders, {d['task_ms']:g} ms tasks, "
                 f"heartbeat {d['heartbeat_ms']:g} ms): {d['tasks_per_s_before']:,} tasks/s before, "
-                f"{d['tasks_per_s_min']:,} at the lowest ({d['bin_ms']:g} ms bins); {d['failed_chunks']:,} chunks "
-                f"failed, {d['resent_chunks']:,} sent again; {d['tasks_lost']:,} tasks short of the rate before; above 99% "
-                + (f"{d['recovered_after_ms']:,} ms after the death." if d['recovered_after_ms'] is not None
-                   else "not within the run.")]
+                f"{d['tasks_per_s_min']:,} at the lowest ({d['bin_ms']:g} ms bins); "
+                f"{d['failed_chunks']:,} chunks failed, {d['resent_chunks']:,} sent again; "
+                f"{d['tasks_lost']:,} tasks short of the rate before; above 99% "
+                + (f"{recovered:,} ms after the death." if recovered is not None else "not within the run.")]
     return "\n".join(out)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--host-cost-us", type=float, default=4.0, help="rank 0 CPU per chunk, dispatched and collected")
+    p.add_argument("--host-cost-us", type=float, default=4.0,
+                   help="rank 0 CPU per chunk dispatched and collected, one per message (placeholder)")
     p.add_argument("--relay-cost-us", type=float, default=None, help="a leader's CPU per chunk (default: host's)")
-    p.add_argument("--chunk-share", type=float, default=0.25, help="part of either cost paid per chunk, not per message")
-    p.add_argument("--item-cost-us", type=float, default=0.02, help="rank 0 CPU per task: reading, encoding, output")
+    p.add_argument("--chunk-share", type=float, default=0.25,
+                   help="part of either cost paid per chunk, not per message (placeholder)")
+    p.add_argument("--item-cost-us", type=float, default=0.02,
+                   help="rank 0 CPU per task: reading, encoding, output (placeholder)")
     p.add_argument("--latency-us", type=float, default=2.0, help="one-way network latency")
     p.add_argument("--cores", type=int, default=64, help="workers per node")
     p.add_argument("--tasks-ms", default="1,10,100", help="task durations")
     p.add_argument("--nodes", default="1,10,100,1000")
     p.add_argument("--chunksize", type=int, default=1, help="tasks per chunk")
     p.add_argument("--credits", type=int, default=2, help="chunks an agent holds per worker")
-    p.add_argument("--batch", type=int, default=1, help="chunks per message between an agent and rank 0 or its leader")
+    p.add_argument("--batch", type=int, default=1, help="chunks per message between an agent and rank 0 or a leader")
     p.add_argument("--leader-batch", type=int, default=64, help="chunks per message between rank 0 and a leader")
     p.add_argument("--group-size", type=int, default=0, help="agents per leader (default: sqrt(nodes))")
     p.add_argument("--jitter", type=float, default=0.2, help="task time uniform in (1 +- jitter) * its duration")
-    p.add_argument("--warmup", type=float, default=1, help="task durations simulated after the fill and credits, unmeasured")
+    p.add_argument("--warmup", type=float, default=1, help="task durations run after the fill and credits, unmeasured")
     p.add_argument("--horizon", type=float, default=3, help="task durations measured")
     p.add_argument("--heartbeat-ms", type=float, default=1000, help="time to declare a silent leader lost")
     p.add_argument("--death-task-ms", type=float, default=100, help="task duration of the leader-death run (0: none)")
@@ -325,6 +331,8 @@ def main():
     a = p.parse_args()
     if a.quick:
         a.warmup, a.horizon, a.heartbeat_ms = 1, 2, 200
+    if not 1 <= a.batch <= a.credits * a.cores:
+        p.error("--batch must be between 1 and --credits * --cores: an agent sends a batch only when it is full")
     node_counts = [int(n) for n in a.nodes.split(",")]
     tasks = [float(t) * 1e-3 for t in a.tasks_ms.split(",")]
 
