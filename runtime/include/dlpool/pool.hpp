@@ -82,6 +82,29 @@ enum class Sandbox {
   no_network,
 };
 
+/// Runs the pool's workers on other machines, over MPI (see docs/scale-out.md): rank 0 of the
+/// job is the host (this program), every other rank runs dlpool-agent, which runs workers on its
+/// node. Every Pool call keeps its meaning; Pool::workers() names each worker's rank and node.
+struct MpiOptions {
+  /// Workers each agent runs; 0: one per CPU of the agent's affinity mask.
+  int workers_per_agent = 0;
+  /// Starts this many agents with MPI_Comm_spawn, for a host not launched by mpiexec; 0: the
+  /// agents are ranks 1..N-1 of the job the host was launched in.
+  int spawn_agents = 0;
+  /// The agent executable for spawn_agents; empty: dlpool-agent beside the worker executable.
+  std::string agent_path;
+  /// An agent not heard from for this long is lost: the chunks it had started fail with
+  /// WorkerLostError, the others go to the remaining agents. Each side says it is alive four
+  /// times per period. Open MPI reports no death: this is how one is noticed (it needs
+  /// `mpiexec --enable-recovery`, without which Open MPI ends the whole job).
+  std::chrono::milliseconds heartbeat{1000};
+  /// Sends the plugin files the host finds on its plugin path to every agent, which installs
+  /// them in a node-local directory (checked as `dlpool install` does) before any worker loads
+  /// them. Otherwise every node must see the host's plugin path (a shared file system), and an
+  /// agent refuses a plugin whose SHA-256 differs from the host's copy.
+  bool ship_plugins = false;
+};
+
 struct PoolOptions {
   /// Worker count; unset means std::thread::hardware_concurrency() (at least 1). < 1 is refused.
   std::optional<int> processes;
@@ -124,6 +147,9 @@ struct PoolOptions {
   WorkerLimits limits;
   /// The opt-in seccomp sandbox of each worker's tasks.
   Sandbox sandbox = Sandbox::off;
+  /// Workers on the agent ranks of an MPI job instead of this machine (see MpiOptions).
+  /// `processes` is then ignored: the agents say how many workers they run.
+  std::optional<MpiOptions> mpi;
 };
 
 /// A plugin file as a worker loaded it (see Pool::workers).
@@ -144,6 +170,10 @@ struct WorkerInfo {
   /// Its resource limits and what enforces them, e.g. "memory 512 MiB (RLIMIT_DATA), open files
   /// 64 (RLIMIT_NOFILE)"; "none" without limits.
   std::string limits;
+  /// Over MPI: the rank of the agent it runs under, and that agent's node (its host name);
+  /// 0 and this machine's name for a local worker.
+  int rank = 0;
+  std::string node;
 };
 
 /// A pool of worker processes running plugin tasks. Every member is thread-safe. Results are
