@@ -118,7 +118,7 @@ LossReport LocalWorker::loss_report() const {
   return report;
 }
 
-LocalWorker::Parts LocalTransport::start(std::uint64_t id, std::span<const std::string> plugins) {
+LocalWorker::Parts LocalTransport::spawn(std::uint64_t id, std::span<const std::string> plugins) {
   Pipe tasks = make_pipe();
   Pipe results = make_pipe();
   auto doorbell = make_eventfd();  // see sys/doorbell.hpp
@@ -151,7 +151,7 @@ LocalWorker::Parts LocalTransport::start(std::uint64_t id, std::span<const std::
 void LocalTransport::probe(const std::vector<std::string>& plugins) {
   // Spawned like any worker, but never registered: only this thread talks to it, and its
   // destructor kills and reaps it whatever happens here.
-  LocalWorker worker{start(0), max_frame_};
+  LocalWorker worker{spawn(0), max_frame_};
   std::string frames;
   for (std::uint32_t i = 0; i < plugins.size(); ++i) {
     const auto start = wire::append_frame(frames, wire::FrameKind::load, 0, i);

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -28,13 +29,27 @@ class LocalTransport final : public Transport {
   /// arguments every worker gets. What it hears of its workers goes to `events`.
   LocalTransport(const PoolOptions& options, TransportEvents& events);
 
-  /// A new worker process for executor `id`. `plugins`: what the pool's workers have loaded,
-  /// for the fork server to inspect ahead.
-  LocalWorker::Parts start(std::uint64_t id, std::span<const std::string> plugins = {});
+  /// A new worker process for executor `id`, not yet watched. `plugins`: what the pool's
+  /// workers have loaded, for the fork server to inspect ahead.
+  LocalWorker::Parts spawn(std::uint64_t id, std::span<const std::string> plugins = {});
   /// The path of the worker executable, for messages.
   [[nodiscard]] const std::string& executable() const noexcept { return argv_.front(); }
   /// Where its workers' results are read: the pool's result handler runs it.
   [[nodiscard]] LocalResultLoop& results() noexcept { return results_; }
+
+  std::shared_ptr<Executor> start(std::uint64_t id, std::span<const std::string> plugins) override {
+    return std::make_shared<LocalWorker>(spawn(id, plugins), max_frame_);
+  }
+  void watch(std::shared_ptr<Executor> executor) override {
+    results_.watch(std::static_pointer_cast<LocalWorker>(std::move(executor)));
+  }
+  void finalize(std::shared_ptr<Executor> executor) override {
+    results_.finalize(std::static_pointer_cast<LocalWorker>(std::move(executor)));
+  }
+  void run() override { results_.run(); }
+  void wake() override { results_.wake(); }
+  void stop() override { results_.stop(); }
+  [[nodiscard]] std::string describe() const override { return executable(); }
 
   void probe(const std::vector<std::string>& plugins) override;
   [[nodiscard]] const std::string& limits_in_force() const noexcept override { return limits_in_force_; }

@@ -69,6 +69,14 @@ class LocalWorker : public Executor {
   /// Its ledger counts the chunks it started (see sys/ledger.hpp).
   [[nodiscard]] bool started(std::uint64_t seq) const noexcept final { return ledger.chunks_started() >= seq; }
   [[nodiscard]] std::string name() const final { return "worker " + std::to_string(process.pid()); }
+  [[nodiscard]] int pid() const noexcept final { return process.pid(); }
+  [[nodiscard]] int exit_fd() const noexcept final { return process.reaped() ? -1 : process.pidfd(); }
+  bool try_reap() noexcept final {
+    const auto status = process.try_reap();
+    if (status) wait_status = *status;
+    return status.has_value();
+  }
+  void expect_long_chunks(bool long_chunks) noexcept final { rings.store(long_chunks, std::memory_order_relaxed); }
   void abandon(std::string why) final { abandoned = std::move(why); }
   void close_input() noexcept final { to_worker.reset(); }
   [[nodiscard]] bool input_open() const noexcept final { return static_cast<bool>(to_worker); }

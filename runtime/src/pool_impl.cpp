@@ -1,5 +1,6 @@
 #include "pool_impl.hpp"
 
+#include "local_transport.hpp"
 #include "log/log.hpp"
 #include "sys/io.hpp"
 
@@ -92,10 +93,10 @@ PoolImpl::PoolImpl(PoolOptions options)
   worker_wake_ = make_eventfd();
   // Eager start, as CPython: a worker that cannot be started fails the constructor, and the ones
   // already started are killed and reaped by their destructors.
-  log(LogLevel::debug, "pool of {} worker(s), running {}", processes_, transport_->executable());
+  log(LogLevel::debug, "pool of {} worker(s), running {}", processes_, transport_->describe());
   for (int i = 0; i < processes_; ++i) {
     workers_.push_back(spawn_worker(next_worker_++));
-    transport_->results().watch(workers_.back());
+    transport_->watch(workers_.back()->executor);
   }
   result_thread_ = std::jthread{[this] { result_handler(); }};
   task_thread_ = std::jthread{[this] { task_handler(); }};
@@ -272,7 +273,7 @@ std::vector<int> PoolImpl::worker_pids() const {
   std::lock_guard lock{mutex_};
   std::vector<int> pids;
   for (const auto& w : workers_)
-    if (!w->process.reaped()) pids.push_back(w->process.pid());
+    if (w->life.phase() != WorkerPhase::reaped) pids.push_back(w->pid());
   return pids;
 }
 
@@ -281,7 +282,7 @@ void PoolImpl::maybe_complete(const std::shared_ptr<JobRecord>& record, std::uni
   if (std::this_thread::get_id() != result_thread_.get_id()) {
     // Callbacks run on the result handler, as CPython's do: hand the completion over.
     to_complete_.push_back(record);
-    transport_->results().wake();
+    transport_->wake();
     return;
   }
   record->completed = true;
@@ -311,7 +312,7 @@ void PoolImpl::stop_worker(Worker& worker, Worker::Stop why) {
                                             "the pool terminates",
                                             "its result pipe closed",
                                             "it did not become ready within the start timeout"};
-  log(LogLevel::info, "stopping worker {}: {}", worker.process.pid(), reasons[static_cast<int>(why)]);
+  log(LogLevel::info, "stopping worker {}: {}", worker.pid(), reasons[static_cast<int>(why)]);
   worker.halt(false);
   worker.kill_at = Clock::now() + options_.kill_grace;
   signal_eventfd(worker_wake_.get());  // the worker handler sends SIGKILL when it is due

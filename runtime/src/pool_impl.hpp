@@ -31,8 +31,6 @@
 #include <dlpool/pool.hpp>
 #include <dlpool/wire/plugin_report.hpp>
 
-#include "local_transport.hpp"
-#include "local_worker.hpp"
 #include "result_payload.hpp"
 #include "sys/unique_fd.hpp"
 #include "transport.hpp"
@@ -128,16 +126,30 @@ struct InFlight {
 /// How many times a chunk whose workers die before starting it is sent again, at most.
 inline constexpr unsigned max_deaths_before_start = 2;
 
-/// Routing's record of an executor: its phase and the chunks it holds. The executor itself is,
-/// for now, always a local worker process (the base class; see transport.hpp).
-struct Worker final : LocalWorker {
+/// Routing's record of an executor: its phase and the chunks it holds. The executor itself is
+/// the transport's (transport.hpp); the calls below are its, for brevity.
+struct Worker final {
   /// Why the pool stopped this worker, which decides how its chunk fails.
   enum class Stop { no, timeout, cancel, terminate, lost /* its result pipe closed */, start_timeout };
 
-  Worker(std::uint64_t id, LocalWorker::Parts parts, std::uint32_t max_frame)
-      : LocalWorker{std::move(parts), max_frame}, id{id} {}
+  Worker(std::uint64_t id, std::shared_ptr<Executor> executor) : id{id}, executor{std::move(executor)} {
+    this->executor->route = this;
+  }
+
+  bool send(std::span<const std::string_view> frames) const { return executor->send(frames); }
+  bool send_small(std::string_view frame) const { return executor->send_small(frame); }
+  [[nodiscard]] bool started(std::uint64_t seq) const noexcept { return executor->started(seq); }
+  [[nodiscard]] std::string name() const { return executor->name(); }
+  [[nodiscard]] int pid() const noexcept { return executor->pid(); }
+  void close_input() const noexcept { executor->close_input(); }
+  [[nodiscard]] bool input_open() const noexcept { return executor->input_open(); }
+  void halt(bool now) const noexcept { executor->halt(now); }
+  void abandon(std::string why) const { executor->abandon(std::move(why)); }
+  [[nodiscard]] std::size_t parallelism() const noexcept { return executor->parallelism(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return executor->capacity(); }
 
   const std::uint64_t id;
+  const std::shared_ptr<Executor> executor;
   WorkerLife life;             // its phase: see worker_phase.hpp
   bool init_sent = false;      // worker handler: the INIT frame went out first
   Clock::time_point start_deadline = Clock::time_point::max();  // stopped if not ready by then
@@ -276,7 +288,7 @@ class PoolImpl final : private TransportEvents {
   const int processes_;
   const std::optional<std::size_t> imap_window_;  // chunks, if the options set it
   std::vector<std::string> plugins_used_;  // every plugin a worker reported loading (pool lock): see spawn_worker
-  std::unique_ptr<LocalTransport> transport_;  // how workers are made (set once, by the constructor)
+  std::unique_ptr<Transport> transport_;  // how workers are made (set once, by the constructor)
 
   mutable std::mutex mutex_;
   std::condition_variable task_cv_;  // task handler: work or an idle worker appeared

@@ -9,8 +9,15 @@
 #include <algorithm>
 #include <fstream>
 
+#include <unistd.h>
+
 namespace dlpool::detail {
 namespace {
+
+std::string this_node() {
+  char name[256] = {};
+  return ::gethostname(name, sizeof name - 1) == 0 ? name : "";
+}
 
 std::uint64_t resident_bytes(int pid) {
   std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
@@ -58,13 +65,25 @@ std::vector<WorkerInfo> PoolImpl::workers() const {
   {
     std::lock_guard lock{mutex_};
     for (const auto& w : workers_) {
-      if (w->process.reaped()) continue;
-      auto& info = infos.emplace_back(WorkerInfo{
-          w->process.pid(), w->generation, w->items_done, w->items_failed, 0, {}, transport_->limits_in_force()});
+      if (w->life.phase() == WorkerPhase::reaped) continue;
+      auto& info = infos.emplace_back(WorkerInfo{w->pid(),
+                                                 w->generation,
+                                                 w->items_done,
+                                                 w->items_failed,
+                                                 0,
+                                                 {},
+                                                 transport_->limits_in_force(),
+                                                 w->executor->rank(),
+                                                 w->executor->node()});
       for (const auto& p : w->plugins) info.plugins.push_back({p.name, p.path, p.version, p.inode, p.sha256});
     }
   }
-  for (auto& info : infos) info.rss_bytes = resident_bytes(info.pid);  // /proc reads: not under the lock
+  // /proc reads: not under the lock. A remote worker's memory is its node's to read.
+  for (auto& info : infos)
+    if (info.node.empty()) info.rss_bytes = resident_bytes(info.pid);
+  const auto here = this_node();
+  for (auto& info : infos)
+    if (info.node.empty()) info.node = here;
   return infos;
 }
 

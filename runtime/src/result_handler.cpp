@@ -9,6 +9,7 @@
 #include "log/log.hpp"
 #include "readable_size.hpp"
 #include "result_payload.hpp"
+#include "sys/doorbell.hpp"
 #include "sys/io.hpp"
 
 #include <dlpool/wire/plugin_name.hpp>
@@ -28,11 +29,11 @@ constexpr std::size_t max_plugins_remembered = 64;  // for the fork server (see 
 
 void PoolImpl::result_handler() {
   result_thread_of_ = this;  // callbacks run here: see on_result_thread
-  transport_->results().run();
+  transport_->run();
 }
 
 void PoolImpl::on_ready(Executor& executor) {
-  auto& worker = static_cast<Worker&>(executor);
+  auto& worker = *executor.route;
   std::lock_guard lock{mutex_};
   worker.life.reach(WorkerPhase::initializing);
   if (!options_.initializer) became_ready(worker);
@@ -44,7 +45,7 @@ void PoolImpl::on_idle() {
 }
 
 void PoolImpl::on_plugin(Executor& executor, wire::PluginReport report) {
-  auto& worker = static_cast<Worker&>(executor);
+  auto& worker = *executor.route;
   std::lock_guard lock{mutex_};
   // Bounded: a worker's reports are not trusted to be few (the fork server takes 4 KiB of them).
   if (plugins_used_.size() < max_plugins_remembered && wire::valid_plugin_name(report.name) &&
@@ -54,7 +55,7 @@ void PoolImpl::on_plugin(Executor& executor, wire::PluginReport report) {
 }
 
 void PoolImpl::on_retired(Executor& executor, std::string_view why) {
-  auto& worker = static_cast<Worker&>(executor);
+  auto& worker = *executor.route;
   std::lock_guard lock{mutex_};
   log(LogLevel::info, "{} retires: {}", worker.name(), wire::printable_name(why, 256));
   // No more work for it; what it holds it never starts, and is sent elsewhere once it is gone
@@ -63,7 +64,7 @@ void PoolImpl::on_retired(Executor& executor, std::string_view why) {
 }
 
 std::string PoolImpl::on_result(Executor& executor, ChunkId id, const ParsedResult& result) {
-  auto& worker = static_cast<Worker&>(executor);
+  auto& worker = *executor.route;
   if (id.job == 0) {  // the initializer's answer
     std::lock_guard lock{mutex_};
     if (!options_.initializer || !worker.init_sent || worker.life.reached(WorkerPhase::ready) ||
@@ -76,11 +77,10 @@ std::string PoolImpl::on_result(Executor& executor, ChunkId id, const ParsedResu
       expect_exit(worker);  // it exits (status 3): it must not take work
       if (!broken_) {
         const auto& init = options_.initializer->task();
-        broken_ = std::make_exception_ptr(
-            InitializerError{"initializer " + init.plugin + "." + init.task + " failed in worker " +
-                                 std::to_string(worker.process.pid()) + ": " + std::string{result.type} + ": " +
-                                 std::string{result.message},
-                             init.plugin, init.task});
+        broken_ = std::make_exception_ptr(InitializerError{
+            "initializer " + init.plugin + "." + init.task + " failed in worker " + std::to_string(worker.pid()) +
+                ": " + std::string{result.type} + ": " + std::string{result.message},
+            init.plugin, init.task});
       }
     }
     task_cv_.notify_all();
@@ -105,7 +105,7 @@ std::string PoolImpl::on_result(Executor& executor, ChunkId id, const ParsedResu
       const std::chrono::duration<double, std::nano> took = Clock::now() - chunk.started;
       chunk.record->chunk_time.add(took.count());
       chunk.record->item_time->add(took.count() / static_cast<double>(std::max<std::size_t>(chunk.count, 1)));
-      worker.rings.store(took >= doorbell_after_chunks_of, std::memory_order_relaxed);
+      worker.executor->expect_long_chunks(took >= doorbell_after_chunks_of);
       if (!worker.in_flight.empty()) start_chunk(worker.in_flight.front());
       // An idle worker is given the chunk next in line from here, without the hop through the
       // task handler; that one is then woken only to encode more.
@@ -152,7 +152,7 @@ std::string PoolImpl::on_result(Executor& executor, ChunkId id, const ParsedResu
   report_chunk(chunk,
                result.ok ? nullptr
                          : remote_error(result.kind, result.type, result.message, chunk.record->task,
-                                        chunk.first + result.item, worker.process.pid()),
+                                        chunk.first + result.item, worker.pid()),
                result.items);
   return {};
 }
@@ -167,7 +167,7 @@ void PoolImpl::became_ready(Worker& worker) {
 }
 
 void PoolImpl::on_closing(Executor& executor, bool broke_protocol) {
-  auto& worker = static_cast<Worker&>(executor);
+  auto& worker = *executor.route;
   std::lock_guard lock{mutex_};
   worker.closed = true;
   // An idle worker reaching EOF is just exiting (retired, or the pool is closing). One that broke
@@ -219,8 +219,10 @@ std::exception_ptr PoolImpl::lost_chunk_error(const Worker& worker, const LossRe
 }
 
 void PoolImpl::on_lost(Executor& executor, LossReport report) {
-  auto* const worker = &static_cast<Worker&>(executor);
+  auto* const worker = executor.route;
   std::unique_lock lock{mutex_};
+  // A transport that learns of an end itself (no exit_fd) reports it without a reaper's pass.
+  if (worker->life.phase() != WorkerPhase::reaped) worker->life.to(WorkerPhase::reaped);
   // The local transport does not know its chunks by ChunkId: routing's queue for it is the
   // record. Its ledger says whether it started the chunk at the front (a worker killed while
   // idle, just as a call was handed to it, has not). It runs one chunk at a time, in the order
@@ -259,7 +261,12 @@ void PoolImpl::on_lost(Executor& executor, LossReport report) {
     log(LogLevel::info, "{} {} running {}.{} (job {}, chunk {}); {} chunk(s) behind it to send again", report.executor,
         ended, held.front().record->task.plugin, held.front().record->task.task, held.front().record->id,
         held.front().chunk, held.size() - failing);
-  std::erase_if(workers_, [&](const auto& w) { return w.get() == worker; });  // its caller still holds it
+  // Erased, but kept to the end of this call: its chunks are settled below.
+  std::shared_ptr<Worker> keep;
+  if (const auto self = std::ranges::find(workers_, worker, &std::shared_ptr<Worker>::get); self != workers_.end()) {
+    keep = std::move(*self);
+    workers_.erase(self);
+  }
   signal_eventfd(worker_wake_.get());  // replace it
   task_cv_.notify_all();
   done_cv_.notify_all();  // restart() may be waiting for the old generation to go
@@ -283,8 +290,7 @@ void PoolImpl::on_lost(Executor& executor, LossReport report) {
                      : worker->life.reached(WorkerPhase::initializing)
                          ? report.executor + " was still running it after the start timeout of " + limit
                          : report.executor + " did not say hello within the start timeout of " + limit + ": is " +
-                               transport_->executable() +
-                               " a dlpool-worker? (PoolOptions::worker_path, $DLPOOL_WORKER)";
+                               transport_->describe() + " a dlpool-worker? (PoolOptions::worker_path, $DLPOOL_WORKER)";
     if (options_.initializer && (!start_timed_out || worker->life.reached(WorkerPhase::initializing))) {
       const auto& init = options_.initializer->task();
       broken_ = std::make_exception_ptr(InitializerError{

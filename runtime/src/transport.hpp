@@ -37,14 +37,13 @@
 //    breaks the protocol, and drains a reaped worker before reporting its loss). The loop runs
 //    on the pool's result handler thread (PoolImpl::result_handler runs it), so that callbacks
 //    run there as CPython's do.
-// Not yet across the seam: the reaper is still the worker handler's (worker_handler.cpp: it
-// polls the workers' pidfds, reaps them and hands them to the loop, LocalResultLoop::finalize);
-// Worker derives from LocalWorker, and routing still reads its process for pids in messages
-// and errors, and for reaping (its stops, kills and closes go through Executor, under the pool
-// lock that orders them with reaping); a result is matched to the chunk at the front of its
-// executor's queue (one running at a time), not looked up by ChunkId, and so the local
-// transport leaves LossReport::held for routing to fill in from that queue; and routing, not
-// the transport, starts executors (spawn_worker) and sends INIT.
+// Routing holds an executor through its Worker record (Executor::route leads back to it) and
+// starts executors through Transport::start. The local transport's executors have processes
+// of the host's own: the worker handler polls their exit_fd (a pidfd) and reaps them
+// (try_reap), then Transport::finalize; the MPI transport (mpi/) learns of an end itself and
+// reports it unprompted. Still local-only: a result is matched to the chunk at the front of
+// its executor's queue (one running at a time), not looked up by ChunkId, and so a transport
+// may leave LossReport::held for routing to fill in from that queue.
 
 #include "result_payload.hpp"
 
@@ -106,10 +105,29 @@ class Interface {
   Interface() = default;
 };
 
+struct Worker;  // routing's record of an executor (pool_impl.hpp)
+
 /// Where chunks run, as routing sees it. Routing's own bookkeeping of an executor (its phase,
 /// the chunks it holds) lives beside it, in Worker; this is what a transport implements.
 class Executor : public Interface {
  public:
+  /// Routing's record of it, set by routing before the transport reports anything of it; the
+  /// record outlives every event the transport sends for it.
+  Worker* route = nullptr;
+
+  /// The process that runs its chunks, for messages and errors (a remote one's pid on its node).
+  [[nodiscard]] virtual int pid() const noexcept = 0;
+  /// Its node and the MPI rank it is reached through: "" and 0 for this machine.
+  [[nodiscard]] virtual std::string node() const { return {}; }
+  [[nodiscard]] virtual int rank() const noexcept { return 0; }
+  /// Readable once its process has exited, for the worker handler to reap it (try_reap), or -1:
+  /// the transport learns of its end itself, and reports it with on_lost unprompted.
+  [[nodiscard]] virtual int exit_fd() const noexcept { return -1; }
+  /// Reaps it once exit_fd() is readable: true once it is gone (Transport::finalize follows).
+  virtual bool try_reap() noexcept { return false; }
+  /// Routing's measure of its chunks: long ones (`long_chunks`) leave it time to sleep between
+  /// them, and a transport may ring it awake before the next one (see sys/doorbell.hpp).
+  virtual void expect_long_chunks(bool /*long_chunks*/) noexcept {}
   /// How many chunks it runs at the same time.
   [[nodiscard]] virtual std::size_t parallelism() const noexcept = 0;
   /// How many chunks it can hold at once, the running ones included; routing holds it to fewer
@@ -172,6 +190,22 @@ class TransportEvents {
 /// routing from the transport's own loop.
 class Transport : public Interface {
  public:
+  /// A new executor, `id` in routing's numbering (`plugins`: what the pool's executors have
+  /// loaded, for the transport to prepare ahead). Routing sets its route, then watch()es it.
+  virtual std::shared_ptr<Executor> start(std::uint64_t id, std::span<const std::string> plugins) = 0;
+  /// Its events reach routing from the next round of the loop on.
+  virtual void watch(std::shared_ptr<Executor> executor) = 0;
+  /// It is reaped (Executor::try_reap): what it sent is delivered, then its loss reported.
+  virtual void finalize(std::shared_ptr<Executor> executor) = 0;
+  /// The transport's loop, which calls the events, until stop(): on the thread that is to run
+  /// routing's result work and callbacks (the pool's result handler).
+  virtual void run() = 0;
+  /// Runs a round of the loop soon: routing's on_idle.
+  virtual void wake() = 0;
+  /// run() returns after this round.
+  virtual void stop() = 0;
+  /// What runs the executors, for messages: the worker executable's path.
+  [[nodiscard]] virtual std::string describe() const = 0;
   /// Checks that an executor started now would load `plugins` (Pool::restart): throws the
   /// reason it would not. Blocks until it knows.
   virtual void probe(const std::vector<std::string>& plugins) = 0;

@@ -31,7 +31,7 @@ int poll_timeout(Clock::time_point t) {
 }  // namespace
 
 std::shared_ptr<Worker> PoolImpl::spawn_worker(std::uint64_t id, std::span<const std::string> plugins) {
-  auto worker = std::make_shared<Worker>(id, transport_->start(id, plugins), options_.max_frame_bytes);
+  auto worker = std::make_shared<Worker>(id, transport_->start(id, plugins));
   worker->start_deadline = Clock::now() + options_.start_timeout;
   return worker;
 }
@@ -121,7 +121,7 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
       }
       return;
     }
-    transport_->results().watch(worker);
+    transport_->watch(worker->executor);
     workers_.push_back(std::move(worker));
   }
 }
@@ -130,8 +130,8 @@ void PoolImpl::poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms) {
   std::vector<pollfd> fds{{worker_wake_.get(), POLLIN, 0}};
   std::vector<std::shared_ptr<Worker>> polled;
   for (const auto& w : workers_)
-    if (w->life.phase() != WorkerPhase::reaped) {
-      fds.push_back({w->process.pidfd(), POLLIN, 0});
+    if (w->life.phase() != WorkerPhase::reaped && w->executor->exit_fd() >= 0) {
+      fds.push_back({w->executor->exit_fd(), POLLIN, 0});
       polled.push_back(w);
     }
   lock.unlock();
@@ -143,14 +143,13 @@ void PoolImpl::poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms) {
   for (std::size_t i = 1; i < fds.size(); ++i) {
     if (fds[i].revents == 0) continue;
     auto& w = *polled[i - 1];
-    if (const auto status = w.process.try_reap()) {
-      w.wait_status = *status;
+    if (w.executor->try_reap()) {
       w.life.to(WorkerPhase::reaped);
-      transport_->results().finalize(polled[i - 1]);
+      transport_->finalize(w.executor);
       reaped = true;
     }
   }
-  if (reaped) transport_->results().wake();
+  if (reaped) transport_->wake();
 }
 
 void PoolImpl::worker_handler() {
@@ -192,7 +191,7 @@ int PoolImpl::enforce_deadlines() {
     if (const auto phase = w->life.phase(); phase == WorkerPhase::exiting || phase == WorkerPhase::stopping) {
       if (w->kill_at <= now) {
         if (phase == WorkerPhase::exiting)
-          log(LogLevel::info, "worker {} did not exit within {} ms of being asked to: killing it", w->process.pid(),
+          log(LogLevel::info, "worker {} did not exit within {} ms of being asked to: killing it", w->pid(),
               options_.kill_grace.count());
         w->halt(true);
         w->life.to(WorkerPhase::killed);
@@ -254,7 +253,7 @@ void PoolImpl::shut_down_workers(std::unique_lock<std::mutex>& lock) {
   transport_->stop_starting(true);  // join() leaves no child behind
 
   fail_everything_pending(lock, std::make_exception_ptr(PoolTerminated{"the pool was terminated"}));
-  transport_->results().stop();
+  transport_->stop();
 }
 
 void PoolImpl::fail_everything_pending(std::unique_lock<std::mutex>& lock, std::exception_ptr error) {
