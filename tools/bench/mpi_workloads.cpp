@@ -52,11 +52,16 @@ CpuPair time_cpu_pair(Pool& pool, const std::vector<std::int64_t>& work, std::in
 }
 
 /// User and system CPU seconds of this process, every thread included.
-double cpu_seconds() {
+struct CpuTime {
+  double user = 0;
+  double system = 0;
+};
+
+CpuTime cpu_time() {
   rusage usage{};
   if (::getrusage(RUSAGE_SELF, &usage) != 0) throw std::runtime_error{"getrusage(RUSAGE_SELF) failed"};
   const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
 }
 
 }  // namespace
@@ -94,6 +99,7 @@ Row mpi_map_tiny(Pool& pool, int items, int chunksize) {
 
 Row mpi_cpu_speedup(Pool& pool, int items, std::int64_t limit, int pairs) {
   const auto layout = mpi_layout(pool);
+  if (layout.workers < 1) throw std::runtime_error{"Pool::workers() lists no worker"};
   const std::vector<std::int64_t> work(static_cast<std::size_t>(items), limit);
   const auto expected = pool.apply(tasks::count_primes, limit);
 
@@ -137,16 +143,21 @@ Row mpi_cpu_speedup(Pool& pool, int items, std::int64_t limit, int pairs) {
 }
 
 Row rank0_sustain(Pool& pool, int chunks) {
-  const double cpu0 = cpu_seconds();
+  const auto cpu0 = cpu_time();
   const auto t0 = Clock::now();
   const auto out = pool.map(tasks::noop, std::views::iota(std::int64_t{0}, std::int64_t{chunks}), 1);
   const double dt = seconds_since(t0);
-  const double cpu = cpu_seconds() - cpu0;
+  const auto cpu1 = cpu_time();
+  const double user = cpu1.user - cpu0.user;
+  const double system = cpu1.system - cpu0.system;
+  const double cpu = user + system;
   check(out.size() == static_cast<std::size_t>(chunks) && out.back() == chunks - 1, "map(noop, range(n))");
   Row row{"rank0_sustain", chunks / dt, "chunks/s"};
   with_layout(row, mpi_layout(pool))
       .integer("n", chunks)
       .number("cpu_us_per_chunk", cpu / chunks * 1e6)
+      .number("user_us_per_chunk", user / chunks * 1e6)
+      .number("sys_us_per_chunk", system / chunks * 1e6)
       .number("rank0_cpu_share", cpu / dt)  // 1.0: rank 0 kept one core busy the whole time
       .number("one_core_chunks_per_s", chunks / std::max(cpu, 1e-9));
   return row;
