@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Prints dlpool's benchmark beside CPython's multiprocessing.Pool and the pipe floor.
+"""Prints dlpool's benchmark beside its peers: CPython's multiprocessing.Pool and the pipe floor
+on one machine, mpi4py.futures over MPI.
 
-Reads JSON lines (files named on the command line, or stdin) from dlpool-bench ("peer":
-"dlpool"), peer/mp_pool_bench.py ("cpython-pool"), peer/pipe_limits.c and floor/pool_floor.c
-("raw-pipe"); lines
-that are not JSON objects are ignored. A workload reported more than once by the same peer (the
-CPython peer run several times, say) counts as the median of its values.
+Reads JSON lines (files named on the command line, or stdin) from dlpool-bench and
+dlpool-mpi-bench ("peer": "dlpool"), peer/mp_pool_bench.py ("cpython-pool"),
+peer/mpi4py_futures_bench.py ("mpi4py-futures"), peer/pipe_limits.c and floor/pool_floor.c
+("raw-pipe"); lines that are not JSON objects are ignored. A workload reported more than once by
+the same peer (a peer run several times, say) counts as the median of its values. A table's part
+(local, MPI) is printed when some line is of one of its workloads.
 
 Every ratio is dlpool's figure over the other one in the same unit, so it reads like the goal
-beside it: for a time "0.3x <= 0.5x" means dlpool takes 0.3 of CPython's time, for a rate "12x
->= 10x" means dlpool does 12 times as many per second.
+beside it: for a time "0.3x <= 0.5x" means dlpool takes 0.3 of the peer's time, for a rate "12x
+>= 10x" means dlpool does 12 times as many per second. The "peer" column is the row's peer:
+CPython's Pool for the local workloads, mpi4py.futures for the mpi_ ones.
 
 Usage: bench_table.py RESULTS.jsonl [MORE.jsonl ...]   (stdlib only)
 """
@@ -17,7 +20,7 @@ import json
 import statistics
 import sys
 
-PEERS = ("dlpool", "cpython-pool", "raw-pipe")
+PEERS = ("dlpool", "cpython-pool", "mpi4py-futures", "raw-pipe")
 
 # workload, the floor it is compared with, and its goal:
 #   (against, op, target) with against "cpython", "floor" or "self" (dlpool's own value).
@@ -32,6 +35,20 @@ ROWS = [
     ("cpu_speedup", "pipe_pool_speedup", ("self", ">=", 1.95)),
     ("sigkill_recovery", "spawn_exit", ("self", "<=", 5.0)),
 ]
+
+# Over MPI (dlpool-mpi-bench beside peer/mpi4py_futures_bench.py), against "mpi4py", or:
+#   "local"      dlpool's MPI speedup over the local pool's in the same run (its row's
+#                local_speedup): 2 agents x 1 worker against 2 local workers;
+#   "heartbeat"  dlpool's time in ms, the target being the row's heartbeat_ms + target ms.
+MPI_ROWS = [
+    ("mpi_apply_latency", None, ("mpi4py", "<=", 0.25)),
+    ("mpi_map_tiny_cs1", None, ("mpi4py", ">=", 10.0)),
+    ("mpi_map_tiny_cs100", None, ("mpi4py", ">=", 2.0)),
+    ("mpi_cpu_speedup", None, ("local", ">=", 0.95)),
+    ("mpi_agent_loss", None, ("heartbeat", "<=", 100)),
+]
+PEER_OF = {"cpython": "cpython-pool", "mpi4py": "mpi4py-futures"}
+PEER_NAME = {"cpython": "CPython", "mpi4py": "mpi4py"}
 
 
 def load(paths):
@@ -88,14 +105,25 @@ def fmt_ratio(r):
     return f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
 
 
-def judge(goal, dl, to_cpython, to_floor, processes, unit):
+def judge(goal, dl, to_peer, to_floor, processes, unit, row):
     against, op, target = goal
-    measured = {"cpython": to_cpython, "floor": to_floor, "self": dl}[against]
     sign = {"<=": "\u2264", ">=": "\u2265"}[op]
-    if against == "self":
+    if against == "local":
+        local = row.get("local_speedup")
+        measured = ratio(dl, local)
+        text = f"{sign} {target:g}x of local" + (f" ({fmt(local * target)}x)" if local else "")
+    elif against == "heartbeat":
+        heartbeat = row.get("heartbeat_ms")
+        limit = heartbeat + target if isinstance(heartbeat, (int, float)) else None
+        measured = dl if limit is not None else None
+        text = f"{sign} heartbeat + {target:g} ms" + (f" ({fmt(limit)})" if limit is not None else "")
+        target = limit
+    elif against == "self":
+        measured = dl
         text = f"{sign} {target:g}x" if unit == "x" else f"{sign} {target:g} {unit}"
     else:
-        text = f"{sign} {target:g}x of " + ("CPython" if against == "cpython" else "floor")
+        measured = to_floor if against == "floor" else to_peer
+        text = f"{sign} {target:g}x of " + PEER_NAME.get(against, "floor")
     if measured is None:
         return text, "n/a"
     if against == "self" and op == ">=" and processes != 2:
@@ -119,39 +147,73 @@ def table(headers, rows):
     return "\n".join(out)
 
 
+def reported(found, rows):
+    """Whether any peer reported one of the workloads (or floors) of `rows`."""
+    names = {w for w, _, _ in rows} | {f for _, f, _ in rows if f}
+    return any(names & rows_of.keys() for rows_of in found.values())
+
+
+def mpi_row(found, workload):
+    """The MPI row's own figures: the median run's extras, for a goal set against one of them."""
+    rows = sorted(found["dlpool"].get(workload, []), key=lambda r: r["value"])
+    return rows[(len(rows) - 1) // 2] if rows else {}
+
+
 def main():
     found = load(sys.argv[1:])
     if not any(found.values()):
         sys.exit("bench_table.py: no benchmark lines in the input")
+    local, mpi = reported(found, ROWS), reported(found, MPI_ROWS)
+    mpi_names = {w for w, _, _ in MPI_ROWS} | {"rank0_sustain"}
 
-    any_dl = next((rows[0] for rows in found["dlpool"].values()), {})
+    dl_rows = [rows[0] for w, rows in found["dlpool"].items() if w not in mpi_names]
+    mpi_dl_rows = [rows[0] for w, rows in found["dlpool"].items() if w in mpi_names]
+    any_dl = dl_rows[0] if dl_rows else {}
     any_py = next((rows[0] for rows in found["cpython-pool"].values()), {})
     processes = any_dl.get("processes", any_py.get("processes"))
     runs_py = max((len(r) for r in found["cpython-pool"].values()), default=0)
-    print(f"dlpool ({any_dl.get('build') or 'unknown build'}, median of {any_dl.get('repeat', '?')} runs) vs "
-          f"CPython {any_py.get('python', '?')} multiprocessing.Pool (fork; median of {runs_py} run(s)) "
-          f"vs raw pipes; {processes} processes")
-    if any_dl and any_dl.get("build") not in ("Release", "RelWithDebInfo"):
-        print(f"WARNING: dlpool-bench was built as {any_dl.get('build') or 'an unknown type'}, not Release")
+    if local:
+        print(f"dlpool ({any_dl.get('build') or 'unknown build'}, median of {any_dl.get('repeat', '?')} runs) vs "
+              f"CPython {any_py.get('python', '?')} multiprocessing.Pool (fork; median of {runs_py} run(s)) "
+              f"vs raw pipes; {processes} processes")
+    if mpi:
+        any_mpi = next((r for r in mpi_dl_rows if "repeat" in r), mpi_dl_rows[0] if mpi_dl_rows else {})
+        any_fut = next((rows[0] for rows in found["mpi4py-futures"].values()), {})
+        runs_fut = max((len(r) for r in found["mpi4py-futures"].values()), default=0)
+        print(f"over MPI: dlpool ({any_mpi.get('agents', '?')} agents, {any_mpi.get('workers', '?')} workers; "
+              f"median of {any_mpi.get('repeat', '?')} runs) vs mpi4py.futures ({any_fut.get('workers', '?')} "
+              f"worker ranks; median of {runs_fut} run(s))")
+    for row in dl_rows + mpi_dl_rows:
+        if row.get("build") not in ("Release", "RelWithDebInfo"):
+            print(f"WARNING: dlpool's {row['workload']} was built as {row.get('build') or 'an unknown type'}, "
+                  "not Release")
+            break
     print()
 
     rows, met, judged = [], 0, 0
-    for workload, floor_name, goal in ROWS:
+    for workload, floor_name, goal in (ROWS if local else []) + (MPI_ROWS if mpi else []):
+        peer = PEER_OF[goal[0]] if goal[0] in PEER_OF else "mpi4py-futures" if workload.startswith("mpi_") \
+            else "cpython-pool"
         dl = value(found, "dlpool", workload)
-        py = value(found, "cpython-pool", workload)
+        py = value(found, peer, workload)
         fl = value(found, "raw-pipe", floor_name) if floor_name else None
-        unit_row = first(found, "dlpool", workload) or first(found, "cpython-pool", workload) or {}
+        unit_row = first(found, "dlpool", workload) or first(found, peer, workload) or {}
         to_py, to_fl = ratio(dl, py), ratio(dl, fl)
         unit = unit_row.get("unit", "")
-        goal_text, status = judge(goal, dl, to_py, to_fl, processes, unit)
+        goal_text, status = judge(goal, dl, to_py, to_fl, processes, unit, mpi_row(found, workload))
         if status in ("met", "MISSED", "MISSED (floor too)"):
             judged += 1
             met += status == "met"
-        floor_cell = f"{fmt(fl)} ({floor_name})" if fl is not None else "-"
-        py_cell = "hangs (bpo-22393)" if workload == "sigkill_recovery" else fmt(py)
+        if workload == "mpi_cpu_speedup" and mpi_row(found, workload).get("local_speedup") is not None:
+            fl = mpi_row(found, workload)["local_speedup"]
+            floor_cell, to_fl = f"{fmt(fl)} (local)", ratio(dl, fl)
+        else:
+            floor_cell = f"{fmt(fl)} ({floor_name})" if fl is not None else "-"
+        py_cell = {"sigkill_recovery": "hangs (bpo-22393)",
+                   "mpi_agent_loss": "hangs or aborts"}.get(workload, fmt(py))
         rows.append([workload, unit, fmt(dl), py_cell, floor_cell,
                      fmt_ratio(to_py), fmt_ratio(to_fl), goal_text, status])
-    print(table(["workload", "unit", "dlpool", "CPython", "floor", "dl/CPython", "dl/floor", "goal", "status"], rows))
+    print(table(["workload", "unit", "dlpool", "peer", "floor", "dl/peer", "dl/floor", "goal", "status"], rows))
     print(f"\ngoals met: {met} of {judged}")
 
     details = []
@@ -171,6 +233,21 @@ def main():
     if workers:
         each = ", ".join(f"pid {w['pid']}: {fmt(w['rss_mib'])} MiB" for w in workers.get("workers", []))
         details.append(f"worker_rss: {each}; host {fmt(workers.get('host_rss_mib'))} MiB")
+    sustain = mpi_row(found, "rank0_sustain")
+    if sustain:
+        per_chunk = sustain.get("cpu_us_per_chunk")
+        details.append(f"rank0_sustain: rank 0 sent and collected {fmt(value(found, 'dlpool', 'rank0_sustain'))} "
+                       f"chunks/s (chunksize 1, {sustain.get('agents')} agents x "
+                       f"{sustain.get('workers') // max(sustain.get('agents') or 1, 1)} workers), "
+                       f"{fmt(per_chunk)} us of its CPU per chunk: one core of rank 0 would sustain "
+                       f"{fmt(sustain.get('one_core_chunks_per_s'))} chunks/s "
+                       f"(it used {fmt(sustain.get('rank0_cpu_share'))} of a core)")
+    loss = mpi_row(found, "mpi_agent_loss")
+    if loss:
+        details.append(f"mpi_agent_loss: agent of rank {loss.get('killed_rank')} SIGKILLed mid-map, map returned "
+                       f"after {fmt(loss['value'])} ms ({loss.get('outcome')}; heartbeat {loss.get('heartbeat_ms')} ms); "
+                       f"then {loss.get('agents_after')} agent(s), {loss.get('workers_after')} worker(s), "
+                       f"next map {fmt(loss.get('next_map_ms'))} ms, {loss.get('orphan_workers')} orphan worker(s)")
     if details:
         print("\n" + "\n".join(details))
 
