@@ -39,9 +39,9 @@ std::uint32_t cpus_allowed() {
 /// final name, then renamed into place, so no worker sees half a file.
 std::string install(const std::map<std::string, std::string>& files, int rank) {
   const char* tmp = std::getenv("TMPDIR");
-  auto pattern = (fs::path{tmp != nullptr && *tmp != '\0' ? tmp : "/tmp"} /
-                  ("dlpool-agent-" + std::to_string(rank) + "-XXXXXX"))
-                     .string();
+  auto pattern =
+      (fs::path{tmp != nullptr && *tmp != '\0' ? tmp : "/tmp"} / ("dlpool-agent-" + std::to_string(rank) + "-XXXXXX"))
+          .string();
   if (::mkdtemp(pattern.data()) == nullptr)
     throw std::system_error{errno, std::generic_category(), "cannot make a directory for shipped plugins"};
   for (const auto& [name, bytes] : files) {
@@ -133,18 +133,14 @@ bool Agent::handle(std::string_view bytes) {
     throw wire::DecodeError{"a message before the configuration"};
   const auto slot = slots_.find(header.slot);
   switch (header.kind) {
-    case Kind::config:
-      try {
-        configure(detail::mpi::AgentConfig::decode(payload));
+    case Kind::config: try { configure(detail::mpi::AgentConfig::decode(payload));
       } catch (const std::exception& e) {
         auto failed = detail::mpi::message(Kind::agent_failed);
         wire::put_string(failed, e.what());
         send(std::move(failed));
       }
       return true;
-    case Kind::start:
-      start(header.slot);
-      return true;
+    case Kind::start: start(header.slot); return true;
     case Kind::frames:
       if (slot != slots_.end()) feed(header.slot, slot->second, payload);
       return true;
@@ -157,14 +153,9 @@ bool Agent::handle(std::string_view bytes) {
     case Kind::halt:
       if (slot != slots_.end()) slot->second.worker->halt(in.get<std::uint8_t>("halt") != 0);
       return true;
-    case Kind::probe:
-      probe(payload);
-      return true;
-    case Kind::heartbeat:
-      return true;
-    case Kind::shutdown:
-      finalize_ = in.get<std::uint8_t>("finalize") != 0;
-      return false;
+    case Kind::probe: probe(payload); return true;
+    case Kind::heartbeat: return true;
+    case Kind::shutdown: finalize_ = in.get<std::uint8_t>("finalize") != 0; return false;
     default:
       throw wire::DecodeError{"a message of kind " + std::to_string(static_cast<int>(header.kind)) +
                               " only an agent sends"};
@@ -304,6 +295,9 @@ bool Agent::run() {
       try {
         if (!handle(bytes)) {
           end_workers();
+          // What it sent last reaches the host before MPI is finalized (a bounded wait).
+          for (const auto until = Clock::now() + std::chrono::seconds{1}; channel_.sending() && Clock::now() < until;)
+            channel_.complete_sends();
           return finalize_;
         }
       } catch (const std::exception& e) {

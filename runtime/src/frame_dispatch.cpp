@@ -17,9 +17,7 @@ std::string dispatch_frame(TransportEvents& events, Executor& executor, const wi
         events.on_ready(executor);
         return {};
       }
-      case wire::FrameKind::plugin:
-        events.on_plugin(executor, wire::PluginReport::decode(payload));
-        return {};
+      case wire::FrameKind::plugin: events.on_plugin(executor, wire::PluginReport::decode(payload)); return {};
       case wire::FrameKind::retire: {
         wire::ByteReader in{payload};
         events.on_retired(executor, in.get_string("retire reason"));
@@ -28,8 +26,7 @@ std::string dispatch_frame(TransportEvents& events, Executor& executor, const wi
       case wire::FrameKind::result:
         parse_result(payload, scratch);
         return events.on_result(executor, {header.job, header.index}, scratch);
-      default:
-        return "sent a frame of kind " + std::to_string(static_cast<int>(header.kind));
+      default: return "sent a frame of kind " + std::to_string(static_cast<int>(header.kind));
     }
   } catch (const wire::DecodeError& e) {
     return std::string{"sent a malformed "} + (header.kind == wire::FrameKind::result ? "result" : "frame") + ": " +

@@ -43,6 +43,10 @@ struct MapOptions {
   std::optional<std::chrono::milliseconds> timeout;  // per item
   std::optional<std::string> joblog;               // --joblog FILE
   bool resume = false;                             // skip the lines the joblog says are done
+  // --mpi: workers on the agent ranks of an MPI job (this is rank 0); `jobs` is then per agent.
+  bool mpi = false;
+  bool ship_plugins = false;
+  std::optional<std::chrono::milliseconds> heartbeat;
 };
 
 struct InstallOptions {

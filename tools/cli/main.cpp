@@ -30,8 +30,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <optional>
 
 #include <fcntl.h>
@@ -64,6 +66,27 @@ void hold_closed_standard_fds() {
       ::close(held);
     }
   }
+}
+
+/// This process's rank in an MPI job, from what the launcher sets (Open MPI, PMIx, Slurm's PMI);
+/// -1 outside one. Read before MPI starts: only rank 0 starts it here (the pool does).
+int mpi_rank_from_environment() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
+    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') return std::atoi(value);
+  return -1;
+}
+
+/// A rank other than 0 of `mpiexec ... dlpool map --mpi` serves as an agent: dlpool-agent
+/// beside this executable replaces it.
+int become_agent(const char* argv0) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) self = argv0;
+  const auto agent = (self.parent_path() / "dlpool-agent").string();
+  char* const args[] = {const_cast<char*>(agent.c_str()), nullptr};
+  ::execv(agent.c_str(), args);
+  std::fprintf(stderr, "dlpool: cannot run %s as this rank's agent: %s\n", agent.c_str(), std::strerror(errno));
+  return 1;
 }
 
 }  // namespace
@@ -135,6 +158,19 @@ int main(int argc, char** argv) {
                  "same")
       ->needs(joblog_option);
 
+  map_command->add_flag("--mpi", map.mpi,
+                        "run the workers on the other ranks of an MPI job: `mpiexec --bind-to none -n K+1 dlpool map "
+                        "--mpi ...`; rank 0 reads and writes, the others become dlpool-agents; -j is then per agent");
+  map_command->add_flag("--ship-plugins", map.ship_plugins,
+                        "with --mpi: send the plugin files to every node instead of relying on a shared file system");
+  double heartbeat_seconds = 0;
+  auto* heartbeat_option = map_command
+                               ->add_option("--heartbeat", heartbeat_seconds,
+                                            "with --mpi: an agent not heard from for this long is lost (seconds, "
+                                            "default 1): its started items fail, the others run elsewhere")
+                               ->type_name("SECONDS")
+                               ->check(CLI::Validator{positive_seconds, ""});
+
   InstallOptions install;
   auto* install_command = app.add_subcommand(
       "install", "publish a plugin file into a plugin directory atomically, once a throwaway worker has loaded it");
@@ -174,6 +210,14 @@ int main(int argc, char** argv) {
     map.timeout = std::max(std::chrono::milliseconds{1},
                            std::chrono::milliseconds{static_cast<long long>(std::llround(timeout_seconds * 1000))});
   if (*joblog_option) map.joblog = joblog;
+  if (*heartbeat_option)
+    map.heartbeat = std::chrono::milliseconds{static_cast<long long>(std::llround(heartbeat_seconds * 1000))};
+  if ((map.ship_plugins || map.heartbeat) && !map.mpi) {
+    std::fprintf(stderr, "dlpool: --ship-plugins and --heartbeat need --mpi\n");
+    return usage_status;
+  }
+  // Every rank of `mpiexec -n K+1 dlpool map --mpi` runs this: all but rank 0 become agents.
+  if (*map_command && map.mpi && mpi_rank_from_environment() > 0) return become_agent(argv[0]);
   // Arguments fit for text.repeat fit nothing else.
   if (!*args_option && (*plugin_option || *task_option)) workers.arguments = "[]";
 

@@ -112,11 +112,10 @@ int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals&
   }
   const auto done_before = joblog ? joblog->done() : std::set<std::size_t>{};
 
-  const auto processes = options.jobs.value_or(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const auto chunksize = static_cast<std::size_t>(options.chunksize);
-  // Declared before the pool: its input thread reads the lines until the pool is gone.
-  ArgumentLines lines{STDIN_FILENO, done_before,
-                      window_chunks_per_worker * static_cast<std::size_t>(processes) * chunksize};
+  // Declared before the pool: its input thread reads the lines until the pool is gone. Made once
+  // the pool says how many workers it has (over MPI, its agents say).
+  std::optional<ArgumentLines> input;
 
   const bool show_progress = ::isatty(STDERR_FILENO) == 1;
   std::optional<std::size_t> total;
@@ -130,8 +129,17 @@ int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals&
   Writer writer{out, progress, joblog ? &*joblog : nullptr};
 
   auto pool_options = cli::pool_options(global);
-  pool_options.processes = processes;
+  if (options.mpi) {
+    auto& mpi = pool_options.mpi.emplace();
+    mpi.workers_per_agent = options.jobs.value_or(0);
+    mpi.ship_plugins = options.ship_plugins;
+    if (options.heartbeat) mpi.heartbeat = *options.heartbeat;
+  } else {
+    pool_options.processes = options.jobs.value_or(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  }
   Pool pool{std::move(pool_options)};
+  auto& lines = input.emplace(STDIN_FILENO, done_before,
+                              window_chunks_per_worker * static_cast<std::size_t>(pool.processes()) * chunksize);
   JsonTask task{options.plugin, options.task};
   if (options.timeout) task = task.with_timeout(*options.timeout);
   // Always completion order from the pool, each outcome with its item number: the time an item
@@ -207,11 +215,12 @@ int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals&
   std::fprintf(stderr, "dlpool: %zu item%s, %d worker%s, %.3f s, %zu failed%s\n", writer.items(),
                writer.items() == 1 ? "" : "s", pool.processes(), pool.processes() == 1 ? "" : "s", wall.count(),
                writer.failed(), skipped.c_str());
-  if (lines.read_failed()) {
-    std::fprintf(stderr, "dlpool: error reading standard input: what followed was not run\n");
-    return 1;
-  }
-  return writer.failed() == 0 && !stopped ? 0 : 1;
+  if (lines.read_failed()) std::fprintf(stderr, "dlpool: error reading standard input: what followed was not run\n");
+  const int status = writer.failed() == 0 && !stopped && !lines.read_failed() ? 0 : 1;
+  // mpirun's own exit status says nothing once a rank has died (it exits 0 under
+  // --enable-recovery): the outcome is reported here, in-band.
+  if (options.mpi) std::fprintf(stderr, "dlpool: exit status %d\n", status);
+  return status;
 }
 
 }  // namespace dlpool::cli

@@ -33,6 +33,25 @@ std::string error_string(int code) {
   return {text, static_cast<std::size_t>(length)};
 }
 
+template <class Keep>
+void Channel::keep_if(Keep keep) {
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < requests_.size(); ++i) {
+    if (!keep(i)) continue;
+    // Never a string moved onto itself: that empties it, writing a NUL over the first byte of
+    // a message MPI may still be sending.
+    if (kept != i) {
+      requests_[kept] = requests_[i];
+      buffers_[kept] = std::move(buffers_[i]);
+      ranks_[kept] = ranks_[i];
+    }
+    ++kept;
+  }
+  requests_.resize(kept);
+  buffers_.resize(kept);
+  ranks_.resize(kept);
+}
+
 Channel::~Channel() {
   for (auto& request : requests_)
     if (request != MPI_REQUEST_NULL) MPI_Request_free(&request);
@@ -44,7 +63,8 @@ void Channel::send(int rank, std::string bytes) {
   // string is moved, unless it is short enough for the string itself: keep those on the heap.
   if (bytes.size() < sizeof(std::string)) bytes.reserve(sizeof(std::string) * 2);
   const int rc = MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, rank, tag, comm_, &request);
-  if (rc != MPI_SUCCESS) throw std::runtime_error{"MPI_Isend to rank " + std::to_string(rank) + ": " + error_string(rc)};
+  if (rc != MPI_SUCCESS)
+    throw std::runtime_error{"MPI_Isend to rank " + std::to_string(rank) + ": " + error_string(rc)};
   requests_.push_back(request);
   buffers_.push_back(std::move(bytes));
   ranks_.push_back(rank);
@@ -56,18 +76,8 @@ bool Channel::complete_sends() {
   int count = 0;
   MPI_Testsome(static_cast<int>(requests_.size()), requests_.data(), &count, done_.data(), MPI_STATUSES_IGNORE);
   if (count <= 0) return false;  // none, or MPI_UNDEFINED
-  // Completed requests are MPI_REQUEST_NULL now: compact the three vectors around them.
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < requests_.size(); ++i)
-    if (requests_[i] != MPI_REQUEST_NULL) {
-      requests_[kept] = requests_[i];
-      buffers_[kept] = std::move(buffers_[i]);
-      ranks_[kept] = ranks_[i];
-      ++kept;
-    }
-  requests_.resize(kept);
-  buffers_.resize(kept);
-  ranks_.resize(kept);
+  // Completed requests are MPI_REQUEST_NULL now.
+  keep_if([&](std::size_t i) { return requests_[i] != MPI_REQUEST_NULL; });
   return true;
 }
 
@@ -86,21 +96,12 @@ bool Channel::receive(int& source, std::string& bytes) {
 }
 
 void Channel::abandon(int rank) {
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < requests_.size(); ++i) {
-    if (ranks_[i] == rank) {
-      MPI_Request_free(&requests_[i]);
-      abandoned_.push_back(std::move(buffers_[i]));
-      continue;
-    }
-    requests_[kept] = requests_[i];
-    buffers_[kept] = std::move(buffers_[i]);
-    ranks_[kept] = ranks_[i];
-    ++kept;
-  }
-  requests_.resize(kept);
-  buffers_.resize(kept);
-  ranks_.resize(kept);
+  keep_if([&](std::size_t i) {
+    if (ranks_[i] != rank) return true;
+    MPI_Request_free(&requests_[i]);
+    abandoned_.push_back(std::move(buffers_[i]));
+    return false;
+  });
 }
 
 }  // namespace dlpool::detail::mpi

@@ -29,6 +29,8 @@ class Channel {
   [[nodiscard]] MPI_Comm comm() const noexcept { return comm_; }
   /// Sends `bytes` to `rank` without blocking.
   void send(int rank, std::string bytes);
+  /// Whether sends are under way.
+  [[nodiscard]] bool sending() const noexcept { return !requests_.empty(); }
   /// Lets go of the sends MPI is done with. Returns whether any were.
   bool complete_sends();
   /// A whole message, if one has arrived: true, with its source and bytes.
@@ -38,6 +40,10 @@ class Channel {
   void abandon(int rank);
 
  private:
+  /// Keeps the sends `keep(i)` is true of, in order.
+  template <class Keep>
+  void keep_if(Keep keep);
+
   MPI_Comm comm_;
   // Parallel: a request and what it sends (MPI_Testsome wants the requests contiguous).
   std::vector<MPI_Request> requests_;

@@ -37,7 +37,8 @@ void AgentConfig::encode(std::string& out) const {
 AgentConfig AgentConfig::decode(std::string_view payload) {
   wire::ByteReader in{payload};
   AgentConfig c;
-  for (auto n = in.get<std::uint32_t>("plugin path"); n > 0; --n) c.plugin_path.emplace_back(in.get_string("plugin path"));
+  for (auto n = in.get<std::uint32_t>("plugin path"); n > 0; --n)
+    c.plugin_path.emplace_back(in.get_string("plugin path"));
   c.worker_path = in.get_string("worker path");
   for (auto* n : {&c.max_frame, &c.workers, &c.heartbeat_ms, &c.maxtasksperchild}) *n = in.get<std::uint32_t>("config");
   c.sandbox = in.get<std::uint8_t>("sandbox");

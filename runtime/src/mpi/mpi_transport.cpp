@@ -275,11 +275,13 @@ std::optional<std::size_t> MpiTransport::room() const {
 std::shared_ptr<Executor> MpiTransport::start(std::uint64_t id, std::span<const std::string>) {
   std::lock_guard lock{mutex_};
   // The live agent with the most free workers: a replacement goes where its predecessor was.
+  // Routing asks for no more than room() but while a restart rolls the workers, when old and
+  // new ones run side by side, as a local pool's do.
   Agent* best = nullptr;
+  const auto free = [](const Agent& a) { return static_cast<long>(a.workers) - static_cast<long>(a.slots); };
   for (auto& a : agents_)
-    if (!a.lost && a.slots < a.workers && (best == nullptr || a.workers - a.slots > best->workers - best->slots))
-      best = &a;
-  if (best == nullptr) throw WorkerStartError{"no MPI agent has room for another worker"};
+    if (!a.lost && (best == nullptr || free(a) > free(*best))) best = &a;
+  if (best == nullptr) throw WorkerStartError{"every MPI agent is lost"};
   auto worker = std::make_shared<RemoteWorker>(*this, id, static_cast<std::size_t>(best - agents_.data()), best->rank,
                                                best->node);
   ++best->slots;
@@ -318,8 +320,7 @@ void MpiTransport::probe(const std::vector<std::string>& plugins) {
   // An agent lost meanwhile stops counting (lose_agent); a probe that hangs is the agent's to
   // time out (its local probe has 30 s).
   startup_cv_.wait(lock, [&] { return probes_pending_ == 0 || stop_mpi_; });
-  if (!probe_errors_.empty())
-    throw WorkerStartError{"restart aborted, the old workers keep serving: " + probe_errors_};
+  if (!probe_errors_.empty()) throw WorkerStartError{"restart aborted, the old workers keep serving: " + probe_errors_};
   config_.sha256 = now.sha256;
   config_.files = now.files;
 }
@@ -389,7 +390,7 @@ void MpiTransport::mpi_main() {
         channel.send(a.rank, std::move(message));
       }
     // Sent before finalizing (a bounded wait: an agent that died meanwhile never receives).
-    for (const auto until = Clock::now() + std::chrono::seconds{2}; channel.complete_sends() || Clock::now() < until;)
+    for (const auto until = Clock::now() + std::chrono::seconds{2}; channel.sending() && Clock::now() < until;)
       if (!channel.complete_sends()) std::this_thread::sleep_for(std::chrono::microseconds{200});
   }
   if (mpi_.spawn_agents > 0 && !any_lost) MPI_Comm_disconnect(&comm);
@@ -438,8 +439,9 @@ void MpiTransport::serve(mpi::Channel& channel) {
         // Before their hello, agents have start_timeout to answer, not a heartbeat.
         for (auto& a : agents_)
           if (!a.hello && now - a.last_heard > start_timeout_ && startup_error_.empty())
-            startup_error_ = "the agent of rank " + std::to_string(a.rank) + " did not answer within the start timeout of " +
-                             std::to_string(start_timeout_.count()) + " ms: is it dlpool-agent?";
+            startup_error_ = "the agent of rank " + std::to_string(a.rank) +
+                             " did not answer within the start timeout of " + std::to_string(start_timeout_.count()) +
+                             " ms: is it dlpool-agent?";
         if (!startup_error_.empty()) startup_cv_.notify_all();
       }
     }
@@ -468,8 +470,8 @@ void MpiTransport::lose_agent(mpi::Channel& channel, Agent& agent, const std::st
   agent.lost = true;
   log(LogLevel::warn, "MPI agent of rank {} on {} is lost: {}", agent.rank, agent.node, why);
   channel.abandon(agent.rank);
-  const auto cause = "was lost with its agent (MPI rank " + std::to_string(agent.rank) + " on " + agent.node + ", " + why +
-                     ")";
+  const auto cause =
+      "was lost with its agent (MPI rank " + std::to_string(agent.rank) + " on " + agent.node + ", " + why + ")";
   for (auto it = slots_.begin(); it != slots_.end();) {
     if (it->second->agent != static_cast<std::size_t>(&agent - agents_.data())) {
       ++it;
@@ -503,8 +505,7 @@ void MpiTransport::handle(mpi::Channel& channel, int source, std::string_view by
     const auto header = mpi::decode_header(bytes);
     wire::ByteReader in{bytes.substr(mpi::message_header)};
     switch (header.kind) {
-      case Kind::heartbeat:
-        return;
+      case Kind::heartbeat: return;
       case Kind::agent_hello: {
         agent->node = in.get_string("node");
         agent->workers = in.get<std::uint32_t>("workers");
@@ -574,9 +575,8 @@ void MpiTransport::run() {
           ++it;
         }
       for (auto& inbound : inbox_) {
-        const bool waits = !inbound.worker->watched || std::ranges::any_of(deferred_, [&](const Inbound& d) {
-          return d.worker == inbound.worker;
-        });
+        const bool waits = !inbound.worker->watched ||
+                           std::ranges::any_of(deferred_, [&](const Inbound& d) { return d.worker == inbound.worker; });
         (waits ? deferred_ : batch).push_back(std::move(inbound));
       }
       inbox_.clear();
@@ -635,7 +635,8 @@ void MpiTransport::deliver(Inbound& inbound) {
         report.killed = report.wait_status >= 0 && WIFSIGNALED(report.wait_status) &&
                         WTERMSIG(report.wait_status) == SIGKILL && !broke;
       } else {
-        report.cause = inbound.what == Inbound::What::start_failed ? "could not start: " + inbound.bytes : inbound.bytes;
+        report.cause =
+            inbound.what == Inbound::What::start_failed ? "could not start: " + inbound.bytes : inbound.bytes;
         if (broke) report.cause = worker.protocol_error;
       }
       report.broke_protocol = broke;
