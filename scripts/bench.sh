@@ -173,7 +173,9 @@ mpi_job() {
   for name in ${wanted//,/ }; do
     grep -q "\"workload\": \?\"$name\"" "$out" || { echo "bench.sh: $name: no result" >&2; failed=1; }
   done
-  leftover=$(ps -o pid= -s "$sid" || true)
+  # Zombies do not count: a killed agent's workers are reparented to PID 1, which in a container
+  # may never reap them; they run nothing.
+  leftover=$(ps -o pid=,stat= -s "$sid" | awk '$2 !~ /^Z/ {print $1}' || true)
   if [[ -n $leftover ]]; then
     echo "bench.sh: mpirun left these running, now killed:" >&2
     ps -o pid,ppid,args -p "${leftover//$'\n'/,}" >&2 || true

@@ -6,8 +6,11 @@ set -euo pipefail
 # python3 (standard library only): scripts/bench.sh runs the CPython peer and prints its table with it.
 # tmux: the CLI tests draw `dlpool map`'s progress bar in a real terminal.
 # clang-format-16: scripts/check-format.sh, which test.sh runs first (one version: see that script).
+# openmpi-bin, libopenmpi-dev: the MPI scale-out (dlpool-agent, PoolOptions::mpi) and its tests under mpirun.
+# python3-mpi4py: the mpi4py.futures peer scripts/bench.sh compares the scale-out with.
 packages=(g++ cmake ninja-build libboost-dev libcereal-dev libcli11-dev libgtest-dev zlib1g-dev libssl-dev nettle-dev libspdlog-dev
-          python3 tmux libelf-dev libseccomp-dev clang-format-16)
+          python3 tmux libelf-dev libseccomp-dev clang-format-16
+          openmpi-bin libopenmpi-dev python3-mpi4py)
 
 missing=()
 for p in "${packages[@]}"; do

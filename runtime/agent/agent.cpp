@@ -343,7 +343,10 @@ bool Agent::run() {
       end_workers();
       return false;
     }
-    if (active) backoff.active();
+    if (active)
+      backoff.active();
+    else if (sleep.count() == 0)
+      ::sched_yield();  // see mpi::Backoff
   }
 }
 

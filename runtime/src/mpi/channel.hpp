@@ -57,7 +57,9 @@ class Channel {
 /// flows the next message comes within microseconds, and a sleep would cost more than it
 /// saves), then sleeps for longer each time, up to a millisecond, so that an idle rank does not
 /// burn a core its node's workers need. (../shared/MPI.md: sleeping alone cut tiny-chunk
-/// throughput 20-fold; spinning alone takes a core.)
+/// throughput 20-fold; spinning alone takes a core.) A spinning thread yields on every round:
+/// the workers run under SCHED_BATCH and never preempt it, so on a node with fewer cores than
+/// processes a spin that does not yield holds up the very chunk it waits for.
 class Backoff {
  public:
   using Clock = std::chrono::steady_clock;
@@ -74,7 +76,10 @@ class Backoff {
   }
 
  private:
-  static constexpr std::chrono::microseconds spin{50}, min_sleep{20}, max_sleep{1000};
+  // Spin long enough to cover a round trip through the host and a worker (~50-300 us on a busy
+  // 2-core VM): sleeps overshoot there by far more than they are asked for (timer slack, and the
+  // wake-up waits for a CPU), which made every apply cost 3 ms with a 50 us spin.
+  static constexpr std::chrono::microseconds spin{2000}, min_sleep{20}, max_sleep{1000};
   Clock::time_point last_ = Clock::now();
   std::chrono::microseconds sleep_ = min_sleep;
 };

@@ -452,6 +452,8 @@ void MpiTransport::serve(mpi::Channel& channel) {
     if (const auto sleep = backoff.next(); sleep.count() > 0) {
       std::unique_lock lock{mutex_};
       mpi_cv_.wait_for(lock, sleep, [&] { return !outbox_.empty() || stop_mpi_; });
+    } else {
+      std::this_thread::yield();  // see mpi::Backoff
     }
   }
 }
