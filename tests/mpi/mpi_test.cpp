@@ -128,7 +128,8 @@ TEST_F(MpiApi, ImapOverAnEndlessGeneratorReadsOnlyWhatItNeeds) {
 
 TEST_F(MpiApi, CallbacksRunAndEveryAgentDidSomeOfTheWork) {
   std::promise<std::vector<int>> done;
-  auto job = pool->map_async(square, iota(2000), 10, {.callback = [&](const std::vector<int>& r) { done.set_value(r); }});
+  auto job =
+      pool->map_async(square, iota(2000), 10, {.callback = [&](const std::vector<int>& r) { done.set_value(r); }});
   EXPECT_EQ(done.get_future().get().at(44), 44 * 44);
   std::set<int> ranks;
   std::set<std::string> nodes;
@@ -146,10 +147,11 @@ TEST_F(MpiApi, WorkerCrashFailsOnlyItsChunkAndTheAgentGoesOn) {
   for (int i = 0; i < 40; ++i) calls.emplace_back(i, 17, "segv");
   int failed = 0;
   std::string message;
-  auto results = pool->imap(lethal, [&, i = std::size_t{0}]() mutable -> std::optional<std::tuple<int, int, std::string>> {
-    if (i == calls.size()) return std::nullopt;
-    return calls[i++];
-  });
+  auto results =
+      pool->imap(lethal, [&, i = std::size_t{0}]() mutable -> std::optional<std::tuple<int, int, std::string>> {
+        if (i == calls.size()) return std::nullopt;
+        return calls[i++];
+      });
   int index = 0;
   for (auto it = results.begin(); it != results.end(); ++index) {
     try {
