@@ -65,6 +65,15 @@ std::string_view raw_frame(std::string_view payload) {
 
 Agent::Agent(MPI_Comm comm, int host, int rank) : channel_{comm}, host_{host}, rank_{rank}, node_{host_name()} {}
 
+Agent::~Agent() {
+  end_workers();
+  // Each job's copies would otherwise pile up in the node's temporary directory.
+  for (const auto& dir : installed_) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+}
+
 void Agent::send(std::string message) {
   channel_.send(host_, std::move(message));
   last_to_host_ = Clock::now();
@@ -108,7 +117,7 @@ void Agent::probe_shipped(const detail::mpi::AgentConfig& config) {
 void Agent::configure(const detail::mpi::AgentConfig& config) {
   config_ = config;
   heartbeat_ = std::chrono::milliseconds{config.heartbeat_ms};
-  if (!config.files.empty()) plugin_dir_ = install(config.files, rank_);
+  if (!config.files.empty()) plugin_dir_ = installed_.emplace_back(install(config.files, rank_));
   local_ = make_local(config);
   if (!config.files.empty()) probe_shipped(config);
   const auto cpus = cpus_allowed();
@@ -260,7 +269,7 @@ void Agent::probe(std::string_view payload) {
     std::vector<std::string> plugins;
     for (auto n = in.get<std::uint32_t>("probe"); n > 0; --n) plugins.emplace_back(in.get_string("probe"));
     const auto config = detail::mpi::AgentConfig::decode(payload.substr(payload.size() - in.remaining()));
-    if (!config.files.empty()) plugin_dir_ = install(config.files, rank_);
+    if (!config.files.empty()) plugin_dir_ = installed_.emplace_back(install(config.files, rank_));
     auto local = make_local(config);
     local->probe(plugins);
     // Workers started from now on load these files; the running ones keep theirs until the

@@ -27,6 +27,10 @@ class Agent final : private detail::TransportEvents {
  public:
   /// `host`: the host's rank in `comm` (MPI_COMM_WORLD, or the parent of spawned agents).
   Agent(MPI_Comm comm, int host, int rank);
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+  /// Ends its workers and removes the shipped plugin files it installed.
+  ~Agent();
   /// Serves until the host says shutdown or is lost. Returns whether to finalize MPI.
   bool run();
 
@@ -72,7 +76,8 @@ class Agent final : private detail::TransportEvents {
   const int rank_;
   std::string node_;
   detail::mpi::AgentConfig config_;
-  std::string plugin_dir_;  // node-local, for shipped plugins
+  std::string plugin_dir_;  // node-local, for shipped plugins: the latest of `installed_`
+  std::vector<std::string> installed_;  // every such directory (running workers may use older ones)
   std::unique_ptr<detail::LocalTransport> local_;
   std::map<std::uint64_t, Slot> slots_;
   std::chrono::milliseconds heartbeat_{1000};

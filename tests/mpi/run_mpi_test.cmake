@@ -1,42 +1,29 @@
-# One MPI test job: `mpirun ... -n 1 mpi_test --gtest_filter=SUITE.* : -n 2 dlpool-agent`, then
+# One MPI test job: `mpirun ... -n 1 TEST --gtest_filter=SUITE.* : -n AGENTS dlpool-agent`, then
 # the checks mpirun cannot be trusted with:
 #  - its exit status says nothing once a rank has died (it exits 0 under --enable-recovery):
 #    the verdict is the test binary's own, read from its gtest XML report;
-#  - no process of the job may be left: every process it started inherits DLPOOL_MPI_TEST_MARK,
-#    which no other test's process has (ctest runs tests side by side).
-# Variables: MPIEXEC, TEST (the host binary), AGENT, SUITE, RECOVERY (ON: --enable-recovery),
-# WORK_DIR.
-string(RANDOM LENGTH 16 mark)
-set(ENV{DLPOOL_MPI_TEST_MARK} "${mark}")
-# As root; -n 3 on 2 cores; no binding (with 3 ranks mpirun would pin each to a core, and the
-# agents' workers with them); shared memory only, with ob1, which halves MPI_Init (MPI.md).
-set(ENV{OMPI_ALLOW_RUN_AS_ROOT} 1)
-set(ENV{OMPI_ALLOW_RUN_AS_ROOT_CONFIRM} 1)
-set(ENV{OMPI_MCA_rmaps_base_oversubscribe} 1)
-set(ENV{OMPI_MCA_pml} ob1)
-set(ENV{OMPI_MCA_btl} self,vader)
-set(ENV{OMPI_MCA_btl_tcp_if_include} lo)
-set(ENV{OMPI_MCA_oob_tcp_if_include} lo)
+#  - no process of the job may be left (mpi_job.cmake);
+#  - what only the agents can tell, their log: each regular expression of EXPECT_OUTPUT must
+#    match the job's output.
+# Variables: MPIEXEC, TEST (the host binary), AGENT, SUITE, AGENTS (default 2), RECOVERY (ON:
+# --enable-recovery), EXPECT_OUTPUT (optional), WORK_DIR.
+include(${CMAKE_CURRENT_LIST_DIR}/mpi_job.cmake)
+if(NOT AGENTS)
+  set(AGENTS 2)
+endif()
 file(MAKE_DIRECTORY "${WORK_DIR}")
 set(report "${WORK_DIR}/${SUITE}.xml")
 file(REMOVE "${report}")
-set(options --bind-to none)
+set(options ${mpi_job_options})
 if(RECOVERY)
   list(APPEND options --enable-recovery)
 endif()
 execute_process(
-  COMMAND ${MPIEXEC} ${options} -n 1 ${TEST} --gtest_filter=${SUITE}.* --gtest_output=xml:${report} : -n 2 ${AGENT}
-  RESULT_VARIABLE status TIMEOUT 60)
-
-# Leftovers: any process still carrying the mark (reported, then killed); not this check itself.
-unset(ENV{DLPOOL_MPI_TEST_MARK})
-execute_process(COMMAND sh -c "grep -l -s -a 'DLPOOL_MPI_TEST_MARK=${mark}' /proc/[0-9]*/environ | cut -d/ -f3"
-                OUTPUT_VARIABLE left OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(left)
-  string(REPLACE "\n" " " left "${left}")
-  execute_process(COMMAND sh -c "ps -o pid,ppid,stat,args -p '${left}'; kill -9 ${left}")
-  message(FATAL_ERROR "processes of the MPI job were left running: ${left}")
-endif()
+  COMMAND ${MPIEXEC} ${options} -n 1 ${TEST} --gtest_filter=${SUITE}.* --gtest_output=xml:${report} : -n ${AGENTS}
+          ${AGENT}
+  RESULT_VARIABLE status OUTPUT_VARIABLE output ERROR_VARIABLE output TIMEOUT 60)
+message("${output}")
+mpi_job_check_leftovers()
 
 if(NOT EXISTS "${report}")
   message(FATAL_ERROR "${SUITE}: the host wrote no report (mpirun exited with ${status})")
@@ -51,3 +38,8 @@ endif()
 if(NOT RECOVERY AND NOT status EQUAL 0)
   message(FATAL_ERROR "${SUITE}: mpirun exited with ${status}")
 endif()
+foreach(expected IN LISTS EXPECT_OUTPUT)
+  if(NOT output MATCHES "${expected}")
+    message(FATAL_ERROR "${SUITE}: the job's output has nothing matching '${expected}'")
+  endif()
+endforeach()
