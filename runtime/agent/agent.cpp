@@ -242,7 +242,18 @@ bool Agent::forward(std::uint64_t id, Slot& slot) {
     worker.halt(true);
     fill = detail::FrameReader::Fill::eof;
   }
-  if (message.size() > header_only) send(std::move(message));
+  if (message.size() > header_only) {
+    if (answered) {
+      // Not only posted but taken: the worker's next task is written only after this returns,
+      // so should the agent die, the host has every result but the running chunk's, and knows
+      // which chunk may have started (see mpi/mpi_transport.hpp). A large result waits here for
+      // the host's MPI thread, which receives all the time.
+      channel_.send_now(host_, message);
+      last_to_host_ = Clock::now();
+    } else {
+      send(std::move(message));
+    }
+  }
   if (fill == detail::FrameReader::Fill::eof) worker.from_worker.reset();  // it exits: its pidfd says when
   if (answered) {
     slot.task_out = false;

@@ -199,6 +199,10 @@ void LocalTransport::probe(const std::vector<std::string>& plugins) {
                                      describe_exit(worker.process.reap()) + " while " + doing)};
   }
   worker.to_worker.reset();  // EOF: the probe exits
+  // Its answer is all that was needed: a plugin whose code blocks the exit (a static destructor
+  // that never returns) must not hold the restart, so it gets a second, then SIGKILL.
+  pollfd exited{worker.process.pidfd(), POLLIN, 0};
+  if (::poll(&exited, 1, 1000) == 0) worker.process.kill(SIGKILL);
   worker.process.reap();
 }
 

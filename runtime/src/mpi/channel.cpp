@@ -70,6 +70,11 @@ void Channel::send(int rank, std::string bytes) {
   ranks_.push_back(rank);
 }
 
+void Channel::send_now(int rank, std::string_view bytes) {
+  const int rc = MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, rank, tag, comm_);
+  if (rc != MPI_SUCCESS) throw std::runtime_error{"MPI_Send to rank " + std::to_string(rank) + ": " + error_string(rc)};
+}
+
 bool Channel::complete_sends() {
   if (requests_.empty()) return false;
   done_.resize(requests_.size());

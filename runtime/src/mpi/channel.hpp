@@ -29,6 +29,9 @@ class Channel {
   [[nodiscard]] MPI_Comm comm() const noexcept { return comm_; }
   /// Sends `bytes` to `rank` without blocking.
   void send(int rank, std::string bytes);
+  /// Sends `bytes` to `rank` and returns once MPI is done with them: once a message too large to
+  /// be buffered has been taken by `rank`. Throws std::runtime_error if MPI refuses.
+  void send_now(int rank, std::string_view bytes);
   /// Whether sends are under way.
   [[nodiscard]] bool sending() const noexcept { return !requests_.empty(); }
   /// Lets go of the sends MPI is done with. Returns whether any were.

@@ -88,7 +88,9 @@ struct Inbound {
   enum class What { frames, exited, start_failed, agent_lost };
   std::shared_ptr<RemoteWorker> worker;
   What what;
-  std::string bytes;  // frames: the frames; exited: the message's payload; otherwise the cause
+  std::string bytes;  // frames: the frames; exited: why the agent ended it, if it did; otherwise the cause
+  int wait_status = -1;              // exited
+  std::uint64_t chunks_started = 0;  // exited: its ledger's count
 };
 
 struct Agent {
@@ -100,6 +102,8 @@ struct Agent {
   Clock::time_point last_heard;
   bool hello = false;
   bool lost = false;
+  bool probe_pending = false;  // restart's probe sent, not answered: it cannot beat meanwhile
+  Clock::time_point probe_sent;
 };
 
 class MpiTransport final : public Transport {
@@ -311,9 +315,11 @@ void MpiTransport::probe(const std::vector<std::string>& plugins) {
   std::unique_lock lock{mutex_};
   probe_errors_.clear();
   probes_pending_ = 0;
-  for (const auto& a : agents_)
+  for (auto& a : agents_)
     if (!a.lost) {
       outbox_.emplace_back(a.rank, message);
+      a.probe_pending = true;
+      a.probe_sent = Clock::now();
       ++probes_pending_;
     }
   mpi_cv_.notify_one();
@@ -338,6 +344,8 @@ void MpiTransport::mpi_main() {
       if (path.empty())
         path = (std::filesystem::path{worker_executable(config_.worker_path)}.parent_path() / "dlpool-agent").string();
       std::vector<int> codes(static_cast<std::size_t>(mpi_.spawn_agents));
+      // A spawn that fails is the pool's error to report, not a reason to abort the program.
+      MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
       const int rc = MPI_Comm_spawn(path.c_str(), MPI_ARGV_NULL, mpi_.spawn_agents, MPI_INFO_NULL, 0, MPI_COMM_SELF,
                                     &comm, codes.data());
       if (rc != MPI_SUCCESS) throw std::runtime_error{"MPI_Comm_spawn of " + path + ": " + mpi::error_string(rc)};
@@ -399,8 +407,12 @@ void MpiTransport::mpi_main() {
 
 void MpiTransport::serve(mpi::Channel& channel) {
   mpi::Backoff backoff;
+  // Heartbeats go out four times per period; silence is checked twenty times per period, so an
+  // agent is given up within a twentieth of the period after it has been silent for a whole one.
   const auto beat = mpi_.heartbeat / 4;
+  const auto check = std::max(mpi_.heartbeat / 20, std::chrono::milliseconds{1});
   auto next_beat = Clock::now() + beat;
+  auto next_check = Clock::now() + check;
   std::vector<std::pair<int, std::string>> out;
   int source = 0;
   std::string bytes;
@@ -412,8 +424,14 @@ void MpiTransport::serve(mpi::Channel& channel) {
       out.swap(outbox_);
     }
     for (auto& [rank, message] : out) {
-      const auto* a = agent_of(rank);
-      if (a != nullptr && !a->lost) channel.send(rank, std::move(message));
+      auto* a = agent_of(rank);
+      if (a == nullptr || a->lost) continue;
+      try {
+        channel.send(rank, std::move(message));
+      } catch (const std::exception& e) {  // MPI refused: the agent is of no more use
+        std::lock_guard lock{mutex_};
+        lose_agent(channel, *a, e.what());
+      }
     }
     active = !out.empty();
     out.clear();
@@ -423,17 +441,25 @@ void MpiTransport::serve(mpi::Channel& channel) {
       active = true;
       handle(channel, source, bytes);
     }
-    if (const auto now = Clock::now(); now >= next_beat) {
-      next_beat = now + beat;
+    if (const auto now = Clock::now(); now >= next_check) {
+      next_check = now + check;
+      const bool send_beat = now >= next_beat;
+      if (send_beat) next_beat = now + beat;
       std::lock_guard lock{mutex_};
       for (auto& a : agents_) {
         if (a.lost) continue;
-        if (now - a.last_heard > mpi_.heartbeat) {
+        // An agent running restart's probe cannot beat: it has the probe's 30 s, then the rule.
+        const bool probing = a.probe_pending && now - a.probe_sent < std::chrono::seconds{35};
+        if (a.hello && !probing && now - a.last_heard > mpi_.heartbeat) {
           lose_agent(channel, a,
                      "not heard from for " + std::to_string(mpi_.heartbeat.count()) + " ms (MpiOptions::heartbeat)");
           continue;
         }
-        channel.send(a.rank, mpi::message(Kind::heartbeat));
+        if (send_beat) try {
+            channel.send(a.rank, mpi::message(Kind::heartbeat));
+          } catch (const std::exception& e) {
+            lose_agent(channel, a, e.what());
+          }
       }
       if (!started_up_ && startup_error_.empty()) {
         // Before their hello, agents have start_timeout to answer, not a heartbeat.
@@ -471,6 +497,14 @@ void MpiTransport::hand_over(Inbound inbound) {
 void MpiTransport::lose_agent(mpi::Channel& channel, Agent& agent, const std::string& why) {
   agent.lost = true;
   log(LogLevel::warn, "MPI agent of rank {} on {} is lost: {}", agent.rank, agent.node, why);
+  // Should it be alive after all (a stall, not a death), it must start nothing more: what it holds
+  // is sent elsewhere now. It ends its workers and exits without finalizing.
+  try {
+    auto message = mpi::message(Kind::shutdown);
+    wire::put(message, std::uint8_t{0});
+    channel.send(agent.rank, std::move(message));
+  } catch (const std::exception&) {  // it is gone either way
+  }
   channel.abandon(agent.rank);
   const auto cause =
       "was lost with its agent (MPI rank " + std::to_string(agent.rank) + " on " + agent.node + ", " + why + ")";
@@ -484,11 +518,12 @@ void MpiTransport::lose_agent(mpi::Channel& channel, Agent& agent, const std::st
     it = slots_.erase(it);
   }
   agent.slots = 0;
-  if (probes_pending_ > 0) {
+  if (agent.probe_pending) {
+    agent.probe_pending = false;
     --probes_pending_;
     startup_cv_.notify_all();
   }
-  if (!agent.hello && startup_error_.empty()) {
+  if (!started_up_ && startup_error_.empty()) {
     startup_error_ = "the agent of rank " + std::to_string(agent.rank) + " " + why;
     startup_cv_.notify_all();
   }
@@ -512,8 +547,8 @@ void MpiTransport::handle(mpi::Channel& channel, int source, std::string_view by
         agent->node = in.get_string("node");
         agent->workers = in.get<std::uint32_t>("workers");
         agent->pid = in.get<std::int32_t>("pid");
-        agent->hello = true;
         if (agent->workers == 0) throw wire::DecodeError{"an agent with no workers"};
+        agent->hello = true;
         log(LogLevel::debug, "MPI agent of rank {} on {}: {} worker(s)", agent->rank, agent->node, agent->workers);
         if (std::ranges::all_of(agents_, [](const Agent& a) { return a.hello; })) {
           started_up_ = true;
@@ -532,9 +567,13 @@ void MpiTransport::handle(mpi::Channel& channel, int source, std::string_view by
         if (auto w = worker_of(header.slot)) {
           --agent->slots;
           slots_.erase(header.slot);
-          const bool exited = header.kind == Kind::exited;
-          hand_over({std::move(w), exited ? Inbound::What::exited : Inbound::What::start_failed,
-                     exited ? std::string{bytes.substr(mpi::message_header)} : std::string{in.get_string("reason")}});
+          if (header.kind == Kind::start_failed) {
+            hand_over({std::move(w), Inbound::What::start_failed, std::string{in.get_string("reason")}});
+          } else {
+            const auto status = in.get<std::int32_t>("wait status");
+            const auto started = in.get<std::uint64_t>("chunks started");
+            hand_over({std::move(w), Inbound::What::exited, std::string{in.get_string("refusal")}, status, started});
+          }
         }
         return;
       case Kind::frames:
@@ -545,7 +584,10 @@ void MpiTransport::handle(mpi::Channel& channel, int source, std::string_view by
         if (const auto error = in.get_string("probe error"); !error.empty())
           probe_errors_ += (probe_errors_.empty() ? "" : "; ") + std::string{"rank "} + std::to_string(agent->rank) +
                            " (" + agent->node + "): " + std::string{error};
-        if (probes_pending_ > 0) --probes_pending_;
+        if (agent->probe_pending) {
+          agent->probe_pending = false;
+          --probes_pending_;
+        }
         startup_cv_.notify_all();
         return;
       default:
@@ -629,19 +671,25 @@ void MpiTransport::deliver(Inbound& inbound) {
       report.pid = worker.pid();
       report.executor = worker.name();
       const bool broke = !worker.protocol_error.empty();
+      bool ended_for_protocol = broke;
       if (inbound.what == Inbound::What::exited) {
-        wire::ByteReader in{inbound.bytes};
-        report.wait_status = in.get<std::int32_t>("wait status");
-        worker.chunks_started = in.get<std::uint64_t>("chunks started");
-        report.cause = broke ? worker.protocol_error : describe_exit(report.wait_status);
+        report.wait_status = inbound.wait_status;
+        worker.chunks_started = inbound.chunks_started;
+        // The agent ended it for a malformed frame of the host's: a protocol error, not a crash.
+        ended_for_protocol = broke || !inbound.bytes.empty();
+        report.cause = broke                    ? worker.protocol_error
+                       : !inbound.bytes.empty() ? inbound.bytes
+                                                : describe_exit(report.wait_status);
         report.killed = report.wait_status >= 0 && WIFSIGNALED(report.wait_status) &&
-                        WTERMSIG(report.wait_status) == SIGKILL && !broke;
+                        WTERMSIG(report.wait_status) == SIGKILL && !ended_for_protocol;
       } else {
         report.cause =
             inbound.what == Inbound::What::start_failed ? "could not start: " + inbound.bytes : inbound.bytes;
         if (broke) report.cause = worker.protocol_error;
+        // A lost agent says nothing of whether its workers could start: like a kill from outside.
+        report.killed = inbound.what == Inbound::What::agent_lost;
       }
-      report.broke_protocol = broke;
+      report.broke_protocol = ended_for_protocol;
       if (!worker.channel_lost) lose_channel(worker, {});
       events_.on_lost(worker, std::move(report));
       return;
