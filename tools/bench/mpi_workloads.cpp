@@ -1,4 +1,5 @@
 #include "mpi_workloads.hpp"
+#include "timing.hpp"
 
 #include "bench_tasks.hpp"
 #include "pool_options.hpp"
@@ -19,15 +20,6 @@
 
 namespace dlpool::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-/// The peer's `assert`s: a benchmark that got wrong answers must not print a figure.
-void check(bool ok, const std::string& what) {
-  if (!ok) throw std::runtime_error{"wrong result: " + what};
-}
 
 Row& with_layout(Row& row, const MpiLayout& layout) {
   return row.text("transport", "mpi").integer("agents", layout.agents).integer("workers", layout.workers);

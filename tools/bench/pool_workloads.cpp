@@ -1,4 +1,5 @@
 #include "pool_workloads.hpp"
+#include "timing.hpp"
 
 #include "bench_tasks.hpp"
 #include "pool_options.hpp"
@@ -18,15 +19,6 @@
 
 namespace dlpool::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-/// The peer's `assert`s: a benchmark that got wrong answers must not print a figure.
-void check(bool ok, const std::string& what) {
-  if (!ok) throw std::runtime_error{"wrong result: " + what};
-}
 
 /// os.urandom(n) for a benchmark: random so that nothing on the way can shortcut the bytes.
 std::string random_bytes(std::size_t n) {
