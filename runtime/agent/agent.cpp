@@ -79,9 +79,10 @@ void Agent::send(std::string message) {
   last_to_host_ = Clock::now();
 }
 
-std::unique_ptr<detail::LocalTransport> Agent::make_local(const detail::mpi::AgentConfig& config) {
+std::unique_ptr<detail::LocalTransport> Agent::make_local(const detail::mpi::AgentConfig& config,
+                                                          const std::string& plugin_dir) {
   PoolOptions options;
-  if (!plugin_dir_.empty()) options.plugin_path.push_back(plugin_dir_);
+  if (!plugin_dir.empty()) options.plugin_path.push_back(plugin_dir);
   options.plugin_path.insert(options.plugin_path.end(), config.plugin_path.begin(), config.plugin_path.end());
   options.worker_path = config.worker_path;
   options.max_frame_bytes = config.max_frame;
@@ -118,7 +119,7 @@ void Agent::configure(const detail::mpi::AgentConfig& config) {
   config_ = config;
   heartbeat_ = std::chrono::milliseconds{config.heartbeat_ms};
   if (!config.files.empty()) plugin_dir_ = installed_.emplace_back(install(config.files, rank_));
-  local_ = make_local(config);
+  local_ = make_local(config, plugin_dir_);
   if (!config.files.empty()) probe_shipped(config);
   const auto cpus = cpus_allowed();
   const auto workers = config.workers > 0 ? config.workers : cpus;
@@ -138,7 +139,8 @@ bool Agent::handle(std::string_view bytes) {
   const auto header = detail::mpi::decode_header(bytes);
   const auto payload = bytes.substr(detail::mpi::message_header);
   wire::ByteReader in{payload};
-  if (header.kind != Kind::config && header.kind != Kind::heartbeat && header.kind != Kind::shutdown && !local_)
+  if (header.kind != Kind::config && header.kind != Kind::heartbeat && header.kind != Kind::shutdown &&
+      header.kind != Kind::finalize && !local_)
     throw wire::DecodeError{"a message before the configuration"};
   const auto slot = slots_.find(header.slot);
   switch (header.kind) {
@@ -164,7 +166,23 @@ bool Agent::handle(std::string_view bytes) {
       return true;
     case Kind::probe: probe(payload); return true;
     case Kind::heartbeat: return true;
-    case Kind::shutdown: finalize_ = in.get<std::uint8_t>("finalize") != 0; return false;
+    case Kind::commit:
+      if (in.get<std::uint8_t>("commit") != 0 && probed_local_) {
+        local_ = std::move(probed_local_);
+        config_ = std::move(probed_config_);
+        if (!probed_plugin_dir_.empty()) plugin_dir_ = probed_plugin_dir_;
+      }
+      probed_local_.reset();
+      probed_plugin_dir_.clear();
+      return true;
+    case Kind::shutdown:
+      // Its workers end now; whether MPI is finalized is the host's to say once every agent
+      // answered (MPI_Finalize hangs if any rank has died).
+      end_workers();
+      channel_.send_now(host_, detail::mpi::message(Kind::bye));
+      last_to_host_ = Clock::now();
+      return true;
+    case Kind::finalize: finalize_ = in.get<std::uint8_t>("finalize") != 0; return false;
     default:
       throw wire::DecodeError{"a message of kind " + std::to_string(static_cast<int>(header.kind)) +
                               " only an agent sends"};
@@ -280,13 +298,15 @@ void Agent::probe(std::string_view payload) {
     std::vector<std::string> plugins;
     for (auto n = in.get<std::uint32_t>("probe"); n > 0; --n) plugins.emplace_back(in.get_string("probe"));
     const auto config = detail::mpi::AgentConfig::decode(payload.substr(payload.size() - in.remaining()));
-    if (!config.files.empty()) plugin_dir_ = installed_.emplace_back(install(config.files, rank_));
-    auto local = make_local(config);
+    std::string dir;
+    if (!config.files.empty()) dir = installed_.emplace_back(install(config.files, rank_));
+    auto local = make_local(config, dir.empty() ? plugin_dir_ : dir);
     local->probe(plugins);
-    // Workers started from now on load these files; the running ones keep theirs until the
-    // host retires them.
-    local_ = std::move(local);
-    config_ = config;
+    // Kept aside: workers started after the host's commit load these files (the running ones
+    // keep theirs until the host retires them); if another agent's probe failed, they are dropped.
+    probed_local_ = std::move(local);
+    probed_config_ = config;
+    probed_plugin_dir_ = dir;
     wire::put_string(answer, "");
   } catch (const std::exception& e) {
     wire::put_string(answer, e.what());

@@ -48,7 +48,8 @@ class Agent final : private detail::TransportEvents {
 
   void configure(const detail::mpi::AgentConfig& config);
   void probe_shipped(const detail::mpi::AgentConfig& config);
-  [[nodiscard]] std::unique_ptr<detail::LocalTransport> make_local(const detail::mpi::AgentConfig& config);
+  [[nodiscard]] std::unique_ptr<detail::LocalTransport> make_local(const detail::mpi::AgentConfig& config,
+                                                                   const std::string& plugin_dir);
   /// Returns false on shutdown.
   bool handle(std::string_view bytes);
   void start(std::uint64_t id);
@@ -77,6 +78,10 @@ class Agent final : private detail::TransportEvents {
   std::string node_;
   detail::mpi::AgentConfig config_;
   std::string plugin_dir_;  // node-local, for shipped plugins: the latest of `installed_`
+  // What restart's probe loaded, until the host says whether every agent's probe did (commit).
+  std::unique_ptr<detail::LocalTransport> probed_local_;
+  detail::mpi::AgentConfig probed_config_;
+  std::string probed_plugin_dir_;
   std::vector<std::string> installed_;  // every such directory (running workers may use older ones)
   std::unique_ptr<detail::LocalTransport> local_;
   std::map<std::uint64_t, Slot> slots_;

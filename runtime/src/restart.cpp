@@ -79,11 +79,12 @@ std::vector<WorkerInfo> PoolImpl::workers() const {
     }
   }
   // /proc reads: not under the lock. A remote worker's memory is its node's to read.
-  for (auto& info : infos)
-    if (info.node.empty()) info.rss_bytes = resident_bytes(info.pid);
   const auto here = this_node();
   for (auto& info : infos)
-    if (info.node.empty()) info.node = here;
+    if (info.node.empty()) {
+      info.rss_bytes = resident_bytes(info.pid);
+      info.node = here;
+    }
   return infos;
 }
 

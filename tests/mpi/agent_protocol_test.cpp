@@ -66,10 +66,13 @@ class MpiAgentProtocol : public ::testing::Test {
   }
 
   static void send(std::string message) { channel->send(agent, std::move(message)); }
+  /// The host's end of a job: the agent ends its workers and answers bye, then is told to
+  /// finalize (1), as in a healthy job.
   static void send_shutdown() {
-    // finalize = 1: the agent leaves MPI as in a healthy job.
-    send(mpi::message(Kind::shutdown) + std::string{'\1'});
     shut_down = true;
+    send(mpi::message(Kind::shutdown));
+    EXPECT_TRUE(await(Kind::bye)) << "the agent did not answer shutdown";
+    send(mpi::message(Kind::finalize) + std::string{'\1'});
   }
   static void configure() {
     mpi::AgentConfig config;
@@ -205,14 +208,8 @@ TEST_F(MpiAgentProtocol, MessagesForAnUnknownSlotAreIgnored) {
 TEST_F(MpiAgentProtocol, ShutdownEndsTheWorkersAndTheAgent) {
   const int pid = start(6);
   ASSERT_GT(pid, 0);
-  send_shutdown();
-  bool ended = false;
-  for (const auto until = Clock::now() + patience; !ended && Clock::now() < until;) {
-    channel->complete_sends();
-    ended = gone(pid);
-    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds{5});
-  }
-  EXPECT_TRUE(ended) << "worker " << pid << " outlived its agent's shutdown";
+  send_shutdown();  // its bye comes once its workers are gone
+  EXPECT_TRUE(gone(pid)) << "worker " << pid << " outlived its agent's shutdown";
   // The agent itself is then in MPI_Finalize, which returns once this rank calls it too: mpirun
   // returning (within the runner's timeout) is the proof it exits.
 }

@@ -9,9 +9,7 @@ namespace dlpool::bench {
 
 using Clock = std::chrono::steady_clock;
 
-inline double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 /// The peers' `assert`s: a benchmark that got wrong answers must not print a figure.
 inline void check(bool ok, const std::string& what) {

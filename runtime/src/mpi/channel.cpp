@@ -2,15 +2,22 @@
 
 #include "mpi/messages.hpp"
 
+#include <atomic>
 #include <stdexcept>
 
 namespace dlpool::detail::mpi {
+
+namespace {
+std::atomic<bool> initialized_here{false};  // by a pool of this process
+}  // namespace
 
 bool initialize() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
   if (finalized) throw std::runtime_error{"MPI was finalized already: a process runs one MPI pool"};
+  if (initialized && initialized_here)
+    throw std::runtime_error{"a process runs one MPI pool (MPI stays initialized once a pool of it lost an agent)"};
   if (initialized) {
     int provided = 0;
     MPI_Query_thread(&provided);
@@ -23,6 +30,7 @@ bool initialize() {
   int provided = 0;
   if (const int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided); rc != MPI_SUCCESS)
     throw std::runtime_error{"MPI_Init_thread failed: " + error_string(rc)};
+  initialized_here = true;
   return true;
 }
 
@@ -55,6 +63,12 @@ void Channel::keep_if(Keep keep) {
 Channel::~Channel() {
   for (auto& request : requests_)
     if (request != MPI_REQUEST_NULL) MPI_Request_free(&request);
+  // A freed request may still be sent from until MPI is finalized (or forever, to a dead rank):
+  // its buffer is left allocated, on purpose. Only sends that did not complete at shutdown.
+  if (!buffers_.empty() || !abandoned_.empty()) {
+    auto* kept = new std::vector<std::string>(std::move(buffers_));
+    for (auto& bytes : abandoned_) kept->push_back(std::move(bytes));
+  }
 }
 
 void Channel::send(int rank, std::string bytes) {

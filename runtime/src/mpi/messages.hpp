@@ -15,8 +15,11 @@
 //   halt     slot, u8 now: SIGTERM, or SIGKILL      frames       slot: frames it wrote
 //   probe    u32 n, n x str plugin                  exited       slot, i32 wait status, u64 chunks
 //   heartbeat                                                    started, str protocol error or ""
-//   shutdown u8 finalize: end every worker, exit    probed       str error, "" if every plugin loads
-//                                                   heartbeat
+//   commit   u8: keep (1) or drop (0) what the      probed       str error, "" if every plugin loads
+//            last probe loaded, for new workers     heartbeat
+//   shutdown end every worker, answer bye           bye          its workers are gone
+//   finalize u8: MPI_Finalize (1), or exit without
+//            it (0: a rank was lost, or this agent)
 // Any message is a sign of life; heartbeat is sent only when nothing else was for a quarter of
 // MpiOptions::heartbeat.
 
@@ -47,6 +50,9 @@ enum class Kind : std::uint8_t {
   start_failed,
   exited,
   probed,
+  commit,
+  bye,
+  finalize,
 };
 inline constexpr std::size_t message_header = 9;
 
@@ -68,7 +74,7 @@ inline Header decode_header(std::string_view bytes) {
   wire::ByteReader in{bytes};
   const auto kind = in.get<std::uint8_t>("message kind");
   Header h{static_cast<Kind>(kind), in.get<std::uint64_t>("message slot")};
-  if (kind < static_cast<std::uint8_t>(Kind::config) || kind > static_cast<std::uint8_t>(Kind::probed))
+  if (kind < static_cast<std::uint8_t>(Kind::config) || kind > static_cast<std::uint8_t>(Kind::finalize))
     throw wire::DecodeError{"unknown message kind " + std::to_string(kind)};
   return h;
 }

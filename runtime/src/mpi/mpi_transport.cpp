@@ -102,6 +102,7 @@ struct Agent {
   Clock::time_point last_heard;
   bool hello = false;
   bool lost = false;
+  bool bye = false;            // it answered shutdown: its workers are gone
   bool probe_pending = false;  // restart's probe sent, not answered: it cannot beat meanwhile
   Clock::time_point probe_sent;
 };
@@ -140,6 +141,8 @@ class MpiTransport final : public Transport {
   void serve(mpi::Channel& channel);
   void handle(mpi::Channel& channel, int source, std::string_view bytes);
   void lose_agent(mpi::Channel& channel, Agent& agent, const std::string& why);
+  /// Ends every agent; returns whether all answered, and so MPI may be finalized.
+  bool shut_down_agents(mpi::Channel& channel);
   void hand_over(Inbound inbound);  // with mutex_ held
   [[nodiscard]] Agent* agent_of(int rank);
   // The result handler.
@@ -326,6 +329,12 @@ void MpiTransport::probe(const std::vector<std::string>& plugins) {
   // An agent lost meanwhile stops counting (lose_agent); a probe that hangs is the agent's to
   // time out (its local probe has 30 s).
   startup_cv_.wait(lock, [&] { return probes_pending_ == 0 || stop_mpi_; });
+  // Every agent's new workers load the new files, or none do.
+  auto commit = mpi::message(Kind::commit);
+  wire::put(commit, static_cast<std::uint8_t>(probe_errors_.empty()));
+  for (const auto& a : agents_)
+    if (!a.lost) outbox_.emplace_back(a.rank, commit);
+  mpi_cv_.notify_one();
   if (!probe_errors_.empty()) throw WorkerStartError{"restart aborted, the old workers keep serving: " + probe_errors_};
   config_.sha256 = now.sha256;
   config_.files = now.files;
@@ -387,22 +396,54 @@ void MpiTransport::mpi_main() {
       }
     }
     serve(channel);
-    // Every agent is told to end its workers and exit, and whether to finalize: MPI_Finalize
-    // hangs once a rank has died (MPI.md), so then nobody does.
-    std::lock_guard lock{mutex_};
-    for (const auto& a : agents_) any_lost = any_lost || a.lost;
-    for (const auto& a : agents_)
-      if (!a.lost) {
-        auto message = mpi::message(Kind::shutdown);
-        wire::put(message, static_cast<std::uint8_t>(!any_lost));
-        channel.send(a.rank, std::move(message));
-      }
-    // Sent before finalizing (a bounded wait: an agent that died meanwhile never receives).
-    for (const auto until = Clock::now() + std::chrono::seconds{2}; channel.sending() && Clock::now() < until;)
-      if (!channel.complete_sends()) std::this_thread::sleep_for(std::chrono::microseconds{200});
+    any_lost = !shut_down_agents(channel);
   }
   if (mpi_.spawn_agents > 0 && !any_lost) MPI_Comm_disconnect(&comm);
   if (owns_mpi && !any_lost) MPI_Finalize();
+}
+
+bool MpiTransport::shut_down_agents(mpi::Channel& channel) {
+  // MPI_Finalize hangs once any rank of the job has died (MPI.md), and an agent may have died
+  // since it was last heard from: every agent ends its workers and answers, and only if all
+  // answer does anyone finalize. The wait is bounded; an agent that does not answer counts as lost.
+  const auto each_live = [&](auto&& f) {
+    std::lock_guard lock{mutex_};
+    for (auto& a : agents_)
+      if (!a.lost) f(a);
+  };
+  const auto send = [&](int rank, std::string message) {
+    try {
+      channel.send(rank, std::move(message));
+    } catch (const std::exception&) {  // its answer will not come: it counts as lost
+    }
+  };
+  each_live([&](Agent& a) { send(a.rank, mpi::message(Kind::shutdown)); });
+  const auto until = Clock::now() + std::max<Clock::duration>(std::chrono::seconds{2}, mpi_.heartbeat);
+  int source = 0;
+  std::string bytes;
+  for (bool waiting = true; waiting && Clock::now() < until;) {
+    bool active = channel.complete_sends();
+    while (channel.receive(source, bytes)) {
+      active = true;
+      handle(channel, source, bytes);
+    }
+    waiting = false;
+    each_live([&](Agent& a) { waiting = waiting || !a.bye; });
+    if (waiting && !active) std::this_thread::sleep_for(std::chrono::microseconds{200});
+  }
+  bool all = true;
+  {
+    std::lock_guard lock{mutex_};
+    for (const auto& a : agents_) all = all && !a.lost && a.bye;
+  }
+  each_live([&](Agent& a) {
+    auto message = mpi::message(Kind::finalize);
+    wire::put(message, static_cast<std::uint8_t>(all));
+    send(a.rank, std::move(message));
+  });
+  for (const auto stop = Clock::now() + std::chrono::seconds{2}; channel.sending() && Clock::now() < stop;)
+    if (!channel.complete_sends()) std::this_thread::sleep_for(std::chrono::microseconds{200});
+  return all && !channel.sending();
 }
 
 void MpiTransport::serve(mpi::Channel& channel) {
@@ -500,7 +541,7 @@ void MpiTransport::lose_agent(mpi::Channel& channel, Agent& agent, const std::st
   // Should it be alive after all (a stall, not a death), it must start nothing more: what it holds
   // is sent elsewhere now. It ends its workers and exits without finalizing.
   try {
-    auto message = mpi::message(Kind::shutdown);
+    auto message = mpi::message(Kind::finalize);
     wire::put(message, std::uint8_t{0});
     channel.send(agent.rank, std::move(message));
   } catch (const std::exception&) {  // it is gone either way
@@ -543,6 +584,7 @@ void MpiTransport::handle(mpi::Channel& channel, int source, std::string_view by
     wire::ByteReader in{bytes.substr(mpi::message_header)};
     switch (header.kind) {
       case Kind::heartbeat: return;
+      case Kind::bye: agent->bye = true; return;
       case Kind::agent_hello: {
         agent->node = in.get_string("node");
         agent->workers = in.get<std::uint32_t>("workers");
