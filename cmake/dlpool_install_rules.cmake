@@ -1,6 +1,6 @@
 # Install rules and the CMake package: `cmake --install` gives a relocatable prefix
 #
-#   bin/dlpool, bin/dlpool-worker          (RPATH $ORIGIN/../lib)
+#   bin/dlpool, bin/dlpool-worker, bin/dlpool-agent (RPATH $ORIGIN/../lib)
 #   lib/libdlpool_runtime.so*              (finds ../bin/dlpool-worker relative to itself)
 #   lib/dlpool/plugins/lib{text,digest}.so (found by the worker relative to itself)
 #   include/dlpool/...                     (SDK, runtime and the bundled plugins' types)

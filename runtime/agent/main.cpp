@@ -38,11 +38,12 @@ void strip_mpi_environment() {
 
 int main(int argc, char** argv) {
   if (argc > 1) {
-    std::fprintf(stderr,
+    const bool help = std::strcmp(argv[1], "--help") == 0;
+    std::fprintf(help ? stdout : stderr,
                  "usage: mpiexec --bind-to none -n 1 HOST : -n K %s\n"
                  "dlpool-agent runs a node's dlpool workers for the host at rank 0; it takes no arguments\n",
                  argv[0]);
-    return std::strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    return help ? 0 : 2;
   }
   dlpool::detail::configure_log(std::getenv("DLPOOL_LOG"), "dlpool-agent");
   std::signal(SIGPIPE, SIG_IGN);  // a worker that died: its pipe's write fails instead

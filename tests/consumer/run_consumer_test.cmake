@@ -142,4 +142,12 @@ if(HAVE_TOOLS)
   expect_equal("dlpool call greet greet" "${cli_output}" "\"hello, shell\"")
 endif()
 
+# The installed agent (an MPI build's), run from the moved prefix: it finds the runtime likewise.
+if(EXISTS ${prefix}/${BINDIR}/dlpool-agent)
+  step("run the installed dlpool-agent" ${prefix}/${BINDIR}/dlpool-agent --help)
+  if(NOT step_output MATCHES "mpiexec --bind-to none")
+    message(FATAL_ERROR "consumer test: dlpool-agent --help said\n${step_output}")
+  endif()
+endif()
+
 message(STATUS "consumer test: passed")
