@@ -4,6 +4,7 @@
 //   MpiApi        every call against a local pool's answers, crashes, timeouts, cancel, restart
 //   MpiInit       initializer and maxtasksperchild in every worker of every agent
 //   MpiAgentLoss  an agent SIGKILLed mid-map (mpirun --enable-recovery)
+//   MpiSpawn      a host not launched by mpirun spawns its agents (MPI_Comm_spawn)
 
 #include "support/fifo.hpp"
 #include "support/pool_fixture.hpp"
@@ -234,6 +235,28 @@ TEST_F(MpiInit, InitializerRunsInEveryWorkerOfEveryAgentAndMaxtasksperchildRepla
   }
   // 60 calls, 3 per worker: at least 20 workers, replaced on their agents' nodes.
   EXPECT_GE(pids.size(), 20u);
+  std::set<int> ranks;
+  for (const auto& w : pool->workers()) ranks.insert(w.rank);
+  EXPECT_EQ(ranks, (std::set<int>{1, 2}));
+}
+
+// ---- MpiSpawn: a host not launched by mpiexec spawns its 2 agents ----
+
+class MpiSpawn : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto o = mpi_options(1);
+    o.mpi->spawn_agents = 2;
+    o.mpi->agent_path = DLPOOL_BIN_DIR "/dlpool-agent";
+    pool = new Pool{o};
+  }
+  static void TearDownTestSuite() { delete pool; }
+  static inline Pool* pool = nullptr;
+};
+
+TEST_F(MpiSpawn, SpawnedAgentsServeTheSamePool) {
+  EXPECT_EQ(pool->processes(), 2);
+  EXPECT_EQ(pool->map(square, iota(200)).at(13), 169);
   std::set<int> ranks;
   for (const auto& w : pool->workers()) ranks.insert(w.rank);
   EXPECT_EQ(ranks, (std::set<int>{1, 2}));

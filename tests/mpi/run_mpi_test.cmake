@@ -6,7 +6,8 @@
 #  - what only the agents can tell, their log: each regular expression of EXPECT_OUTPUT must
 #    match the job's output.
 # Variables: MPIEXEC, TEST (the host binary), AGENT, SUITE, AGENTS (default 2), RECOVERY (ON:
-# --enable-recovery), EXPECT_OUTPUT (optional), WORK_DIR.
+# --enable-recovery), SPAWN (ON: TEST is run alone, and its pool spawns the agents), EXPECT_OUTPUT
+# (optional), WORK_DIR.
 include(${CMAKE_CURRENT_LIST_DIR}/mpi_job.cmake)
 if(NOT AGENTS)
   set(AGENTS 2)
@@ -18,10 +19,14 @@ set(options ${mpi_job_options})
 if(RECOVERY)
   list(APPEND options --enable-recovery)
 endif()
-execute_process(
-  COMMAND ${MPIEXEC} ${options} -n 1 ${TEST} --gtest_filter=${SUITE}.* --gtest_output=xml:${report} : -n ${AGENTS}
-          ${AGENT}
-  RESULT_VARIABLE status OUTPUT_VARIABLE output ERROR_VARIABLE output TIMEOUT 60)
+set(job ${MPIEXEC} ${options} -n 1 ${TEST} --gtest_filter=${SUITE}.* --gtest_output=xml:${report} : -n ${AGENTS}
+        ${AGENT})
+if(SPAWN)
+  # Not launched by mpirun: the pool spawns its agents (MPI_Comm_spawn), which reach it over TCP.
+  set(job ${TEST} --gtest_filter=${SUITE}.* --gtest_output=xml:${report})
+  set(ENV{OMPI_MCA_btl} self,vader,tcp)
+endif()
+execute_process(COMMAND ${job} RESULT_VARIABLE status OUTPUT_VARIABLE output ERROR_VARIABLE output TIMEOUT 60)
 message("${output}")
 mpi_job_check_leftovers()
 

@@ -13,8 +13,8 @@
 //   frames   slot: frames for it                    started      slot, i32 pid
 //   close    slot: EOF once what it holds is sent   start_failed slot, str why
 //   halt     slot, u8 now: SIGTERM, or SIGKILL      frames       slot: frames it wrote
-//   probe    u32 n, n x str plugin                  exited       slot, i32 wait status, u64 chunks
-//   heartbeat                                                    started, str protocol error or ""
+//   probe    u32 n, n x str plugin, AgentConfig     exited       slot, i32 wait status, u64 chunks
+//   heartbeat                                                    started, str why the agent ended it, or ""
 //   commit   u8: keep (1) or drop (0) what the      probed       str error, "" if every plugin loads
 //            last probe loaded, for new workers     heartbeat
 //   shutdown end every worker, answer bye           bye          its workers are gone

@@ -37,8 +37,8 @@ class MpiTransport;
 /// under "result handler" are that thread's alone.
 class RemoteWorker final : public Executor {
  public:
-  RemoteWorker(MpiTransport& transport, std::uint64_t slot, std::size_t agent, int rank, std::string node)
-      : slot{slot}, agent{agent}, transport_{transport}, rank_{rank}, node_{std::move(node)} {}
+  RemoteWorker(MpiTransport& transport, std::uint64_t slot, std::size_t agent, int mpi_rank, int rank, std::string node)
+      : slot{slot}, agent{agent}, transport_{transport}, mpi_rank_{mpi_rank}, rank_{rank}, node_{std::move(node)} {}
 
   [[nodiscard]] std::size_t parallelism() const noexcept override { return 1; }
   [[nodiscard]] std::size_t capacity() const noexcept override { return std::numeric_limits<std::size_t>::max(); }
@@ -77,7 +77,8 @@ class RemoteWorker final : public Executor {
 
  private:
   MpiTransport& transport_;
-  const int rank_;
+  const int mpi_rank_;  // where its messages go
+  const int rank_;      // as its agent is shown
   const std::string node_;
   std::atomic<int> pid_{0};
   std::atomic<bool> input_open_{true};
@@ -94,7 +95,8 @@ struct Inbound {
 };
 
 struct Agent {
-  int rank = 0;
+  int rank = 0;   // in the communicator the host reaches it through
+  int shown = 0;  // for people and WorkerInfo: its rank in the job (spawned: after the host)
   std::string node;
   int pid = 0;
   std::uint32_t workers = 0;
@@ -182,13 +184,13 @@ bool RemoteWorker::send(std::span<const std::string_view> frames) {
   for (const auto& frame : frames) bytes += frame.size();
   message.reserve(bytes);
   for (const auto& frame : frames) message += frame;
-  transport_.post(rank_, std::move(message));
+  transport_.post(mpi_rank_, std::move(message));
   return true;  // a worker or agent that is gone is reported as lost
 }
 
 void RemoteWorker::close_input() noexcept {
   if (input_open_.exchange(false)) try {
-      transport_.post(rank_, mpi::message(Kind::close, slot));
+      transport_.post(mpi_rank_, mpi::message(Kind::close, slot));
     } catch (...) {  // out of memory: the worker is halted at the end of the pool anyway
     }
 }
@@ -197,7 +199,7 @@ void RemoteWorker::halt(bool now) noexcept {
   try {
     auto message = mpi::message(Kind::halt, slot);
     wire::put(message, static_cast<std::uint8_t>(now));
-    transport_.post(rank_, std::move(message));
+    transport_.post(mpi_rank_, std::move(message));
   } catch (...) {
   }
 }
@@ -290,7 +292,7 @@ std::shared_ptr<Executor> MpiTransport::start(std::uint64_t id, std::span<const 
     if (!a.lost && (best == nullptr || free(a) > free(*best))) best = &a;
   if (best == nullptr) throw WorkerStartError{"every MPI agent is lost"};
   auto worker = std::make_shared<RemoteWorker>(*this, id, static_cast<std::size_t>(best - agents_.data()), best->rank,
-                                               best->node);
+                                               best->shown, best->node);
   ++best->slots;
   slots_.emplace(id, worker);
   outbox_.emplace_back(best->rank, mpi::message(Kind::start, id));
@@ -389,6 +391,7 @@ void MpiTransport::mpi_main() {
       for (std::size_t i = 0; i < agents; ++i) {
         auto& agent = agents_.emplace_back();
         agent.rank = static_cast<int>(i) + rank_base_;
+        agent.shown = static_cast<int>(i) + 1;  // spawned agents are numbered after the host too
         agent.last_heard = now;
         auto message = mpi::message(Kind::config);
         config_.encode(message);
@@ -506,7 +509,7 @@ void MpiTransport::serve(mpi::Channel& channel) {
         // Before their hello, agents have start_timeout to answer, not a heartbeat.
         for (auto& a : agents_)
           if (!a.hello && now - a.last_heard > start_timeout_ && startup_error_.empty())
-            startup_error_ = "the agent of rank " + std::to_string(a.rank) +
+            startup_error_ = "the agent of rank " + std::to_string(a.shown) +
                              " did not answer within the start timeout of " + std::to_string(start_timeout_.count()) +
                              " ms: is it dlpool-agent?";
         if (!startup_error_.empty()) startup_cv_.notify_all();
@@ -537,7 +540,7 @@ void MpiTransport::hand_over(Inbound inbound) {
 
 void MpiTransport::lose_agent(mpi::Channel& channel, Agent& agent, const std::string& why) {
   agent.lost = true;
-  log(LogLevel::warn, "MPI agent of rank {} on {} is lost: {}", agent.rank, agent.node, why);
+  log(LogLevel::warn, "MPI agent of rank {} on {} is lost: {}", agent.shown, agent.node, why);
   // Should it be alive after all (a stall, not a death), it must start nothing more: what it holds
   // is sent elsewhere now. It ends its workers and exits without finalizing.
   try {
@@ -548,7 +551,7 @@ void MpiTransport::lose_agent(mpi::Channel& channel, Agent& agent, const std::st
   }
   channel.abandon(agent.rank);
   const auto cause =
-      "was lost with its agent (MPI rank " + std::to_string(agent.rank) + " on " + agent.node + ", " + why + ")";
+      "was lost with its agent (MPI rank " + std::to_string(agent.shown) + " on " + agent.node + ", " + why + ")";
   for (auto it = slots_.begin(); it != slots_.end();) {
     if (it->second->agent != static_cast<std::size_t>(&agent - agents_.data())) {
       ++it;
@@ -565,7 +568,7 @@ void MpiTransport::lose_agent(mpi::Channel& channel, Agent& agent, const std::st
     startup_cv_.notify_all();
   }
   if (!started_up_ && startup_error_.empty()) {
-    startup_error_ = "the agent of rank " + std::to_string(agent.rank) + " " + why;
+    startup_error_ = "the agent of rank " + std::to_string(agent.shown) + " " + why;
     startup_cv_.notify_all();
   }
 }
@@ -591,7 +594,7 @@ void MpiTransport::handle(mpi::Channel& channel, int source, std::string_view by
         agent->pid = in.get<std::int32_t>("pid");
         if (agent->workers == 0) throw wire::DecodeError{"an agent with no workers"};
         agent->hello = true;
-        log(LogLevel::debug, "MPI agent of rank {} on {}: {} worker(s)", agent->rank, agent->node, agent->workers);
+        log(LogLevel::debug, "MPI agent of rank {} on {}: {} worker(s)", agent->shown, agent->node, agent->workers);
         if (std::ranges::all_of(agents_, [](const Agent& a) { return a.hello; })) {
           started_up_ = true;
           startup_cv_.notify_all();
@@ -624,7 +627,7 @@ void MpiTransport::handle(mpi::Channel& channel, int source, std::string_view by
         return;
       case Kind::probed:
         if (const auto error = in.get_string("probe error"); !error.empty())
-          probe_errors_ += (probe_errors_.empty() ? "" : "; ") + std::string{"rank "} + std::to_string(agent->rank) +
+          probe_errors_ += (probe_errors_.empty() ? "" : "; ") + std::string{"rank "} + std::to_string(agent->shown) +
                            " (" + agent->node + "): " + std::string{error};
         if (agent->probe_pending) {
           agent->probe_pending = false;

@@ -6,9 +6,13 @@
 // One worker on an agent is one executor (a slot), so routing treats it as it treats a local
 // worker: one chunk running, the ones behind it queued (the queue is the slot's credit), its
 // deadline, its halt, its loss. The agent writes a slot's next task frame to its worker only once
-// the previous chunk's result is on its way to the host: so if the agent dies, the chunk at the
-// front of the host's queue for the slot is the only one that may have started (it fails), and
-// the ones behind it never did (they are sent to another agent).
+// MPI has taken the previous chunk's result (a blocking send): so if the agent dies, the chunk at
+// the front of the host's queue for the slot is the only one that may have started (it fails),
+// and the ones behind it never did (they are sent to another agent).
+//
+// The end of a pool is a handshake: every agent ends its workers and answers, and MPI_Finalize,
+// which hangs in every survivor once a rank has died, is called only if all did. A restart's
+// probe runs on every agent, and its plugin files are committed on all of them or on none.
 //
 // Threads: one thread of the transport's own makes every MPI call (MPI_THREAD_FUNNELED); it
 // sends what routing's threads post, receives everything, and watches the agents' heartbeats.
