@@ -1,6 +1,8 @@
 #include "agent.hpp"
 
+#include "frame_reader.hpp"
 #include "log/log.hpp"
+#include "paths.hpp"
 #include "sys/io.hpp"
 
 #include <dlpool/pool.hpp>
@@ -22,11 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using detail::mpi::Kind;
-
-std::string host_name() {
-  char name[256] = {};
-  return ::gethostname(name, sizeof name - 1) == 0 ? name : "unknown";
-}
 
 std::uint32_t cpus_allowed() {
   cpu_set_t set;
@@ -63,7 +60,8 @@ std::string_view raw_frame(std::string_view payload) {
 
 }  // namespace
 
-Agent::Agent(MPI_Comm comm, int host, int rank) : channel_{comm}, host_{host}, rank_{rank}, node_{host_name()} {}
+Agent::Agent(MPI_Comm comm, int host, int rank)
+    : channel_{comm}, host_{host}, rank_{rank}, node_{detail::host_name()} {}
 
 Agent::~Agent() {
   end_workers();
@@ -206,12 +204,9 @@ void Agent::start(std::uint64_t id) {
 void Agent::feed(std::uint64_t id, Slot& slot, std::string_view frames) {
   try {
     while (!frames.empty()) {
-      if (frames.size() < wire::header_size) throw wire::DecodeError{"a frame cut short"};
-      const auto header = wire::decode_header(frames.data(), config_.max_frame);
-      const auto size = wire::header_size + header.length;
-      if (frames.size() < size) throw wire::DecodeError{"a frame cut short"};
-      slot.pending.emplace_back(frames.substr(0, size));
-      frames.remove_prefix(size);
+      wire::FrameHeader header;
+      const auto frame = detail::take_frame(frames, config_.max_frame, header);
+      slot.pending.push_back({std::string{frame}, header.kind == wire::FrameKind::task});
     }
   } catch (const wire::DecodeError& e) {
     // Its worker would refuse it too; the agent ends it at once, and says why.
@@ -226,8 +221,7 @@ void Agent::feed(std::uint64_t id, Slot& slot, std::string_view frames) {
 
 void Agent::write_pending(Slot& slot) {
   while (!slot.pending.empty()) {
-    const auto& frame = slot.pending.front();
-    const bool task = wire::decode_header(frame.data(), config_.max_frame).kind == wire::FrameKind::task;
+    const auto& [frame, task] = slot.pending.front();
     if (task && slot.task_out) break;
     const std::string_view piece{frame};
     if (!slot.worker->send({&piece, 1})) {  // it died: its exit is reported, and the host resends
@@ -336,8 +330,7 @@ bool Agent::run() {
         if (!handle(bytes)) {
           end_workers();
           // What it sent last reaches the host before MPI is finalized (a bounded wait).
-          for (const auto until = Clock::now() + std::chrono::seconds{1}; channel_.sending() && Clock::now() < until;)
-            channel_.complete_sends();
+          channel_.drain(std::chrono::seconds{1});
           return finalize_;
         }
       } catch (const std::exception& e) {

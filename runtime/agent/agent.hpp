@@ -40,7 +40,11 @@ class Agent final : private detail::TransportEvents {
     std::shared_ptr<detail::LocalWorker> worker;
     // Task frames from the host not yet written: a worker is given its next chunk only once the
     // previous one's result is on its way to the host (see mpi/mpi_transport.hpp).
-    std::deque<std::string> pending;
+    struct Pending {
+      std::string frame;
+      bool task = false;  // a task frame (not INIT, LOAD, ...): one at a time
+    };
+    std::deque<Pending> pending;
     bool task_out = false;       // a task frame written, its result not yet read
     bool close_pending = false;  // the host closed its input: EOF once `pending` is written
     std::string refused;         // why the agent ended it (a malformed frame for it)

@@ -73,4 +73,14 @@ bool FrameReader::next(wire::FrameHeader& header, std::string_view& payload) {
   return true;
 }
 
+std::string_view take_frame(std::string_view& bytes, std::uint32_t max_payload, wire::FrameHeader& header) {
+  if (bytes.size() < wire::header_size) throw wire::DecodeError{"a frame cut short"};
+  header = wire::decode_header(bytes.data(), max_payload);
+  const auto size = wire::header_size + header.length;
+  if (bytes.size() < size) throw wire::DecodeError{"a frame cut short"};
+  const auto frame = bytes.substr(0, size);
+  bytes.remove_prefix(size);
+  return frame;
+}
+
 }  // namespace dlpool::detail

@@ -38,4 +38,9 @@ class FrameReader {
   unsigned small_frames_ = 0;    // frames in a row that fitted the retained capacity
 };
 
+/// The whole frame (header and payload) at the front of `bytes`, which holds whole frames back to
+/// back (an MPI message of them); drops it from `bytes`, and decodes its header into `header`.
+/// Throws wire::DecodeError as wire::decode_header does, and for a frame cut short.
+std::string_view take_frame(std::string_view& bytes, std::uint32_t max_payload, wire::FrameHeader& header);
+
 }  // namespace dlpool::detail

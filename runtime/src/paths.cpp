@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 namespace dlpool::detail {
 namespace {
@@ -68,6 +69,11 @@ std::string plugin_search_path(const std::vector<std::string>& configured) {
   for (const auto& dir : configured) add(dir);
   if (const char* env = std::getenv("DLPOOL_PLUGIN_PATH"); env != nullptr) add(env);
   return path;
+}
+
+std::string host_name() {
+  char name[256] = {};
+  return ::gethostname(name, sizeof name - 1) == 0 ? name : "unknown";
 }
 
 }  // namespace dlpool::detail

@@ -12,6 +12,9 @@ namespace dlpool::detail {
 /// when none exists.
 std::string worker_executable(const std::string& configured);
 
+/// This machine's name, for WorkerInfo::node and an MPI agent's messages ("unknown" if unreadable).
+std::string host_name();
+
 /// The plugin search path handed to workers, ':'-separated: PoolOptions::plugin_path, then
 /// $DLPOOL_PLUGIN_PATH. The worker appends its own installed plugin dir.
 std::string plugin_search_path(const std::vector<std::string>& configured);

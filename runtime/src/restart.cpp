@@ -4,20 +4,14 @@
 #include "pool_impl.hpp"
 
 #include "log/log.hpp"
+#include "paths.hpp"
 #include "sys/io.hpp"
 
 #include <algorithm>
 #include <fstream>
 
-#include <unistd.h>
-
 namespace dlpool::detail {
 namespace {
-
-std::string this_node() {
-  char name[256] = {};
-  return ::gethostname(name, sizeof name - 1) == 0 ? name : "";
-}
 
 std::uint64_t resident_bytes(int pid) {
   std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
@@ -79,7 +73,7 @@ std::vector<WorkerInfo> PoolImpl::workers() const {
     }
   }
   // /proc reads: not under the lock. A remote worker's memory is its node's to read.
-  const auto here = this_node();
+  const auto here = host_name();
   for (auto& info : infos)
     if (info.node.empty()) {
       info.rss_bytes = resident_bytes(info.pid);

@@ -8,6 +8,7 @@
 //
 // Exit status: 0 ok, 1 a workload failed (wrong result, error), 2 a usage error.
 
+#include "bench_main.hpp"
 #include "memory.hpp"
 #include "option_checks.hpp"
 #include "pool_options.hpp"
@@ -33,21 +34,6 @@ namespace {
 
 using namespace dlpool::bench;
 using dlpool::tools::at_least_one;
-
-constexpr int usage_status = 2;
-
-/// Runs one workload if it was asked for, naming it in any error it throws.
-void run(const Settings& settings, const std::string& name, const std::function<Row()>& measure) {
-  if (!settings.wants(name)) return;
-  try {
-    const auto row = measure();
-    // --only selects by this name, the table by the row's: they must be one.
-    if (row.workload() != name) throw std::logic_error{"reported as '" + row.workload() + "'"};
-    emit(row);
-  } catch (const std::exception& e) {
-    throw std::runtime_error{name + ": " + e.what()};
-  }
-}
 
 void run_all(const Settings& settings) {
   const auto sizes = sizes_for(settings);
@@ -108,22 +94,11 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", repeat, "runs of each workload, the median reported (default: 5, 3 with --quick)")
       ->check(CLI::Validator{at_least_one, ""});
 
-  try {
-    app.parse(argc, argv);
-    settings.only = parse_only(only);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : usage_status;  // --help is a success
-  } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "dlpool-bench: %s\n", e.what());
-    return usage_status;
-  }
-  settings.repeat = repeat.value_or(settings.quick ? 3 : 5);
-
-  try {
-    run_all(settings);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "dlpool-bench: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  return bench_main(
+      app, argc, argv, "dlpool-bench",
+      [&] {
+        settings.only = parse_only(only);
+        settings.repeat = repeat.value_or(settings.quick ? 3 : 5);
+      },
+      [&] { run_all(settings); });
 }

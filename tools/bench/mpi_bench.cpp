@@ -14,6 +14,7 @@
 // Exit status: 0 ok, 1 a workload failed, 2 a usage error. mpirun may not pass it on (it exits 0
 // after a rank's death under --enable-recovery): a workload that printed no line failed.
 
+#include "bench_main.hpp"
 #include "bench_tasks.hpp"
 #include "mpi_agent_loss.hpp"
 #include "mpi_workloads.hpp"
@@ -41,8 +42,6 @@ namespace {
 
 using namespace dlpool::bench;
 using dlpool::tools::at_least_one;
-
-constexpr int usage_status = 2;
 
 /// The workloads one run can hold: they share its one pool (MPI_Init is once per process).
 struct Group {
@@ -102,19 +101,6 @@ std::pair<std::vector<std::string>, const Group*> parse_only(std::string_view li
     chosen = group->workloads;
   }
   return {chosen, group};
-}
-
-/// Runs one workload if it was asked for, naming it in any error it throws.
-void run(const Settings& settings, const std::string& name, const std::function<Row()>& measure) {
-  if (!settings.wants(name)) return;
-  try {
-    const auto row = measure();
-    // --only selects by this name, the table by the row's: they must be one.
-    if (row.workload() != name) throw std::logic_error{"reported as '" + row.workload() + "'"};
-    emit(row);
-  } catch (const std::exception& e) {
-    throw std::runtime_error{name + ": " + e.what()};
-  }
 }
 
 void run_all(const Settings& settings, int workers_per_agent) {
@@ -180,23 +166,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator{at_least_one, ""});
 
   const Group* group = nullptr;
-  try {
-    app.parse(argc, argv);
-    std::tie(settings.only, group) = parse_only(only);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : usage_status;  // --help is a success
-  } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "dlpool-mpi-bench: %s\n", e.what());
-    return usage_status;
-  }
-  // Fewer than dlpool-bench's 5: each run of mpi_map_tiny_cs1 takes seconds on two cores.
-  settings.repeat = repeat.value_or(settings.quick ? 1 : 3);
-
-  try {
-    run_all(settings, settings.workers_per_agent.value_or(group->workers_per_agent));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "dlpool-mpi-bench: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  return bench_main(
+      app, argc, argv, "dlpool-mpi-bench",
+      [&] {
+        std::tie(settings.only, group) = parse_only(only);
+        // Fewer than dlpool-bench's 5: each run of mpi_map_tiny_cs1 takes seconds on two cores.
+        settings.repeat = repeat.value_or(settings.quick ? 1 : 3);
+      },
+      [&] { run_all(settings, settings.workers_per_agent.value_or(group->workers_per_agent)); });
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <stdexcept>
+#include <thread>
 
 namespace dlpool::detail::mpi {
 
@@ -98,6 +99,13 @@ bool Channel::complete_sends() {
   // Completed requests are MPI_REQUEST_NULL now.
   keep_if([&](std::size_t i) { return requests_[i] != MPI_REQUEST_NULL; });
   return true;
+}
+
+bool Channel::drain(std::chrono::milliseconds bound) {
+  for (const auto until = std::chrono::steady_clock::now() + bound;
+       sending() && std::chrono::steady_clock::now() < until;)
+    if (!complete_sends()) std::this_thread::yield();
+  return !sending();
 }
 
 bool Channel::receive(int& source, std::string& bytes) {

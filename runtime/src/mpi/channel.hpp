@@ -34,6 +34,9 @@ class Channel {
   void send_now(int rank, std::string_view bytes);
   /// Whether sends are under way.
   [[nodiscard]] bool sending() const noexcept { return !requests_.empty(); }
+  /// Completes sends until none is under way or `bound` has passed (an agent that died meanwhile
+  /// never receives). Returns whether all completed.
+  bool drain(std::chrono::milliseconds bound);
   /// Lets go of the sends MPI is done with. Returns whether any were.
   bool complete_sends();
   /// A whole message, if one has arrived: true, with its source and bytes.
