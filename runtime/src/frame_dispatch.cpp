@@ -24,7 +24,7 @@ std::string dispatch_frame(TransportEvents& events, Executor& executor, const wi
         return {};
       }
       case wire::FrameKind::result:
-        parse_result(payload, scratch);
+        parse_result(payload, header.flags, scratch);
         return events.on_result(executor, {header.job, header.index}, scratch);
       default: return "sent a frame of kind " + std::to_string(static_cast<int>(header.kind));
     }

@@ -63,6 +63,7 @@ void PoolImpl::pull_input(const std::shared_ptr<JobRecord>& record, std::unique_
     lock.unlock();
     std::exception_ptr input_error;
     auto chunk = encode_chunk(*record, index, *source, encoder, input_error);
+    const auto read_at = Clock::now();  // when its items entered the pool
     lock.lock();
     // Cancelled meanwhile: the job completes without this chunk (cancel() ended its input).
     if (stopping()) break;
@@ -76,9 +77,11 @@ void PoolImpl::pull_input(const std::shared_ptr<JobRecord>& record, std::unique_
                                 {},
                                 std::nullopt,
                                 true});
+      ready_.back().entered = read_at;
       ++record->unsent;
       record->chunks_made = index + 1;
       record->items_made = first + chunk->count;
+      stats_.submitted(*record->book, chunk->count);
       task_cv_.notify_one();
       continue;
     }

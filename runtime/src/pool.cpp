@@ -15,6 +15,8 @@ int Pool::processes() const noexcept { return impl_->processes(); }
 std::vector<int> Pool::worker_pids() const { return impl_->worker_pids(); }
 void Pool::restart() { impl_->restart(); }
 std::vector<WorkerInfo> Pool::workers() const { return impl_->workers(); }
+PoolStats Pool::stats() const { return impl_->stats(); }
+void Pool::trace_mark(std::string_view name, std::string_view json_object) { impl_->trace_mark(name, json_object); }
 
 namespace detail {
 

@@ -100,11 +100,13 @@ PoolImpl::PoolImpl(PoolOptions options) : options_{std::move(options)}, imap_win
     transport_ = std::make_unique<LocalTransport>(options_, events);
   }
   worker_wake_ = make_eventfd();
+  if (options_.trace) tracer_ = std::make_unique<Tracer>(*options_.trace, started_);
   // Eager start, as CPython: a worker that cannot be started fails the constructor, and the ones
   // already started are killed and reaped by their destructors.
   log(LogLevel::debug, "pool of {} worker(s), running {}", processes_, transport_->describe());
   for (int i = 0; i < processes_; ++i) {
     workers_.push_back(spawn_worker(next_worker_++));
+    started_worker(*workers_.back(), 0);
     transport_->watch(workers_.back()->executor);
   }
   result_thread_ = std::jthread{[this] { result_handler(); }};
@@ -143,6 +145,7 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
                      : std::max(4 * static_cast<std::size_t>(processes_) * record->chunksize, default_window_items);
   }
   record->task = std::move(submission.task);
+  record->submitted = Clock::now();
   record->job = std::move(submission.job);
   auto control = std::make_shared<JobHandle>(link_, record, this);
   if (submission.direct) {
@@ -159,7 +162,7 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
     if (state_ != State::run) throw UsageError{"Pool not running"};
     record->id = next_job_++;
     cache_.emplace(record->id, record);
-    record->item_time = &item_times_[std::move(times_key)];
+    record->book = &stats_.task(std::move(times_key));
     if (record->first_chunk) {
       std::memcpy(record->first_chunk->frame.data() + wire::job_offset, &record->id, sizeof record->id);
       direct = send_directly(record);
@@ -238,8 +241,10 @@ void PoolImpl::resume(const std::shared_ptr<JobRecord>& record) {
 void PoolImpl::close() {
   {
     std::lock_guard lock{mutex_};
-    if (state_ == State::run) state_ = State::close;
+    if (state_ != State::run) return;
+    state_ = State::close;
   }
+  trace_pool(TraceEvent::Kind::pool_close);
   task_cv_.notify_all();
   signal_eventfd(worker_wake_.get());
 }
@@ -247,6 +252,7 @@ void PoolImpl::close() {
 void PoolImpl::terminate() {
   {
     std::lock_guard lock{mutex_};
+    if (state_ != State::terminate) trace_pool(TraceEvent::Kind::pool_terminate);
     state_ = State::terminate;
   }
   task_cv_.notify_all();
@@ -275,6 +281,7 @@ void PoolImpl::join() {
   task_thread_.join();
   result_thread_.join();
   join_pullers();
+  if (tracer_) tracer_->close();  // the file is complete once join() returns
   joined_ = true;
 }
 
@@ -327,8 +334,10 @@ void PoolImpl::stop_worker(Worker& worker, Worker::Stop why) {
   signal_eventfd(worker_wake_.get());  // the worker handler sends SIGKILL when it is due
 }
 
-void PoolImpl::report_chunk(const InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items) {
+void PoolImpl::report_chunk(InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items,
+                            bool lost) {
   auto& job = *chunk.record->job;
+  const auto error_for_trace = error;
   // A cancelled job ends with Cancelled as a whole: what its chunks did no longer matters.
   if (!chunk.record->cancelled) {
     try {
@@ -343,9 +352,16 @@ void PoolImpl::report_chunk(const InFlight& chunk, std::exception_ptr error, std
       }
     }
   }
-  std::unique_lock lock{mutex_};
-  ++chunk.record->chunks_done;
-  maybe_complete(chunk.record, lock);
+  const auto how = !error_for_trace ? Ending::done : lost ? Ending::lost : Ending::failed;
+  std::string what = tracer_ && error_for_trace ? describe_error(error_for_trace) : std::string{};
+  std::optional<ChunkTrace> traced;
+  {
+    std::unique_lock lock{mutex_};
+    ++chunk.record->chunks_done;
+    traced = count_ending(chunk, how, std::move(what));
+    maybe_complete(chunk.record, lock);
+  }
+  if (traced) tracer_->chunk(std::move(*traced));
 }
 
 }  // namespace dlpool::detail

@@ -32,7 +32,9 @@
 #include <dlpool/wire/plugin_report.hpp>
 
 #include "result_payload.hpp"
+#include "stats/stats_book.hpp"
 #include "sys/unique_fd.hpp"
+#include "trace/tracer.hpp"
 #include "transport.hpp"
 #include "worker_phase.hpp"
 
@@ -56,12 +58,6 @@ namespace dlpool::detail {
 
 using Clock = std::chrono::steady_clock;
 
-/// A moving average of how long something takes, in nanoseconds; negative until first measured.
-struct Average {
-  double ns = -1;
-  void add(double sample) { ns = ns < 0 ? sample : (ns * 7 + sample) / 8; }
-};
-
 /// A chunk encoded as a complete TASK frame.
 struct EncodedChunk {
   std::string frame;
@@ -82,7 +78,8 @@ struct JobRecord {
   // How long chunks take (guarded by the pool lock): a job's own chunks are the best guide; until
   // one is back, its task's time per item from earlier jobs, scaled to this job's chunk size (per
   // item, so that the 1-item chunks of apply do not pass a map's large chunks off as short).
-  Average* item_time = nullptr;  // the task's, in PoolImpl::item_times_
+  TaskBook* book = nullptr;  // the task's record in PoolImpl::stats_: its item_time, its counts
+  Clock::time_point submitted{};  // when it was submitted
   Average chunk_time;
   std::optional<EncodedChunk> first_chunk;  // apply_async: encoded by the caller, not yet sent
   std::size_t chunksize = 1;  // items per chunk, the last excepted
@@ -97,6 +94,8 @@ struct JobRecord {
   std::size_t unsent = 0;   // pulled: chunks the puller put in ready_ that no worker took yet
   std::atomic<bool> cancelled{false};  // written under the pool lock; report_chunk reads it without
   bool completed = false;
+  std::size_t items_ended = 0;  // in chunks reported (pool lock)
+  bool aborted = false;         // failed as a whole by terminate: its chunks no longer count
 };
 
 /// How many chunks of `record` a worker may hold at once, the running one included: 1 unless its
@@ -105,6 +104,8 @@ std::size_t queue_cap(const JobRecord& record);
 
 /// The error a cancelled job's results fail with.
 std::exception_ptr cancelled_error(const JobRecord& record);
+/// "TaskError: what it says", for the trace.
+std::string describe_error(const std::exception_ptr& error);
 
 /// A chunk a worker holds.
 struct InFlight {
@@ -121,6 +122,16 @@ struct InFlight {
   // How many workers died holding it before starting it: it is sent again only so often, in
   // case it is what kills them before they start it (a frame too large for a memory limit).
   unsigned deaths_before_start = 0;
+  // For the statistics, and the trace when there is one:
+  Clock::time_point entered{};   // its items entered the pool: the job's submission, or read by an imap
+  Clock::time_point received{};  // its result was read, or its loss settled
+  std::uint64_t run_start_ns = 0, run_end_ns = 0;  // in its worker, on that worker's clock (0: unknown)
+  unsigned sends = 0;                              // times it was given to a worker
+  // The trace's only (set only with one): who wrote its frame, and when the write began and ended.
+  int sender = 0;
+  Clock::time_point sent{}, written{};
+  std::uint64_t worker = 0;  // Worker::id of the last worker given it...
+  int rank = 0;              // ...and the trace's: the MPI rank it is reached through
 };
 
 /// How many times a chunk whose workers die before starting it is sent again, at most.
@@ -161,6 +172,7 @@ struct Worker final {
   // or frames longer than PIPE_BUF could interleave, or reach the worker out of in_flight's order.
   bool writing = false;
   std::uint64_t chunks_assigned = 0;  // InFlight::seq of the last chunk given to it
+  std::uint64_t chunks_written = 0;   // the trace's: InFlight::seq of the last chunk written to it
   unsigned chunks_sent = 0;
   unsigned generation = 0;        // see PoolImpl::restart
   std::uint64_t items_done = 0, items_failed = 0;
@@ -194,6 +206,9 @@ class PoolImpl final : private TransportEvents {
   [[nodiscard]] std::vector<int> worker_pids() const;
   void restart();
   [[nodiscard]] std::vector<WorkerInfo> workers() const;
+  // observe.cpp
+  [[nodiscard]] PoolStats stats() const;
+  void trace_mark(std::string_view name, std::string_view json_object);
 
  private:
   enum class State { run, close, terminate };
@@ -273,18 +288,38 @@ class PoolImpl final : private TransportEvents {
   /// Runs the transport's result loop (local_result_loop.hpp), which calls the events above.
   void result_handler();
   /// The error a chunk the lost executor of `report` was running fails with.
-  std::exception_ptr lost_chunk_error(const Worker& worker, const LossReport& report, const InFlight& chunk) const;
+  /// `lost`: set if it is WorkerLostError (the chunk is counted as lost, not failed).
+  std::exception_ptr lost_chunk_error(const Worker& worker, const LossReport& report, const InFlight& chunk,
+                                      bool& lost) const;
   /// HELLO without an initializer, or the initializer's success.
   void became_ready(Worker& worker);
 
+  // observe.cpp
+  /// Items in the chunks workers are running now (pool lock).
+  [[nodiscard]] std::uint64_t running_items() const;
+  /// Records the end of `chunk` in the statistics (pool lock); returns the trace's record of it
+  /// if there is a trace.
+  std::optional<ChunkTrace> count_ending(const InFlight& chunk, Ending how, std::string error);
+  /// Worker handler: calls the progress callback if it is due and the counts changed (outside
+  /// the lock); returns poll()'s timeout until the next one (-1: none).
+  int report_progress(std::unique_lock<std::mutex>& lock);
+  /// A worker's event for the trace (`args`: a JSON object, or empty).
+  void trace_worker(const Worker& worker, TraceEvent::Kind kind, std::string args = {}) const;
+  void trace_pool(TraceEvent::Kind kind) const;
+  /// A worker was started: counted, traced (`replaces`: the lost worker it replaces, or 0).
+  void started_worker(const Worker& worker, std::uint64_t replaces);
+
   // shared
   void maybe_complete(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& lock);
-  void report_chunk(const InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items = {});
+  /// A chunk ended (`error`: it failed; `lost`: with WorkerLostError): its job has it, it is counted.
+  void report_chunk(InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items = {},
+                    bool lost = false);
   void stop_worker(Worker& worker, Worker::Stop why);
 
   static thread_local const PoolImpl* result_thread_of_;  // set by each result handler, for itself
 
   const PoolOptions options_;
+  const Clock::time_point started_ = Clock::now();
   int processes_ = 0;  // set once, by the constructor: the local workers, or the agents' workers
   const std::optional<std::size_t> imap_window_;  // chunks, if the options set it
   std::vector<std::string> plugins_used_;  // every plugin a worker reported loading (pool lock): see spawn_worker
@@ -306,7 +341,11 @@ class PoolImpl final : private TransportEvents {
   // has just answered (see give_next_ready).
   std::deque<InFlight> ready_;
   bool task_handler_holds_ = false;  // a submission it is chunking, outside queue_
-  std::unordered_map<std::string, Average> item_times_;  // by "plugin.task"
+  StatsBook stats_;  // counts and times, by "plugin.task" (pool lock)
+  std::unique_ptr<Tracer> tracer_;  // PoolOptions::trace (set once, by the constructor)
+  std::deque<std::uint64_t> lost_workers_;  // the trace's: lost workers not yet replaced, oldest first
+  Clock::time_point progress_due_{};        // worker handler: the next progress callback...
+  std::optional<ItemCounts> progress_told_;  // ...and the counts it was last given
   std::unordered_map<std::uint64_t, std::shared_ptr<JobRecord>> cache_;
   std::vector<std::shared_ptr<Worker>> workers_;
   std::vector<std::shared_ptr<JobRecord>> to_complete_;  // input ended on the task handler: the

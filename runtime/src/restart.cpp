@@ -36,6 +36,7 @@ void PoolImpl::restart() {
     if (options_.initializer && std::ranges::find(plugins, options_.initializer->task().plugin) == plugins.end())
       plugins.push_back(options_.initializer->task().plugin);
   }
+  const auto began = Clock::now();
   transport_->probe(plugins);
 
   std::unique_lock lock{mutex_};
@@ -52,6 +53,14 @@ void PoolImpl::restart() {
     return state_ == State::terminate ||
            std::ranges::none_of(workers_, [&](const auto& w) { return w->generation != generation_; });
   });
+  if (tracer_) {
+    TraceEvent event;
+    event.kind = TraceEvent::Kind::pool_restart;
+    event.time = began;
+    event.finished = Clock::now();
+    event.generation = generation_;
+    tracer_->event(std::move(event));
+  }
 }
 
 std::vector<WorkerInfo> PoolImpl::workers() const {

@@ -12,6 +12,7 @@
 #include "sys/doorbell.hpp"
 #include "sys/io.hpp"
 
+#include <dlpool/wire/json_string.hpp>
 #include <dlpool/wire/plugin_name.hpp>
 
 #include <algorithm>
@@ -29,6 +30,7 @@ constexpr std::size_t max_plugins_remembered = 64;  // for the fork server (see 
 
 void PoolImpl::result_handler() {
   result_thread_of_ = this;  // callbacks run here: see on_result_thread
+  Tracer::set_thread_track(Track::result_handler);
   transport_->run();
 }
 
@@ -47,6 +49,17 @@ void PoolImpl::on_idle() {
 void PoolImpl::on_plugin(Executor& executor, wire::PluginReport report) {
   auto& worker = *executor.route;
   std::lock_guard lock{mutex_};
+  if (tracer_) {
+    std::string args = "{\"name\":";
+    wire::append_json_string(args, report.name);
+    args += ",\"version\":";
+    wire::append_json_string(args, report.version);
+    args += ",\"sha256\":";
+    wire::append_json_string(args, report.sha256);
+    args += ",\"path\":";
+    wire::append_json_string(args, report.path);
+    trace_worker(worker, TraceEvent::Kind::plugin_loaded, args + '}');
+  }
   // Bounded: a worker's reports are not trusted to be few (the fork server takes 4 KiB of them).
   if (plugins_used_.size() < max_plugins_remembered && wire::valid_plugin_name(report.name) &&
       std::ranges::find(plugins_used_, report.name) == plugins_used_.end())
@@ -58,6 +71,11 @@ void PoolImpl::on_retired(Executor& executor, std::string_view why) {
   auto& worker = *executor.route;
   std::lock_guard lock{mutex_};
   log(LogLevel::info, "{} retires: {}", worker.name(), wire::printable_name(why, 256));
+  if (tracer_) {
+    std::string args = "{\"reason\":";
+    wire::append_json_string(args, why);
+    trace_worker(worker, TraceEvent::Kind::worker_retired, args + '}');
+  }
   // No more work for it; what it holds it never starts, and is sent elsewhere once it is gone
   // (its ledger says so), and so is its replacement started.
   expect_exit(worker);
@@ -102,9 +120,12 @@ std::string PoolImpl::on_result(Executor& executor, ChunkId id, const ParsedResu
     } else {
       chunk = std::move(worker.in_flight.front());
       worker.in_flight.pop_front();
-      const std::chrono::duration<double, std::nano> took = Clock::now() - chunk.started;
+      chunk.received = Clock::now();
+      chunk.run_start_ns = result.started_ns;
+      chunk.run_end_ns = result.finished_ns;
+      const std::chrono::duration<double, std::nano> took = chunk.received - chunk.started;
       chunk.record->chunk_time.add(took.count());
-      chunk.record->item_time->add(took.count() / static_cast<double>(std::max<std::size_t>(chunk.count, 1)));
+      chunk.record->book->item_time.add(took.count() / static_cast<double>(std::max<std::size_t>(chunk.count, 1)));
       worker.executor->expect_long_chunks(took >= doorbell_after_chunks_of);
       if (!worker.in_flight.empty()) start_chunk(worker.in_flight.front());
       // An idle worker is given the chunk next in line from here, without the hop through the
@@ -159,6 +180,7 @@ std::string PoolImpl::on_result(Executor& executor, ChunkId id, const ParsedResu
 
 void PoolImpl::became_ready(Worker& worker) {
   worker.life.reach(WorkerPhase::ready);
+  if (tracer_) trace_worker(worker, TraceEvent::Kind::worker_ready, "{\"pid\":" + std::to_string(worker.pid()) + '}');
   unready_deaths_ = 0;
   ever_ready_ = true;
   task_cv_.notify_one();
@@ -188,8 +210,8 @@ void PoolImpl::on_closing(Executor& executor, bool broke_protocol) {
     stop_worker(worker, Worker::Stop::lost);
 }
 
-std::exception_ptr PoolImpl::lost_chunk_error(const Worker& worker, const LossReport& report,
-                                              const InFlight& chunk) const {
+std::exception_ptr PoolImpl::lost_chunk_error(const Worker& worker, const LossReport& report, const InFlight& chunk,
+                                              bool& lost) const {
   const auto& task = chunk.record->task;
   const auto where = " running " + task.plugin + "." + task.task + " (job " + std::to_string(chunk.record->id) +
                      ", chunk " + std::to_string(chunk.chunk) + ")";
@@ -214,6 +236,7 @@ std::exception_ptr PoolImpl::lost_chunk_error(const Worker& worker, const LossRe
     return std::make_exception_ptr(ProtocolError{report.executor + " " + report.cause + " (running " + task.plugin +
                                                  "." + task.task + ", job " + std::to_string(chunk.record->id) +
                                                  ", chunk " + std::to_string(chunk.chunk) + ")"});
+  lost = true;
   return std::make_exception_ptr(WorkerLostError{report.executor, report.pid, report.wait_status, report.cause,
                                                  task.plugin, task.task, chunk.record->id, chunk.chunk});
 }
@@ -252,6 +275,21 @@ void PoolImpl::on_lost(Executor& executor, LossReport report) {
       ++failing;
     }
   const auto& ended = report.cause;
+  // Lost: it died unasked (a crash, a kill from outside, a lost agent, a protocol error), rather
+  // than exiting as asked or being stopped by the pool (timeout, cancel, terminate).
+  const bool unasked = worker->stop == Worker::Stop::lost || report.broke_protocol ||
+                       (worker->stop == Worker::Stop::no && report.killed);
+  if (unasked) {
+    stats_.worker_lost();
+    if (tracer_) lost_workers_.push_back(worker->id);
+  }
+  if (tracer_) {
+    std::string args = "{\"cause\":";
+    wire::append_json_string(args, ended);
+    args += ",\"status\":" + std::to_string(report.wait_status) +
+            ",\"chunk_lost\":" + (!held.empty() && fails.front() ? "true" : "false") + '}';
+    trace_worker(*worker, unasked ? TraceEvent::Kind::worker_lost : TraceEvent::Kind::worker_exited, std::move(args));
+  }
   if (held.empty())
     log(LogLevel::debug, "{} {}", report.executor, ended);
   else if (!fails.front())
@@ -304,15 +342,19 @@ void PoolImpl::on_lost(Executor& executor, LossReport report) {
   failed.reserve(failing);
   auto again = retry_.begin();
   for (std::size_t i = 0; i < held.size(); ++i)
-    if (fails[i])
+    if (fails[i]) {
       failed.push_back(std::move(held[i]));
-    else
+    } else {
+      stats_.retried(*held[i].record->book, held[i].count);
       again = std::next(retry_.insert(again, std::move(held[i])));
+    }
   if (failing < held.size()) task_cv_.notify_all();
   for (auto& chunk : failed) {
-    auto error = lost_chunk_error(*worker, report, chunk);
+    bool lost = false;
+    auto error = lost_chunk_error(*worker, report, chunk, lost);
+    chunk.received = Clock::now();
     lock.unlock();
-    report_chunk(chunk, std::move(error));
+    report_chunk(chunk, std::move(error), {}, lost);
     lock.lock();
   }
 }

@@ -4,13 +4,22 @@
 
 namespace dlpool::detail {
 
-ParsedResult parse_result(std::string_view payload) {
+ParsedResult parse_result(std::string_view payload, std::uint16_t flags) {
   ParsedResult r;
-  parse_result(payload, r);
+  parse_result(payload, flags, r);
   return r;
 }
 
-void parse_result(std::string_view payload, ParsedResult& r) {
+void parse_result(std::string_view payload, std::uint16_t flags, ParsedResult& r) {
+  r.started_ns = r.finished_ns = 0;
+  if ((flags & wire::flag_timed) != 0) {
+    if (payload.size() < wire::run_times_size) throw wire::DecodeError{"a timed result without its run times"};
+    wire::ByteReader times{payload.substr(payload.size() - wire::run_times_size)};
+    r.started_ns = times.get<std::uint64_t>("run start");
+    r.finished_ns = times.get<std::uint64_t>("run end");
+    if (r.finished_ns < r.started_ns) throw wire::DecodeError{"a result that ended before it started"};
+    payload.remove_suffix(wire::run_times_size);
+  }
   wire::ByteReader in{payload};
   r.ok = true;
   r.items.clear();

@@ -15,11 +15,15 @@ struct ParsedResult {
   wire::ErrorKind kind{};               // error: the record
   std::uint32_t item = 0;
   std::string_view type, message;
+  // When its worker began and ended it (frame flag `timed`; 0 if not sent), on that worker's
+  // CLOCK_MONOTONIC: the host's steady_clock, unless the worker is on another node.
+  std::uint64_t started_ns = 0, finished_ns = 0;
 };
 
-/// Throws wire::DecodeError for anything malformed, trailing bytes included.
-ParsedResult parse_result(std::string_view payload);
+/// Throws wire::DecodeError for anything malformed, trailing bytes included. `flags`: the
+/// frame header's (wire::flag_timed: run times follow).
+ParsedResult parse_result(std::string_view payload, std::uint16_t flags = 0);
 /// The same into `into`, whose item vector keeps its capacity from one result to the next.
-void parse_result(std::string_view payload, ParsedResult& into);
+void parse_result(std::string_view payload, std::uint16_t flags, ParsedResult& into);
 
 }  // namespace dlpool::detail

@@ -45,8 +45,8 @@ Clock::time_point deadline_after(std::chrono::milliseconds per_item, std::size_t
 /// How long a chunk of `record` is expected to take, in ns; negative when nothing is known yet.
 double expected_chunk_ns(const JobRecord& record) {
   if (record.chunk_time.ns >= 0) return record.chunk_time.ns;
-  if (record.item_time == nullptr || record.item_time->ns < 0) return -1;
-  return record.item_time->ns * static_cast<double>(record.chunksize);
+  if (record.book == nullptr || record.book->item_time.ns < 0) return -1;
+  return record.book->item_time.ns * static_cast<double>(record.chunksize);
 }
 
 bool short_task(const JobRecord& record) {
@@ -129,6 +129,13 @@ void PoolImpl::assign(Worker& worker, InFlight chunk) {
   taken_from_ready(chunk);
   worker.writing = true;  // the caller writes the frame next, then calls written()
   chunk.seq = ++worker.chunks_assigned;
+  chunk.worker = worker.id;
+  ++chunk.sends;
+  if (tracer_) {
+    chunk.sent = Clock::now();
+    chunk.sender = Tracer::thread_track();
+    chunk.rank = worker.executor->rank();
+  }
   auto& queued = worker.in_flight.emplace_back(std::move(chunk));
   if (worker.in_flight.size() == 1) start_chunk(queued);
   if (options_.maxtasksperchild && ++worker.chunks_sent >= static_cast<unsigned>(*options_.maxtasksperchild))
@@ -137,6 +144,12 @@ void PoolImpl::assign(Worker& worker, InFlight chunk) {
 
 void PoolImpl::written(Worker& worker) {
   worker.writing = false;
+  if (tracer_) {
+    const auto now = Clock::now();
+    for (auto& chunk : worker.in_flight)
+      if (chunk.seq > worker.chunks_written) chunk.written = now;
+    worker.chunks_written = worker.chunks_assigned;
+  }
   // It may have answered already, and been passed over while it was marked: by worker_for, or
   // by the worker handler closing an old generation's idle workers.
   if (!worker.in_flight.empty()) return;
@@ -187,6 +200,8 @@ InFlight PoolImpl::take_first_chunk(const std::shared_ptr<JobRecord>& record) {
   record->first_chunk.reset();
   record->chunks_made = 1;
   record->items_made = chunk.count;
+  chunk.entered = record->submitted;
+  stats_.submitted(*record->book, chunk.count);
   record->input_ended = true;
   return chunk;
 }
@@ -231,6 +246,7 @@ std::shared_ptr<const std::string> PoolImpl::give_next_ready(Worker& worker) {
 
 void PoolImpl::task_handler() {
   block_sigpipe_in_this_thread();
+  Tracer::set_thread_track(Track::task_handler);
   wire::BinaryEncoder encoder;
   std::shared_ptr<JobRecord> record;  // the submission being chunked
   std::unique_ptr<ChunkSource> source;
@@ -319,6 +335,8 @@ void PoolImpl::task_handler() {
                                   std::make_shared<const std::string>(std::move(chunk->frame)),
                                   {},
                                   std::nullopt});
+          // An imap's items enter the pool as its input is read; a map's all came in together.
+          made.back().entered = record->window_items != 0 ? Clock::now() : record->submitted;
           first += chunk->count;
         }
         if (ended) source.reset();  // the caller's input: not destroyed under the pool lock
@@ -326,6 +344,7 @@ void PoolImpl::task_handler() {
         std::ranges::move(made, std::back_inserter(ready_));
         made.clear();
         record->chunks_made = index;
+        stats_.submitted(*record->book, first - record->items_made);
         record->items_made = first;
         if (ended) {
           end_input(record, input_error, lock);

@@ -129,6 +129,13 @@ void PoolImpl::maintain_pool(std::unique_lock<std::mutex>& lock) {
       return;
     }
     transport_->watch(worker->executor);
+    // A worker of this generation replaces the oldest lost one (the trace says which).
+    std::uint64_t replaces = 0;
+    if (!lost_workers_.empty() && generation == generation_) {
+      replaces = lost_workers_.front();
+      lost_workers_.pop_front();
+    }
+    started_worker(*worker, replaces);
     workers_.push_back(std::move(worker));
   }
 }
@@ -161,14 +168,19 @@ void PoolImpl::poll_exits(std::unique_lock<std::mutex>& lock, int timeout_ms) {
 
 void PoolImpl::worker_handler() {
   block_sigpipe_in_this_thread();
+  Tracer::set_thread_track(Track::worker_handler);
   std::unique_lock lock{mutex_};
   try {
     // CPython: loop while running, or while closed with work outstanding.
     while (state_ == State::run || (state_ == State::close && !cache_.empty())) {
       maintain_pool(lock);
-      poll_exits(lock, enforce_deadlines());
+      const int progress = report_progress(lock);
+      const int deadline = enforce_deadlines();
+      poll_exits(lock, progress < 0 ? deadline : deadline < 0 ? progress : std::min(progress, deadline));
     }
     shut_down_workers(lock);
+    progress_due_ = {};  // the counts as they end
+    report_progress(lock);
   } catch (const std::exception& e) {
     log(LogLevel::critical, "worker handler failed: {}; terminating the pool", e.what());
     if (!lock.owns_lock()) lock.lock();
@@ -268,6 +280,9 @@ void PoolImpl::fail_everything_pending(std::unique_lock<std::mutex>& lock, std::
   for (auto& [id, record] : cache_)
     if (!record->completed) {
       record->completed = true;
+      // Its items not reported yet fail with it, whatever becomes of their chunks.
+      record->aborted = true;
+      stats_.ended(*record->book, Ending::failed, record->items_made - record->items_ended, std::nullopt, std::nullopt);
       pending.push_back(record);
     }
   cache_.clear();

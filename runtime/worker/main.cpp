@@ -43,12 +43,20 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace {
 
 constexpr int tasks_fd = 3;
 constexpr int results_fd = 4;
+
+/// The host's steady_clock, which is CLOCK_MONOTONIC: a chunk's run times are on it.
+std::uint64_t monotonic_ns() noexcept {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(now.tv_nsec);
+}
 constexpr int doorbell_fd = 5;  // with --doorbell
 // With --ledger: the fd after the pipes and the doorbell (see sys/ledger.hpp).
 constexpr int ledger_fd(bool doorbell) { return doorbell ? doorbell_fd + 1 : doorbell_fd; }
@@ -265,7 +273,9 @@ int main(int argc, char** argv) {
           // Parsing the item count costs a pass over the frame's names: only with a CPU limit.
           if (limit_settings.cpu_seconds) limits.before_chunk(item_count(payload));
           ledger.started(++tasks_started);
+          const auto started = monotonic_ns();
           runner.run(header, payload, frame);
+          dlpool::wire::append_run_times(frame, started, monotonic_ns());
           send_answer(loader, frame, scratch);
           auto why = runner.ran_out_of_memory() ? std::optional<std::string>{"a task ran out of memory under its limit"}
                                                 : limits.over_rss();

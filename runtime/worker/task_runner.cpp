@@ -129,13 +129,14 @@ bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, 
       error_frame(header, failed->kind, failed->record, out);
       return false;
     }
-    if (out.size() - wire::header_size > max_frame_) {
+    // Its run times follow (wire::flag_timed): they must fit under the limit too.
+    if (const auto size = out.size() - wire::header_size + wire::run_times_size; size > max_frame_) {
       // CPython's MaybeEncodingError: the result cannot be sent, the worker carries on.
       std::string record;
       wire::put(record, std::uint32_t{0});
       wire::put_string(record, "dlpool::FrameTooLarge");
-      wire::put_string(record, "the results take " + std::to_string(out.size() - wire::header_size) +
-                                   " bytes, over the frame limit of " + std::to_string(max_frame_));
+      wire::put_string(record, "the results take " + std::to_string(size) + " bytes, over the frame limit of " +
+                                   std::to_string(max_frame_));
       error_frame(header, wire::ErrorKind::bad_result, record, out);
       return false;
     }

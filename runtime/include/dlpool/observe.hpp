@@ -21,6 +21,7 @@ struct ItemCounts {
   std::uint64_t retried = 0;    // sent again because their worker died before starting them
   std::uint64_t running = 0;    // now: in chunks their workers are running
   std::uint64_t queued = 0;     // now: submitted, neither running nor ended
+  friend bool operator==(const ItemCounts&, const ItemCounts&) = default;
 };
 
 /// A distribution of durations, read off an HDR-style histogram: log-linear buckets, so that
@@ -71,7 +72,7 @@ struct TraceEvent {
   using Time = std::chrono::steady_clock::time_point;
 
   Kind kind = Kind::chunk;
-  Time time{};  // when it happened (a chunk: when it was delivered)
+  Time time{};  // when it happened (a chunk: when it was delivered; a restart: when it began)
   /// The worker it concerns, or that ran the chunk (0: none): the pool's number for it, its pid
   /// (0 until known), generation, and for a remote one its MPI rank and node.
   std::uint64_t worker = 0;
@@ -79,8 +80,8 @@ struct TraceEvent {
   unsigned generation = 0;
   int rank = 0;
   std::string node;
-  std::string detail;
-  std::string args;  // mark: a JSON object
+  std::string detail;  // for people: a worker's cause of loss, a chunk's error, a mark's name
+  std::string args;    // a worker's or mark's details, as the trace file has them: a JSON object
 
   // A chunk: job, chunk number in it, its first item's index in the job and its item count.
   std::uint64_t job = 0;
@@ -92,7 +93,7 @@ struct TraceEvent {
   unsigned attempts = 1;  // sent this many times (its workers died before starting it)
   /// When its items entered the pool, its frame was written, its worker started and finished it
   /// (the worker's clock; a chunk that never ran: both Time{}), and its result was read. `time`
-  /// is when the job had it.
+  /// is when the job had it. A restart: `finished` is when it ended.
   Time submitted{}, sent{}, started{}, finished{}, received{};
 };
 

@@ -15,15 +15,18 @@
 #include <dlpool/detail/typed_call.hpp>
 #include <dlpool/errors.hpp>
 #include <dlpool/export.hpp>
+#include <dlpool/observe.hpp>
 #include <dlpool/result.hpp>
 #include <dlpool/task.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <ranges>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dlpool {
@@ -150,6 +153,14 @@ struct PoolOptions {
   /// Workers on the agent ranks of an MPI job instead of this machine (see MpiOptions).
   /// `processes` is then ignored: the agents say how many workers they run.
   std::optional<MpiOptions> mpi;
+  /// Records every chunk, worker and pool event (see TraceOptions, docs/observability.md).
+  /// Unset: no trace, and no cost.
+  std::optional<TraceOptions> trace;
+  /// Called with the item counts every progress_interval while they change, and once after the
+  /// last change, on the pool's worker handler thread: keep it short (workers are replaced and
+  /// deadlines enforced on that thread). Pool::stats() gives the same numbers on demand.
+  std::function<void(const ItemCounts&)> progress;
+  std::chrono::milliseconds progress_interval{200};
 };
 
 /// A plugin file as a worker loaded it (see Pool::workers).
@@ -279,6 +290,15 @@ class DLPOOL_API Pool {
   /// Every live worker: pid, generation, items done and failed, RSS, and the plugin files it
   /// loaded.
   [[nodiscard]] std::vector<WorkerInfo> workers() const;
+
+  /// Counts of items and workers so far, and the run times and queue waits of items, per task
+  /// and in total (see PoolStats). Cheap enough to call often: it copies a few counters and
+  /// reads percentiles off fixed-size histograms.
+  [[nodiscard]] PoolStats stats() const;
+
+  /// Puts a mark in the trace, if there is one (an instant on the callers' track): `name`, and
+  /// `json_object` as its details. Throws UsageError if `json_object` is not a JSON object.
+  void trace_mark(std::string_view name, std::string_view json_object = "{}");
 
   /// The configured worker count.
   [[nodiscard]] int processes() const noexcept;

@@ -17,6 +17,10 @@
 //           (its resident memory went over max_memory_per_child, or a task ran out of memory
 //           under its memory limit)                                          worker -> host
 // where items = u32 count, then count x (u32 size, bytes).
+// A result whose header has flag `timed` ends with u64 started, u64 finished: when the worker
+// began and ended the chunk, in nanoseconds of its CLOCK_MONOTONIC (the host's steady_clock on
+// the same machine), after the payload above. Every worker of this protocol sends them; a host
+// that does not know the flag would refuse the trailing bytes, which is why it is a flag.
 // `job` and `index` (chunk number) are echoed by the result so the host can check the pairing.
 
 #include <dlpool/wire/bytes.hpp>
@@ -44,6 +48,10 @@ enum class FrameKind : std::uint16_t {
   plugin = 7,
   retire = 8
 };
+
+/// Header flags.
+inline constexpr std::uint16_t flag_timed = 1;  // result: run times follow the payload
+inline constexpr std::size_t run_times_size = 16;
 
 enum class Codec : std::uint8_t { binary = 0, json = 1 };
 
@@ -92,6 +100,17 @@ inline void begin_frame(std::string& out, FrameKind kind, std::uint64_t job = 0,
 inline void finish_frame(std::string& out, std::size_t start = 0) {
   const auto length = static_cast<std::uint32_t>(out.size() - start - header_size);
   std::memcpy(out.data() + start, &length, sizeof length);
+}
+
+/// Appends a chunk's run times to the complete result frame `out` (see flag_timed).
+inline void append_run_times(std::string& out, std::uint64_t started_ns, std::uint64_t finished_ns) {
+  put(out, started_ns);
+  put(out, finished_ns);
+  std::uint16_t flags;
+  std::memcpy(&flags, out.data() + 6, sizeof flags);
+  flags |= flag_timed;
+  std::memcpy(out.data() + 6, &flags, sizeof flags);
+  finish_frame(out);
 }
 
 /// Decodes the fixed header. Throws DecodeError for an unknown kind or an over-long payload,

@@ -1,0 +1,317 @@
+#include "chrome_trace.hpp"
+
+#include "log/log.hpp"
+#include "paths.hpp"
+#include "sys/io.hpp"
+
+#include <dlpool/wire/json_string.hpp>
+
+#include <cerrno>
+#include <charconv>
+#include <system_error>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace dlpool::detail {
+namespace {
+
+constexpr int host_pid = 1;
+constexpr int callers_tid = 1;  // pool events and marks
+// Written out once this much text is pending, and at the end of each batch.
+constexpr std::size_t flush_at = 1 << 20;
+
+int workers_pid(int rank) { return 2 + rank; }
+
+void put_uint(std::string& out, std::uint64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
+}
+
+void put_int(std::string& out, std::int64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
+}
+
+/// Nanoseconds as microseconds with three decimals, exactly ("1234.567"); never negative.
+void put_micros(std::string& out, std::int64_t ns) {
+  if (ns < 0) ns = 0;
+  put_uint(out, static_cast<std::uint64_t>(ns / 1000));
+  const auto frac = static_cast<int>(ns % 1000);
+  out += '.';
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
+}
+
+std::string_view status_of(Ending how) {
+  switch (how) {
+    case Ending::done: return "ok";
+    case Ending::failed: return "error";
+    case Ending::lost: return "lost";
+  }
+  return "error";
+}
+
+std::string_view worker_event_name(TraceEvent::Kind kind) {
+  switch (kind) {
+    case TraceEvent::Kind::worker_spawned: return "spawned";
+    case TraceEvent::Kind::worker_ready: return "ready";
+    case TraceEvent::Kind::plugin_loaded: return "plugin loaded";
+    case TraceEvent::Kind::worker_retired: return "retired";
+    case TraceEvent::Kind::worker_exited: return "exited";
+    case TraceEvent::Kind::worker_lost: return "lost";
+    default: return {};
+  }
+}
+
+std::string_view host_track_name(int track) {
+  switch (static_cast<Track>(track)) {
+    case Track::task_handler: return "task handler";
+    case Track::result_handler: return "result handler";
+    case Track::worker_handler: return "worker handler";
+    default: return track == callers_tid ? "callers" : "";
+  }
+}
+
+}  // namespace
+
+ChromeTraceWriter::ChromeTraceWriter(const std::string& path, Clock::time_point start)
+    : path_{path}, start_{start}, fd_{::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)} {
+  if (!fd_) throw std::system_error{errno, std::generic_category(), "cannot open the trace file " + path};
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch() - (Clock::now() - start_);
+  out_ += R"({"otherData":{"tool":"dlpool","host":)";
+  wire::append_json_string(out_, host_name());
+  out_ += R"(,"pid":)";
+  put_int(out_, ::getpid());
+  out_ += R"(,"clock":"steady","start_unix_us":)";
+  put_int(out_, std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count());
+  out_ += R"(},"displayTimeUnit":"ms","traceEvents":[)";
+  // The host's tracks, named ahead so that they are listed in this order.
+  out_ += "\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":";
+  wire::append_json_string(out_, "dlpool host (" + host_name() + ")");
+  out_ += "}},\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_sort_index\",\"args\":{\"sort_index\":0}}";
+  named_pids_.insert(host_pid);
+  for (const int track : {callers_tid, static_cast<int>(Track::task_handler), static_cast<int>(Track::result_handler),
+                          static_cast<int>(Track::worker_handler)})
+    name_host_track(track);
+  flush();
+}
+
+void ChromeTraceWriter::begin_event(std::string_view ph, std::string_view cat, std::string_view name, int pid,
+                                    std::uint64_t tid, Clock::time_point ts) {
+  out_ += ",\n{\"ph\":\"";
+  out_ += ph;
+  out_ += "\",\"cat\":\"";
+  out_ += cat;
+  out_ += "\",\"name\":";
+  wire::append_json_string(out_, name);
+  out_ += ",\"pid\":";
+  put_int(out_, pid);
+  out_ += ",\"tid\":";
+  put_uint(out_, tid);
+  put_ts("ts", (ts - start_).count());
+}
+
+void ChromeTraceWriter::put_ts(std::string_view key, std::int64_t ns) {
+  out_ += ",\"";
+  out_ += key;
+  out_ += "\":";
+  put_micros(out_, ns);
+}
+
+void ChromeTraceWriter::name_host_track(int track) {
+  if (!named_tracks_.insert({host_pid, static_cast<std::uint64_t>(track)}).second) return;
+  std::string name{host_track_name(track)};
+  if (name.empty()) name = "caller thread " + std::to_string(track - static_cast<int>(Track::first_caller) + 1);
+  out_ += ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":";
+  put_int(out_, track);
+  out_ += ",\"name\":\"thread_name\",\"args\":{\"name\":";
+  wire::append_json_string(out_, name);
+  out_ += "}},\n{\"ph\":\"M\",\"pid\":1,\"tid\":";
+  put_int(out_, track);
+  out_ += ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":";
+  put_int(out_, track);
+  out_ += "}}";
+}
+
+void ChromeTraceWriter::name_worker(const TraceEvent& event) {
+  const int pid = workers_pid(event.rank);
+  // A remote worker's node is known once it is ready: its process is named (again) then.
+  if (named_pids_.insert(pid).second || (event.kind == TraceEvent::Kind::worker_ready && event.rank != 0)) {
+    std::string name = "workers on " + (event.node.empty() ? "MPI rank " + std::to_string(event.rank) : event.node);
+    if (event.rank != 0 && !event.node.empty()) name += " (MPI rank " + std::to_string(event.rank) + ")";
+    out_ += ",\n{\"ph\":\"M\",\"pid\":";
+    put_int(out_, pid);
+    out_ += ",\"name\":\"process_name\",\"args\":{\"name\":";
+    wire::append_json_string(out_, name);
+    out_ += "}},\n{\"ph\":\"M\",\"pid\":";
+    put_int(out_, pid);
+    out_ += ",\"name\":\"process_sort_index\",\"args\":{\"sort_index\":";
+    put_int(out_, pid);
+    out_ += "}}";
+  }
+  const bool first = named_tracks_.insert({pid, event.worker}).second;
+  if (!first && event.kind != TraceEvent::Kind::worker_ready) return;
+  std::string name = "worker " + std::to_string(event.worker);
+  if (event.pid != 0) name += " (pid " + std::to_string(event.pid) + ")";
+  out_ += ",\n{\"ph\":\"M\",\"pid\":";
+  put_int(out_, pid);
+  out_ += ",\"tid\":";
+  put_uint(out_, event.worker);
+  out_ += ",\"name\":\"thread_name\",\"args\":{\"name\":";
+  wire::append_json_string(out_, name);
+  out_ += "}},\n{\"ph\":\"M\",\"pid\":";
+  put_int(out_, pid);
+  out_ += ",\"tid\":";
+  put_uint(out_, event.worker);
+  out_ += ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":";
+  put_uint(out_, event.worker);
+  out_ += "}}";
+}
+
+void ChromeTraceWriter::worker_event(const TraceEvent& event) {
+  name_worker(event);
+  begin_event("i", "worker", worker_event_name(event.kind), workers_pid(event.rank), event.worker, event.time);
+  out_ += ",\"s\":\"t\",\"args\":";
+  out_ += event.args.empty() ? std::string_view{"{}"} : std::string_view{event.args};
+  out_ += '}';
+}
+
+void ChromeTraceWriter::pool_event(const TraceEvent& event) {
+  using Kind = TraceEvent::Kind;
+  switch (event.kind) {
+    case Kind::pool_close:
+    case Kind::pool_terminate:
+      begin_event("i", "pool", event.kind == Kind::pool_close ? "close" : "terminate", host_pid, callers_tid,
+                  event.time);
+      out_ += ",\"s\":\"g\",\"args\":{}}";
+      break;
+    case Kind::pool_restart:
+      begin_event("X", "pool", "restart", host_pid, callers_tid, event.time);
+      put_ts("dur", (event.finished - event.time).count());
+      out_ += ",\"args\":{\"generation\":";
+      put_uint(out_, event.generation);
+      out_ += "}}";
+      break;
+    case Kind::mark:
+      begin_event("i", "mark", event.detail, host_pid, callers_tid, event.time);
+      out_ += ",\"s\":\"p\",\"args\":";
+      out_ += event.args.empty() ? std::string_view{"{}"} : std::string_view{event.args};
+      out_ += '}';
+      break;
+    default: break;
+  }
+}
+
+void ChromeTraceWriter::put_chunk_args(const ChunkTrace& chunk, bool full) {
+  out_ += ",\"args\":{\"job\":";
+  put_uint(out_, chunk.job);
+  out_ += ",\"chunk\":";
+  put_uint(out_, chunk.chunk);
+  if (full) {
+    out_ += ",\"first\":";
+    put_uint(out_, chunk.first);
+    out_ += ",\"items\":";
+    put_uint(out_, chunk.items);
+    out_ += ",\"task\":";
+    wire::append_json_string(out_, chunk.task != nullptr ? std::string_view{*chunk.task} : std::string_view{});
+    out_ += ",\"status\":\"";
+    out_ += status_of(chunk.how);
+    out_ += '"';
+    if (!chunk.error.empty()) {
+      out_ += ",\"error\":";
+      wire::append_json_string(out_, chunk.error);
+    }
+    const auto began = chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_start_ns}}
+                                             : chunk.started;
+    if (began != Clock::time_point{}) put_ts("wait_us", (began - chunk.submitted).count());
+    put_ts("run_us", static_cast<std::int64_t>(chunk.run_end_ns - chunk.run_start_ns));
+    out_ += ",\"attempts\":";
+    put_uint(out_, chunk.attempts);
+  }
+  out_ += "}}";
+}
+
+void ChromeTraceWriter::chunk(const ChunkTrace& chunk) {
+  const auto flow = next_flow_++;
+  const auto bind = [&](bool in, bool out) {
+    out_ += ",\"bind_id\":";
+    put_uint(out_, flow);
+    if (in) out_ += ",\"flow_in\":true";
+    if (out) out_ += ",\"flow_out\":true";
+  };
+  const bool sent = chunk.sender != 0;
+  if (sent) {
+    name_host_track(chunk.sender);
+    begin_event("X", "chunk", "send", host_pid, static_cast<std::uint64_t>(chunk.sender), chunk.sent);
+    put_ts("dur", chunk.written > chunk.sent ? (chunk.written - chunk.sent).count() : 0);
+    bind(false, true);
+    put_chunk_args(chunk, false);
+  }
+  const bool ran = chunk.worker != 0 && (chunk.run_end_ns != 0 || chunk.started != Clock::time_point{});
+  if (ran) {
+    const auto task = chunk.task != nullptr ? std::string_view{*chunk.task} : std::string_view{"task"};
+    // Its worker's times; a chunk lost with its worker: from reaching the front of its queue to
+    // the loss being known.
+    const auto from = chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_start_ns}}
+                                            : chunk.started;
+    const auto to = chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_end_ns}}
+                                          : chunk.received;
+    begin_event("X", "chunk", task, workers_pid(chunk.rank), chunk.worker, from);
+    put_ts("dur", to > from ? (to - from).count() : 0);
+    bind(sent, true);
+    put_chunk_args(chunk, true);
+  }
+  begin_event("X", "chunk", "deliver", host_pid, static_cast<std::uint64_t>(Track::result_handler), chunk.received);
+  put_ts("dur", chunk.delivered > chunk.received ? (chunk.delivered - chunk.received).count() : 0);
+  bind(sent || ran, false);
+  put_chunk_args(chunk, !ran);
+}
+
+void ChromeTraceWriter::write(const std::vector<TraceEvent>& events, const std::vector<ChunkTrace>& chunks,
+                              std::uint64_t dropped) {
+  if (failed_ || finished_) return;
+  for (const auto& event : events) {
+    if (!worker_event_name(event.kind).empty())
+      worker_event(event);
+    else
+      pool_event(event);
+    if (out_.size() >= flush_at) flush();
+  }
+  for (const auto& c : chunks) {
+    chunk(c);
+    if (out_.size() >= flush_at) flush();
+  }
+  if (dropped != 0) {
+    begin_event("i", "trace", "events dropped", host_pid, callers_tid, Clock::now());
+    out_ += ",\"s\":\"g\",\"args\":{\"count\":";
+    put_uint(out_, dropped);
+    out_ += "}}";
+  }
+  flush();
+}
+
+void ChromeTraceWriter::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (failed_) return;
+  out_ += "\n]}\n";
+  flush();
+  fd_.reset();
+}
+
+void ChromeTraceWriter::flush() {
+  if (out_.empty() || failed_) return;
+  try {
+    if (!write_all(fd_.get(), out_)) throw std::system_error{EPIPE, std::generic_category(), "write"};
+  } catch (const std::exception& e) {  // ENOSPC, EIO: the pool goes on without its trace
+    failed_ = true;
+    log(LogLevel::error, "writing the trace file {} failed ({}); the trace stops here", path_, e.what());
+  }
+  out_.clear();
+}
+
+}  // namespace dlpool::detail
