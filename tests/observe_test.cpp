@@ -326,12 +326,14 @@ TEST_F(Observe, TraceShowsEveryChunkOnItsWorkerWithFlowsAndEveryLoss) {
   std::set<std::string> named;
   for (const auto* m : trace.where("M", "thread_name")) named.insert(text(*member(*m, "args"), "name"));
   EXPECT_TRUE(named.contains("task handler") && named.contains("result handler") && named.contains("worker handler"));
-  EXPECT_EQ(std::ranges::count_if(named, [](const auto& n) { return n.starts_with("worker ") && n != "worker handler"; }), 3)
+  EXPECT_EQ(
+      std::ranges::count_if(named, [](const auto& n) { return n.starts_with("worker ") && n != "worker handler"; }), 3)
       << testing::PrintToString(named);
 
   // The callback got the same chunks, with the times of each in order.
   std::lock_guard lock{mutex};
-  const auto chunks = std::ranges::count_if(received, [](const TraceEvent& e) { return e.kind == TraceEvent::Kind::chunk; });
+  const auto chunks =
+      std::ranges::count_if(received, [](const TraceEvent& e) { return e.kind == TraceEvent::Kind::chunk; });
   EXPECT_EQ(chunks, 13);
   for (const auto& e : received)
     if (e.kind == TraceEvent::Kind::chunk && e.ok) {

@@ -79,11 +79,18 @@ std::optional<std::string> ArgumentLines::next() {
     std::lock_guard lock{mutex_};
     if (stopped_) return std::nullopt;
     if (!problem) {
+      if (line_runs_.empty() || line_ - line_runs_.back().second != handed_ - line_runs_.back().first)
+        line_runs_.emplace_back(handed_, line_);
       items_.emplace(handed_++, Item{line_, Clock::now()});
       return text;
     }
     problems_.push_back({line_, std::move(*problem)});
   }
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> ArgumentLines::line_runs() const {
+  std::lock_guard lock{mutex_};
+  return line_runs_;
 }
 
 ArgumentLines::Item ArgumentLines::take_item(std::size_t index) {

@@ -76,6 +76,10 @@ class ArgumentLines {
   [[nodiscard]] bool read_failed() const;
   /// Lines dropped because they were in `skip`.
   [[nodiscard]] std::size_t skipped() const;
+  /// Where the items handed so far came from: pairs (first item, its line), one per run of
+  /// items on consecutive lines; item i's line is that of the last pair at or before it, plus
+  /// the items between.
+  [[nodiscard]] std::vector<std::pair<std::size_t, std::size_t>> line_runs() const;
 
  private:
   /// The next line of the stream without its newline (a last line may have none); nothing at
@@ -97,6 +101,7 @@ class ArgumentLines {
   std::unordered_map<std::size_t, Item> items_;  // handed to the pool, not yet taken back
   std::size_t handed_ = 0, written_ = 0, skipped_ = 0;
   std::deque<Problem> problems_;
+  std::vector<std::pair<std::size_t, std::size_t>> line_runs_;
   bool read_failed_ = false, stopped_ = false;
 };
 

@@ -47,6 +47,8 @@ struct MapOptions {
   bool mpi = false;
   bool ship_plugins = false;
   std::optional<std::chrono::milliseconds> heartbeat;
+  std::optional<std::string> trace;  // --trace FILE: the pool's trace (docs/trace-format.md)
+  bool stats = false;                // --stats: Pool::stats() as one JSON line on stderr at the end
 };
 
 struct InstallOptions {

@@ -4,7 +4,7 @@
 //   dlpool tasks FILE-or-NAME [--json]
 //   dlpool call PLUGIN TASK JSON-ARGS
 //   dlpool map PLUGIN TASK [-j N] [--chunksize N] [--unordered] [--timeout SECONDS]
-//              [--joblog FILE [--resume]]  < arguments.jsonl > results.jsonl
+//              [--joblog FILE [--resume]] [--trace FILE] [--stats]  < arguments.jsonl > results.jsonl
 //   dlpool install FILE [DIR]
 //   dlpool workers [--plugin P --task T --args JSON-ARGS --count N -j N] [--json]
 //   (each with --plugin-path DIR, repeatable)
@@ -170,6 +170,15 @@ int main(int argc, char** argv) {
                                             "default 1): its started items fail, the others run elsewhere")
                                ->type_name("SECONDS")
                                ->check(CLI::Validator{positive_seconds, ""});
+  std::string trace;
+  auto* trace_option = map_command
+                           ->add_option("--trace", trace,
+                                        "write a trace of the run to FILE (Chrome Trace Event Format: open it in "
+                                        "ui.perfetto.dev, or with `dlpool report FILE --html OUT.html`)")
+                           ->type_name("FILE");
+  map_command->add_flag("--stats", map.stats,
+                        "print the pool's statistics at the end, as one JSON line on stderr: item counts, and run "
+                        "time and queue wait percentiles per task (integers, nanoseconds)");
 
   InstallOptions install;
   auto* install_command = app.add_subcommand(
@@ -210,6 +219,7 @@ int main(int argc, char** argv) {
     map.timeout = std::max(std::chrono::milliseconds{1},
                            std::chrono::milliseconds{static_cast<long long>(std::llround(timeout_seconds * 1000))});
   if (*joblog_option) map.joblog = joblog;
+  if (*trace_option) map.trace = trace;
   if (*heartbeat_option)
     map.heartbeat = std::chrono::milliseconds{static_cast<long long>(std::llround(heartbeat_seconds * 1000))};
   if ((map.ship_plugins || map.heartbeat) && !map.mpi) {

@@ -15,6 +15,7 @@
 #include "pool_setup.hpp"
 #include "progress_bar.hpp"
 #include "standard_output.hpp"
+#include "stats_json.hpp"
 #include "stop_signals.hpp"
 
 #include <dlpool/pool.hpp>
@@ -35,6 +36,17 @@ namespace dlpool::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+/// The trace's `input` mark (docs/trace-format.md): which line each item of the run's one job
+/// (job 1) came from, as runs of consecutive lines.
+std::string input_mark(const std::vector<std::pair<std::size_t, std::size_t>>& runs) {
+  std::string mark = R"({"job":1,"lines":[)";
+  for (const auto& [item, line] : runs) {
+    if (mark.back() != '[') mark += ',';
+    mark += '[' + std::to_string(item) + ',' + std::to_string(line) + ']';
+  }
+  return mark + "]}";
+}
 
 /// Items handed to the pool and not yet written out, per worker and chunk: what the consumer may
 /// have to hold back to write results in input order (the pool itself keeps 4 chunks per worker
@@ -137,6 +149,7 @@ int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals&
   } else {
     pool_options.processes = options.jobs.value_or(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   }
+  if (options.trace) pool_options.trace = TraceOptions{*options.trace, {}};
   Pool pool{std::move(pool_options)};
   auto& lines = input.emplace(STDIN_FILENO, done_before,
                               window_chunks_per_worker * static_cast<std::size_t>(pool.processes()) * chunksize);
@@ -205,6 +218,7 @@ int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals&
   }
   lines.stop();
   if (!stopped) write_problems_before(ArgumentLines::end_of_input);
+  if (options.trace) pool.trace_mark("input", input_mark(lines.line_runs()));
   pool.close();
   pool.join();
   progress.finish();
@@ -216,6 +230,7 @@ int run_map(const GlobalOptions& global, const MapOptions& options, StopSignals&
                writer.items() == 1 ? "" : "s", pool.processes(), pool.processes() == 1 ? "" : "s", wall.count(),
                writer.failed(), skipped.c_str());
   if (lines.read_failed()) std::fprintf(stderr, "dlpool: error reading standard input: what followed was not run\n");
+  if (options.stats) std::fprintf(stderr, "%s\n", stats_line(pool.stats()).c_str());
   const int status = writer.failed() == 0 && !stopped && !lines.read_failed() ? 0 : 1;
   // mpirun's own exit status says nothing once a rank has died (it exits 0 under
   // --enable-recovery): the outcome is reported here, in-band.

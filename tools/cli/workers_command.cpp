@@ -1,6 +1,7 @@
 // `dlpool workers`: starts a small demo pool, runs a few calls of one task, and shows what
 // Pool::workers() reports of each worker (pid, generation, items done and failed, resident
-// memory, and the plugin files it loaded: path, version, inode, SHA-256), as a table or JSON.
+// memory, and the plugin files it loaded: path, version, inode, SHA-256), as a table or JSON,
+// then the pool's statistics (Pool::stats).
 // A signal stops the pool; nothing is reported then.
 
 #include "commands.hpp"
@@ -8,6 +9,7 @@
 #include "json_text.hpp"
 #include "pool_setup.hpp"
 #include "rapidjson.hpp"
+#include "stats_json.hpp"
 #include "stop_signals.hpp"
 
 #include <dlpool/pool.hpp>
@@ -68,7 +70,8 @@ void print_text(const std::vector<WorkerInfo>& workers) {
   if (!workers.empty() && workers.front().limits != "none") std::printf("limits: %s\n", workers.front().limits.c_str());
 }
 
-void print_json(const std::vector<WorkerInfo>& workers, const WorkersOptions& options, std::size_t failed) {
+void print_json(const std::vector<WorkerInfo>& workers, const PoolStats& stats, const WorkersOptions& options,
+                std::size_t failed) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> json{buffer};
   const auto string = [&](const std::string& s) { json.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
@@ -117,6 +120,8 @@ void print_json(const std::vector<WorkerInfo>& workers, const WorkersOptions& op
     json.EndObject();
   }
   json.EndArray();
+  json.Key("stats");
+  write_stats(json, stats);
   json.EndObject();
   std::printf("%s\n", buffer.GetString());
 }
@@ -145,12 +150,15 @@ int run_workers(const GlobalOptions& global, const WorkersOptions& options, Stop
   const auto workers = pool.workers();
   pool.close();
   pool.join();
+  const auto stats = pool.stats();
   if (signals.received() != 0) return 1;  // the workers were stopped: nothing true to report
 
-  if (options.json)
-    print_json(workers, options, failed);
-  else
+  if (options.json) {
+    print_json(workers, stats, options, failed);
+  } else {
     print_text(workers);
+    std::printf("%s", stats_text(stats).c_str());
+  }
   std::fprintf(stderr, "dlpool: %d call%s of %s.%s, %zu failed%s%s\n", options.count, options.count == 1 ? "" : "s",
                options.plugin.c_str(), options.task.c_str(), failed, failed != 0 ? "; the first: " : "",
                first_failure.c_str());

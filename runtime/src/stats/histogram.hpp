@@ -45,7 +45,6 @@ class Histogram {
   long double sum_ = 0;
 };
 
-
 inline std::size_t Histogram::index(std::uint64_t value) noexcept {
   constexpr std::uint64_t sub = std::uint64_t{1} << sub_bits;
   if (value < sub) return static_cast<std::size_t>(value);  // exact below 64 ns

@@ -14,7 +14,9 @@ std::uint64_t per_item(std::chrono::nanoseconds total, std::uint64_t items) {
 void StatsBook::ended(TaskBook& task, Ending how, std::uint64_t items, std::optional<std::chrono::nanoseconds> run,
                       std::optional<std::chrono::nanoseconds> wait) noexcept {
   auto& pool_count = how == Ending::done ? items_.done : how == Ending::failed ? items_.failed : items_.lost;
-  auto& task_count = how == Ending::done ? task.items.done : how == Ending::failed ? task.items.failed : task.items.lost;
+  auto& task_count = how == Ending::done     ? task.items.done
+                     : how == Ending::failed ? task.items.failed
+                                             : task.items.lost;
   pool_count += items;
   task_count += items;
   // A chunk is timed as a whole: each of its items is taken to have run for its share, and to
@@ -40,7 +42,8 @@ PoolStats StatsBook::snapshot(std::uint64_t running, std::uint64_t workers_alive
   Histogram run_time, queue_wait;
   stats.tasks.reserve(tasks_.size());
   for (const auto& [name, task] : tasks_) {
-    auto& out = stats.tasks.emplace_back(TaskStats{name, task.items, task.run_time.latency(), task.queue_wait.latency()});
+    auto& out =
+        stats.tasks.emplace_back(TaskStats{name, task.items, task.run_time.latency(), task.queue_wait.latency()});
     out.items.running = out.items.queued = 0;
     run_time.merge(task.run_time);
     queue_wait.merge(task.queue_wait);

@@ -225,8 +225,8 @@ void ChromeTraceWriter::put_chunk_args(const ChunkTrace& chunk, bool full) {
       out_ += ",\"error\":";
       wire::append_json_string(out_, chunk.error);
     }
-    const auto began = chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_start_ns}}
-                                             : chunk.started;
+    const auto began =
+        chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_start_ns}} : chunk.started;
     if (began != Clock::time_point{}) put_ts("wait_us", (began - chunk.submitted).count());
     put_ts("run_us", static_cast<std::int64_t>(chunk.run_end_ns - chunk.run_start_ns));
     out_ += ",\"attempts\":";
@@ -256,10 +256,10 @@ void ChromeTraceWriter::chunk(const ChunkTrace& chunk) {
     const auto task = chunk.task != nullptr ? std::string_view{*chunk.task} : std::string_view{"task"};
     // Its worker's times; a chunk lost with its worker: from reaching the front of its queue to
     // the loss being known.
-    const auto from = chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_start_ns}}
-                                            : chunk.started;
-    const auto to = chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_end_ns}}
-                                          : chunk.received;
+    const auto from =
+        chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_start_ns}} : chunk.started;
+    const auto to =
+        chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_end_ns}} : chunk.received;
     begin_event("X", "chunk", task, workers_pid(chunk.rank), chunk.worker, from);
     put_ts("dur", to > from ? (to - from).count() : 0);
     bind(sent, true);
