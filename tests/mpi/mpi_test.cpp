@@ -14,11 +14,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <set>
 #include <string>
@@ -83,6 +85,11 @@ class MpiApi : public ::testing::Test {
                                dir->path() / "libjsontypes.so");
     auto o = mpi_options(2);
     o.plugin_path.insert(o.plugin_path.begin(), dir->path().string());
+    o.trace = TraceOptions{(dir->path() / "trace.json").string(), [](const TraceEvent& e) {
+                             std::lock_guard lock{traced_mutex};
+                             traced.push_back(e);
+                             traced_cv.notify_all();
+                           }};
     pool = new Pool{o};
     local = new Pool{options(2)};
   }
@@ -94,6 +101,9 @@ class MpiApi : public ::testing::Test {
   static inline Pool* pool = nullptr;
   static inline Pool* local = nullptr;
   static inline TempDir* dir = nullptr;
+  static inline std::mutex traced_mutex;
+  static inline std::condition_variable traced_cv;
+  static inline std::vector<TraceEvent> traced;  // the pool's trace, as its callback receives it
 };
 
 TEST_F(MpiApi, EveryCallAnswersAsALocalPoolDoes) {
@@ -141,6 +151,37 @@ TEST_F(MpiApi, CallbacksRunAndEveryAgentDidSomeOfTheWork) {
   }
   EXPECT_EQ(ranks, (std::set<int>{1, 2}));
   EXPECT_FALSE(nodes.contains(""));
+}
+
+TEST_F(MpiApi, TheTraceShowsEachAgentsWorkersUnderTheirNode) {
+  const auto chunks_of_add = [] {
+    return std::ranges::count_if(traced, [](const TraceEvent& e) {
+      return e.kind == TraceEvent::Kind::chunk && e.task == "testkit.add";
+    });
+  };
+  std::vector<std::tuple<int, int>> pairs;
+  for (int i = 0; i < 400; ++i) pairs.emplace_back(i, i);
+  std::unique_lock lock{traced_mutex};
+  const auto before = chunks_of_add();
+  lock.unlock();
+  EXPECT_EQ(pool->starmap(add, pairs, 10).size(), 400u);
+  lock.lock();
+  ASSERT_TRUE(traced_cv.wait_for(lock, std::chrono::seconds{30}, [&] { return chunks_of_add() >= before + 40; }));
+  std::set<int> ranks;
+  for (const auto& e : traced) {
+    if (e.kind == TraceEvent::Kind::worker_ready) {
+      EXPECT_TRUE(e.rank == 1 || e.rank == 2) << e.rank;
+      EXPECT_FALSE(e.node.empty());
+      EXPECT_GT(e.pid, 0);
+    }
+    if (e.kind != TraceEvent::Kind::chunk || !e.ok) continue;
+    ranks.insert(e.rank);
+    // A remote worker's clock, moved onto the host's: its run lies between send and receipt.
+    EXPECT_LE(e.sent, e.started);
+    EXPECT_LE(e.started, e.finished);
+    EXPECT_LE(e.finished, e.received);
+  }
+  EXPECT_EQ(ranks, (std::set<int>{1, 2}));
 }
 
 TEST_F(MpiApi, WorkerCrashFailsOnlyItsChunkAndTheAgentGoesOn) {
