@@ -81,8 +81,8 @@ TEST_F(MapObserve, ATraceFileThatCannotBeWrittenIsAnError) {
 }
 
 TEST_F(MapObserve, WorkersReportsTheStatistics) {
-  const auto r = run({"workers", "--plugin", "testkit", "--task", "square", "--args", "[3]", "-j", "2", "--count", "6",
-                      "--json"});
+  const auto r =
+      run({"workers", "--plugin", "testkit", "--task", "square", "--args", "[3]", "-j", "2", "--count", "6", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto doc = parsed(r.out);
   EXPECT_EQ(doc["stats"]["items"]["done"].GetUint64(), 6u);

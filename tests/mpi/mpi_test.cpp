@@ -155,9 +155,8 @@ TEST_F(MpiApi, CallbacksRunAndEveryAgentDidSomeOfTheWork) {
 
 TEST_F(MpiApi, TheTraceShowsEachAgentsWorkersUnderTheirNode) {
   const auto chunks_of_add = [] {
-    return std::ranges::count_if(traced, [](const TraceEvent& e) {
-      return e.kind == TraceEvent::Kind::chunk && e.task == "testkit.add";
-    });
+    return std::ranges::count_if(
+        traced, [](const TraceEvent& e) { return e.kind == TraceEvent::Kind::chunk && e.task == "testkit.add"; });
   };
   std::vector<std::tuple<int, int>> pairs;
   for (int i = 0; i < 400; ++i) pairs.emplace_back(i, i);

@@ -34,6 +34,9 @@ ROWS = [
     ("error_path", None, ("cpython", ">=", 10.0)),
     ("cpu_speedup", "pipe_pool_speedup", ("self", ">=", 1.95)),
     ("sigkill_recovery", "spawn_exit", ("self", "<=", 5.0)),
+    # Tracing on, against the same workload untraced in the same run (the row's "untraced").
+    ("map_tiny_traced", None, ("untraced", ">=", 0.95)),
+    ("imap_tiny_traced", None, ("untraced", ">=", 0.95)),
 ]
 
 # Over MPI (dlpool-mpi-bench beside peer/mpi4py_futures_bench.py), against "mpi4py", or:
@@ -118,6 +121,10 @@ def judge(goal, dl, to_peer, to_floor, processes, unit, row):
         measured = dl if limit is not None else None
         text = f"{sign} heartbeat + {target:g} ms" + (f" ({fmt(limit)})" if limit is not None else "")
         target = limit
+    elif against == "untraced":
+        untraced = row.get("untraced")
+        measured = ratio(dl, untraced)
+        text = f"{sign} {target:g}x of untraced" + (f" ({fmt(untraced * target)})" if untraced else "")
     elif against == "self":
         measured = dl
         text = f"{sign} {target:g}x" if unit == "x" else f"{sign} {target:g} {unit}"

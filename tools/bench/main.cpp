@@ -1,7 +1,8 @@
 // dlpool-bench: dlpool's Pool on the workloads of the CPython peer
 // (tools/bench/peer/mp_pool_bench.py): same names, same sizes, same flags, and the same JSON
 // lines with "peer": "dlpool", each the median of --repeat runs. Then dlpool's own figures:
-// SIGKILL -> error + replacement, host RSS over an endless imap, per-worker RSS.
+// SIGKILL -> error + replacement, host RSS over an endless imap, per-worker RSS, and what a trace
+// costs on map_tiny and imap_tiny.
 // scripts/bench.sh runs it beside the peer and prints the comparison.
 //
 //   dlpool-bench [--processes P] [--quick] [--only NAME[,NAME]] [--repeat R]
@@ -15,6 +16,7 @@
 #include "pool_workloads.hpp"
 #include "report.hpp"
 #include "settings.hpp"
+#include "trace_overhead.hpp"
 #include "worker_loss.hpp"
 
 #include <dlpool/pool.hpp>
@@ -73,6 +75,11 @@ void run_all(const Settings& settings) {
   });
   // Its repetitions are its kills: the median over them is reported.
   run(settings, "sigkill_recovery", [&] { return sigkill_recovery(sizes.kill_reps); });
+  // What a trace costs (PoolOptions::trace), against the same pool without one, by turns.
+  run(settings, "map_tiny_traced",
+      [&] { return trace_overhead("map_tiny", map_tiny, p, sizes.mapm, settings.repeat); });
+  run(settings, "imap_tiny_traced",
+      [&] { return trace_overhead("imap_tiny", imap_tiny, p, sizes.imapk, settings.repeat); });
 }
 
 }  // namespace

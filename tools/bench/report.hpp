@@ -20,6 +20,7 @@ class Row {
 
   [[nodiscard]] const std::string& workload() const noexcept { return workload_; }
   [[nodiscard]] double value() const noexcept { return value_; }
+  [[nodiscard]] const std::string& unit() const noexcept { return unit_; }
   void set_value(double value) noexcept { value_ = value; }
 
   Row& number(const std::string& key, double value);

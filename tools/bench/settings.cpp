@@ -10,9 +10,10 @@ bool Settings::wants(std::string_view workload) const {
 }
 
 const std::vector<std::string>& workload_names() {
-  static const std::vector<std::string> names{"startup",          "apply_latency",    "async_throughput", "map_tiny",
-                                              "imap_tiny",        "payload",          "error_path",       "cpu_speedup",
-                                              "sigkill_recovery", "imap_endless_rss", "worker_rss"};
+  static const std::vector<std::string> names{
+      "startup",    "apply_latency",   "async_throughput", "map_tiny",         "imap_tiny",
+      "payload",    "error_path",      "cpu_speedup",      "sigkill_recovery", "imap_endless_rss",
+      "worker_rss", "map_tiny_traced", "imap_tiny_traced"};
   return names;
 }
 

@@ -46,15 +46,6 @@ void put_micros(std::string& out, std::int64_t ns) {
   out += static_cast<char>('0' + frac % 10);
 }
 
-std::string_view status_of(Ending how) {
-  switch (how) {
-    case Ending::done: return "ok";
-    case Ending::failed: return "error";
-    case Ending::lost: return "lost";
-  }
-  return "error";
-}
-
 std::string_view worker_event_name(TraceEvent::Kind kind) {
   switch (kind) {
     case TraceEvent::Kind::worker_spawned: return "spawned";
@@ -79,7 +70,10 @@ std::string_view host_track_name(int track) {
 }  // namespace
 
 ChromeTraceWriter::ChromeTraceWriter(const std::string& path, Clock::time_point start)
-    : path_{path}, start_{start}, fd_{::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)} {
+    : path_{path},
+      start_{start},
+      chunks_{start},
+      fd_{::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)} {
   if (!fd_) throw std::system_error{errno, std::generic_category(), "cannot open the trace file " + path};
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch() - (Clock::now() - start_);
   out_ += R"({"otherData":{"tool":"dlpool","host":)";
@@ -104,8 +98,10 @@ void ChromeTraceWriter::begin_event(std::string_view ph, std::string_view cat, s
                                     std::uint64_t tid, Clock::time_point ts) {
   out_ += ",\n{\"ph\":\"";
   out_ += ph;
-  out_ += "\",\"cat\":\"";
-  out_ += cat;
+  if (!cat.empty()) {
+    out_ += "\",\"cat\":\"";
+    out_ += cat;
+  }
   out_ += "\",\"name\":";
   wire::append_json_string(out_, name);
   out_ += ",\"pid\":";
@@ -206,71 +202,6 @@ void ChromeTraceWriter::pool_event(const TraceEvent& event) {
   }
 }
 
-void ChromeTraceWriter::put_chunk_args(const ChunkTrace& chunk, bool full) {
-  out_ += ",\"args\":{\"job\":";
-  put_uint(out_, chunk.job);
-  out_ += ",\"chunk\":";
-  put_uint(out_, chunk.chunk);
-  if (full) {
-    out_ += ",\"first\":";
-    put_uint(out_, chunk.first);
-    out_ += ",\"items\":";
-    put_uint(out_, chunk.items);
-    out_ += ",\"task\":";
-    wire::append_json_string(out_, chunk.task != nullptr ? std::string_view{*chunk.task} : std::string_view{});
-    out_ += ",\"status\":\"";
-    out_ += status_of(chunk.how);
-    out_ += '"';
-    if (!chunk.error.empty()) {
-      out_ += ",\"error\":";
-      wire::append_json_string(out_, chunk.error);
-    }
-    const auto began =
-        chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_start_ns}} : chunk.started;
-    if (began != Clock::time_point{}) put_ts("wait_us", (began - chunk.submitted).count());
-    put_ts("run_us", static_cast<std::int64_t>(chunk.run_end_ns - chunk.run_start_ns));
-    out_ += ",\"attempts\":";
-    put_uint(out_, chunk.attempts);
-  }
-  out_ += "}}";
-}
-
-void ChromeTraceWriter::chunk(const ChunkTrace& chunk) {
-  const auto flow = next_flow_++;
-  const auto bind = [&](bool in, bool out) {
-    out_ += ",\"bind_id\":";
-    put_uint(out_, flow);
-    if (in) out_ += ",\"flow_in\":true";
-    if (out) out_ += ",\"flow_out\":true";
-  };
-  const bool sent = chunk.sender != 0;
-  if (sent) {
-    name_host_track(chunk.sender);
-    begin_event("X", "chunk", "send", host_pid, static_cast<std::uint64_t>(chunk.sender), chunk.sent);
-    put_ts("dur", chunk.written > chunk.sent ? (chunk.written - chunk.sent).count() : 0);
-    bind(false, true);
-    put_chunk_args(chunk, false);
-  }
-  const bool ran = chunk.worker != 0 && (chunk.run_end_ns != 0 || chunk.started != Clock::time_point{});
-  if (ran) {
-    const auto task = chunk.task != nullptr ? std::string_view{*chunk.task} : std::string_view{"task"};
-    // Its worker's times; a chunk lost with its worker: from reaching the front of its queue to
-    // the loss being known.
-    const auto from =
-        chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_start_ns}} : chunk.started;
-    const auto to =
-        chunk.run_end_ns != 0 ? Clock::time_point{std::chrono::nanoseconds{chunk.run_end_ns}} : chunk.received;
-    begin_event("X", "chunk", task, workers_pid(chunk.rank), chunk.worker, from);
-    put_ts("dur", to > from ? (to - from).count() : 0);
-    bind(sent, true);
-    put_chunk_args(chunk, true);
-  }
-  begin_event("X", "chunk", "deliver", host_pid, static_cast<std::uint64_t>(Track::result_handler), chunk.received);
-  put_ts("dur", chunk.delivered > chunk.received ? (chunk.delivered - chunk.received).count() : 0);
-  bind(sent || ran, false);
-  put_chunk_args(chunk, !ran);
-}
-
 void ChromeTraceWriter::write(const std::vector<TraceEvent>& events, const std::vector<ChunkTrace>& chunks,
                               std::uint64_t dropped) {
   if (failed_ || finished_) return;
@@ -282,7 +213,11 @@ void ChromeTraceWriter::write(const std::vector<TraceEvent>& events, const std::
     if (out_.size() >= flush_at) flush();
   }
   for (const auto& c : chunks) {
-    chunk(c);
+    if (c.sender != 0 && c.sender != last_sender_) {
+      name_host_track(c.sender);
+      last_sender_ = c.sender;
+    }
+    chunks_.append(out_, c, next_flow_++, workers_pid(c.rank));
     if (out_.size() >= flush_at) flush();
   }
   if (dropped != 0) {

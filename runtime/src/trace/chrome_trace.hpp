@@ -3,6 +3,7 @@
 // out: one event per line, so that a file cut short by a crash loses at most its last line, and
 // readers (Perfetto, `dlpool report`) can take it line by line.
 
+#include "chunk_json.hpp"
 #include "chunk_trace.hpp"
 #include "sys/unique_fd.hpp"
 
@@ -36,20 +37,20 @@ class ChromeTraceWriter {
   void begin_event(std::string_view ph, std::string_view cat, std::string_view name, int pid, std::uint64_t tid,
                    Clock::time_point ts);
   void put_ts(std::string_view key, std::int64_t ns);
-  void put_chunk_args(const ChunkTrace& chunk, bool full);
   void name_host_track(int track);
   void name_worker(const TraceEvent& event);
   void worker_event(const TraceEvent& event);
   void pool_event(const TraceEvent& event);
-  void chunk(const ChunkTrace& chunk);
   void flush();
 
   const std::string path_;
   const Clock::time_point start_;
+  ChunkJson chunks_;
   UniqueFd fd_;
   std::string out_;
   bool failed_ = false, finished_ = false;
   std::uint64_t next_flow_ = 1;
+  int last_sender_ = 0;  // a host track named already
   std::set<int> named_pids_;
   std::set<std::pair<int, std::uint64_t>> named_tracks_;
 };
