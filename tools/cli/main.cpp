@@ -7,6 +7,7 @@
 //              [--joblog FILE [--resume]]  < arguments.jsonl > results.jsonl
 //   dlpool install FILE [DIR]
 //   dlpool workers [--plugin P --task T --args JSON-ARGS --count N -j N] [--json]
+//   dlpool report TRACE
 //   (each with --plugin-path DIR, repeatable)
 //
 // Output is never lost with a success status: a write error on stdout is status 1 with a
@@ -200,6 +201,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator{at_least_one, ""});
   workers_command->add_flag("--json", workers.json, "print the report as JSON");
 
+  ReportOptions report;
+  auto* report_command = app.add_subcommand(
+      "report", "summarise a pool's trace (PoolOptions::trace, dlpool map --trace) as one JSON object: chunks, items, "
+                "workers, run time and queue wait percentiles, slowest chunks, worker losses");
+  report_command
+      ->add_option("trace", report.trace, "the trace file (a run cut short is read up to its last whole line)")
+      ->required()
+      ->type_name("TRACE");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -234,6 +244,8 @@ int main(int argc, char** argv) {
       status = run_install(global, install);
     else if (*workers_command)
       status = run_workers(global, workers, *signals);
+    else if (*report_command)
+      status = run_report(report);
     else
       status = run_map(global, map, *signals);
   } catch (const dlpool::UsageError& e) {

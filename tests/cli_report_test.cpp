@@ -1,0 +1,205 @@
+// `dlpool report TRACE` on traces written by hand (support/synthetic_trace.hpp): the JSON summary
+// checked exactly, truncated and foreign files.
+
+#include "support/cli_runner.hpp"
+#include "support/synthetic_trace.hpp"
+
+#include <rapidjson/document.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using namespace dlpool::test::cli;
+using dlpool::test::SyntheticChunk;
+using dlpool::test::SyntheticTrace;
+
+class Report : public CliTest {};
+
+/// Four workers on one host: 1 and 2 run to the end; 3 runs chunks 2 and 5, then dies of SIGKILL
+/// running chunk 8; 4 replaces it and runs 10 and 11 (two items). Chunk k runs (k + 1) ms and a
+/// quarter µs and waited k * 100 µs; chunk 7 fails, chunk 5 was sent twice. The input mark says
+/// items 0-4 came from lines 1-5 and items from 5 on from line 8 on.
+SyntheticTrace scenario(std::string_view error = R"(TaskError: bad </script><b>"x")") {
+  SyntheticTrace t;
+  for (const int tid : {1, 2, 3}) t.worker(tid, 0);
+  t.input_mark(1, {{0, 1}, {5, 8}}, 1);
+  const int worker_of[] = {1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 4, 4};
+  const double start_of[] = {1000, 1000, 1000, 10000, 10000, 10000, 20000, 20000, 20000, 30000, 30000, 45000};
+  for (std::uint64_t k = 0; k < 12; ++k) {
+    if (k == 10) t.worker(4, 29500, 3);
+    SyntheticChunk c;
+    c.worker = worker_of[k];
+    c.chunk = c.first = k;
+    c.items = k == 11 ? 2 : 1;
+    c.start = start_of[k];
+    c.run_us = static_cast<double>(k + 1) * 1000 + 0.25;
+    c.wait_us = static_cast<double>(k) * 100;
+    c.attempts = k == 5 ? 2 : 1;
+    if (k == 7) {
+      c.status = "error";
+      c.error = error;
+    } else if (k == 8) {
+      c.status = "lost";
+      c.error = "WorkerLostError: worker 4103 was killed by SIGKILL";
+    }
+    t.chunk(c);
+    if (k == 8) t.lost(3, 29000.25, "was killed by SIGKILL", 9, true);
+  }
+  t.close(57500);
+  for (const int tid : {1, 2, 4}) t.exited(tid, 58000);
+  return t;
+}
+
+/// What `dlpool report` prints for scenario(): busy 78003 µs of 173500.25 live (workers 1 and 2:
+/// 58000 each, 3: 29000.25, 4: 28500), so 0.4496.
+std::string scenario_summary(const std::string& path, std::size_t events, bool complete) {
+  return R"({"trace":")" + path + R"(","host":"node1","version":"0.1.0","complete":)" + (complete ? "true" : "false") +
+         R"(,"truncated":)" + (complete ? "false" : "true") + R"(,"events":)" + std::to_string(events) +
+         R"(,"skipped_lines":0,"events_dropped":0,"span_us":{"start":0,"end":58000,"length":58000},"jobs":1,)"
+         R"("chunks":{"total":12,"ok":10,"error":1,"lost":1,"retried":1},)"
+         R"("items":{"total":13,"ok":11,"error":1,"lost":1},)"
+         R"("tasks":[{"task":"testkit.square","chunks":12,"items":13}],)"
+         R"("workers":{"tracks":4,"spawned":4,"lost":1,"exited":3,"retired":0,"restarts":0,"utilisation":0.4496},)"
+         R"("run_us":{"count":12,"p50":6000.250,"p90":11000.250,"p99":12000.250,"max":12000.250},)"
+         R"("wait_us":{"count":12,"p50":500,"p90":1000,"p99":1100,"max":1100},)"
+         R"("slowest":[)"
+         R"({"job":1,"chunk":11,"first":11,"items":2,"line":14,"last_line":15,"task":"testkit.square","status":"ok",)"
+         R"("worker":4,"pid":4104,"start_us":45000,"run_us":12000.250,"wait_us":1100},)"
+         R"({"job":1,"chunk":10,"first":10,"items":1,"line":13,"task":"testkit.square","status":"ok",)"
+         R"("worker":4,"pid":4104,"start_us":30000,"run_us":11000.250,"wait_us":1000},)"
+         R"({"job":1,"chunk":9,"first":9,"items":1,"line":12,"task":"testkit.square","status":"ok",)"
+         R"("worker":1,"pid":4101,"start_us":30000,"run_us":10000.250,"wait_us":900},)"
+         R"({"job":1,"chunk":8,"first":8,"items":1,"line":11,"task":"testkit.square","status":"lost",)"
+         R"("worker":3,"pid":4103,"start_us":20000,"run_us":9000.250,"wait_us":800},)"
+         R"({"job":1,"chunk":7,"first":7,"items":1,"line":10,"task":"testkit.square","status":"error",)"
+         R"("worker":2,"pid":4102,"start_us":20000,"run_us":8000.250,"wait_us":700}],)"
+         R"("losses":[{"worker":3,"pid":4103,"at_us":29000.250,"cause":"was killed by SIGKILL","status":9,)"
+         R"("chunk":{"job":1,"chunk":8,"first":8,"items":1,"line":11}}],)"
+         R"("errors":[{"error":"TaskError: bad </script><b>\"x\"","chunks":1}]})";
+}
+
+rapidjson::Document parsed(const std::string& json) {
+  rapidjson::Document doc;
+  doc.Parse(json.c_str());
+  EXPECT_FALSE(doc.HasParseError()) << json;
+  return doc;
+}
+
+std::size_t occurrences(std::string_view text, std::string_view part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string_view::npos; at = text.find(part, at + part.size())) ++n;
+  return n;
+}
+
+TEST_F(Report, SummarisesWorkersChunksAndLosses) {
+  const dlpool::test::TempDir dir;
+  const auto path = (dir.path() / "trace.json").string();
+  const auto trace = scenario();
+  trace.write(path);
+  const auto r = run({"report", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  ASSERT_EQ(r.out_lines().size(), 1u) << r.out;
+  EXPECT_EQ(r.out_lines()[0], scenario_summary(path, trace.events(), true));
+}
+
+TEST_F(Report, TruncatedTraceTakesEveryCompleteLine) {
+  const dlpool::test::TempDir dir;
+  const auto path = (dir.path() / "trace.json").string();
+  const auto trace = scenario();
+  // Killed while writing a line: no closing `]}`, and a partial last event.
+  trace.write(path, false, R"({"ph":"X","cat":"chunk","name":"deliver","pid":1,"tid":3,"ts":5)");
+  auto r = run({"report", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, scenario_summary(path, trace.events(), false) + "\n");
+
+  // Cut anywhere in the middle of a line: the chunks counted are those whose deliver line is
+  // whole, and the output is still one JSON object.
+  const auto text = trace.text();
+  const auto first_event = text.find("\"ts\":");
+  for (std::size_t cut = first_event + 200; cut < text.size() - 10; cut += 331) {
+    if (text[cut - 1] == '}' || text[cut - 1] == '\n' || text[cut - 1] == ',') continue;  // not mid-line
+    { std::ofstream{path, std::ios::binary} << text.substr(0, cut); }
+    r = run({"report", path});
+    ASSERT_EQ(r.exit_code, 0) << "cut at " << cut << ": " << r.err;
+    ASSERT_EQ(r.out_lines().size(), 1u);
+    const auto summary = parsed(r.out_lines()[0]);
+    const auto whole = text.substr(0, text.rfind('\n', cut));
+    EXPECT_EQ(summary["chunks"]["total"].GetUint64(), occurrences(whole, R"("name":"deliver")")) << "cut at " << cut;
+    EXPECT_FALSE(summary["complete"].GetBool());
+    EXPECT_TRUE(summary["truncated"].GetBool());
+  }
+}
+
+TEST_F(Report, CountsRestartsDroppedEventsAndChunksThatNeverRan) {
+  const dlpool::test::TempDir dir;
+  const auto path = (dir.path() / "trace.json").string();
+  SyntheticTrace trace;
+  trace.worker(1, 0);
+  SyntheticChunk ran;
+  ran.start = 1000;
+  ran.run_us = 250;
+  trace.chunk(ran);
+  SyntheticChunk cancelled;  // never sent: its deliver event only
+  cancelled.worker = 0;
+  cancelled.chunk = cancelled.first = 1;
+  cancelled.start = 2000;
+  cancelled.status = "error";
+  cancelled.error = "PoolTerminated: the pool was terminated";
+  trace.chunk(cancelled);
+  trace.add(
+      R"({"ph":"X","cat":"pool","name":"restart","pid":1,"tid":1,"ts":3000.000,"dur":400.000,"args":{"generation":1}})");
+  trace.add(
+      R"({"ph":"i","s":"g","cat":"trace","name":"events dropped","pid":1,"tid":1,"ts":3500.000,"args":{"count":7}})");
+  trace.write(path);
+  const auto r = run({"report", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto summary = parsed(r.out_lines().at(0));
+  EXPECT_EQ(summary["chunks"]["total"].GetUint64(), 2u);
+  EXPECT_EQ(summary["chunks"]["error"].GetUint64(), 1u);
+  EXPECT_EQ(summary["run_us"]["count"].GetUint64(), 1u);
+  EXPECT_EQ(summary["run_us"]["max"].GetUint64(), 250u);
+  EXPECT_EQ(summary["workers"]["restarts"].GetUint64(), 1u);
+  EXPECT_EQ(summary["events_dropped"].GetUint64(), 7u);
+  EXPECT_EQ(summary["errors"][0]["error"].GetString(), std::string{"PoolTerminated: the pool was terminated"});
+  EXPECT_EQ(summary["span_us"]["end"].GetUint64(), 3500u);
+}
+
+TEST_F(Report, RefusesWhatIsNotADlpoolTrace) {
+  const dlpool::test::TempDir dir;
+  const auto file = [&](const std::string& name, const std::string& text) {
+    const auto path = (dir.path() / name).string();
+    std::ofstream{path, std::ios::binary} << text;
+    return path;
+  };
+  const auto refused = [&](const std::string& path, const std::string& message) {
+    const auto r = run({"report", path});
+    EXPECT_EQ(r.exit_code, 1) << path;
+    EXPECT_EQ(r.out, "") << path;
+    EXPECT_EQ(r.err, "dlpool: " + message + "\n") << path;
+  };
+  const auto missing = (dir.path() / "missing.json").string();
+  refused(missing, "cannot read " + missing + ": No such file or directory");
+  refused(dir.path().string(), "cannot read " + dir.path().string() + ": Is a directory");
+  const auto not_dlpool = [&](const std::string& name, const std::string& text, const std::string& why) {
+    const auto path = file(name, text);
+    refused(path, path + " is not a dlpool trace: " + why);
+  };
+  not_dlpool("empty.json", "", "it is empty");
+  not_dlpool("array.json", "[{\"ph\":\"X\",\"ts\":1,\"dur\":2,\"pid\":1,\"tid\":1,\"name\":\"x\"}]\n",
+             "its first line is not a dlpool trace's header (\"traceEvents\":[ at its end)");
+  not_dlpool("other.json", "{\"otherData\":{\"tool\":\"perfetto\"},\"traceEvents\":[\n{\"ph\":\"i\",\"ts\":1}\n]}\n",
+             "its header has no \"otherData\":{\"tool\":\"dlpool\"}");
+  const auto idle = file("idle.json", SyntheticTrace{}.text());
+  refused(idle, idle + " has no events: the pool did nothing, or the trace was cut short first");
+
+  EXPECT_EQ(run({"report"}).exit_code, 2);
+}
+
+}  // namespace
