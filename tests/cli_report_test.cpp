@@ -1,5 +1,6 @@
-// `dlpool report TRACE` on traces written by hand (support/synthetic_trace.hpp): the JSON summary
-// checked exactly, truncated and foreign files.
+// `dlpool report TRACE [--html OUT.html]` on traces written by hand (support/synthetic_trace.hpp):
+// the JSON summary checked exactly, truncated and foreign files, and the page: self-contained,
+// escaped, of bounded size for a large trace.
 
 #include "support/cli_runner.hpp"
 #include "support/synthetic_trace.hpp"
@@ -20,6 +21,7 @@ using dlpool::test::SyntheticChunk;
 using dlpool::test::SyntheticTrace;
 
 class Report : public CliTest {};
+class ReportPage : public CliTest {};
 
 /// Four workers on one host: 1 and 2 run to the end; 3 runs chunks 2 and 5, then dies of SIGKILL
 /// running chunk 8; 4 replaces it and runs 10 and 11 (two items). Chunk k runs (k + 1) ms and a
@@ -95,6 +97,27 @@ std::size_t occurrences(std::string_view text, std::string_view part) {
   std::size_t n = 0;
   for (auto at = text.find(part); at != std::string_view::npos; at = text.find(part, at + part.size())) ++n;
   return n;
+}
+
+/// The part of `text` from `start` up to the next `end` after it (empty if `start` is not there).
+std::string_view element(std::string_view text, std::string_view start, std::string_view end) {
+  const auto from = text.find(start);
+  if (from == std::string_view::npos) return {};
+  const auto to = text.find(end, from);
+  return text.substr(from, to == std::string_view::npos ? std::string_view::npos : to - from);
+}
+
+/// The JSON a page embeds in its #report-data element (as written, `<` and `>` \u-escaped).
+rapidjson::Document page_data(const std::string& page) {
+  auto json = std::string{element(page, R"(<script type="application/json" id="report-data">)", "</script>")};
+  json.erase(0, json.find('>') + 1);
+  return parsed(json);
+}
+
+std::size_t bars_in(const rapidjson::Document& data) {
+  std::size_t bars = 0;
+  for (const auto& row : data["rows"].GetArray()) bars += row["bars"].Size() / 6;
+  return bars;
 }
 
 TEST_F(Report, SummarisesWorkersChunksAndLosses) {
@@ -199,7 +222,110 @@ TEST_F(Report, RefusesWhatIsNotADlpoolTrace) {
   const auto idle = file("idle.json", SyntheticTrace{}.text());
   refused(idle, idle + " has no events: the pool did nothing, or the trace was cut short first");
 
+  // And a page that cannot be written: status 1, nothing on stdout.
+  const auto trace = file("trace.json", scenario().text());
+  const auto r = run({"report", trace, "--html", (dir.path() / "no-such-dir" / "r.html").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(contains(r.err, "/no-such-dir/r.html: No such file or directory")) << r.err;
   EXPECT_EQ(run({"report"}).exit_code, 2);
+}
+
+TEST_F(ReportPage, IsSelfContainedAndEscapesTraceStrings) {
+  const dlpool::test::TempDir dir;
+  const auto path = (dir.path() / "trace.json").string(), html = (dir.path() / "r.html").string();
+  scenario(R"x(TaskError: </script><img src=x onerror="alert(1)"> & <!--)x").write(path);
+  const auto r = run({"report", path, "--html", html});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto page = contents(html);
+  const auto summary = parsed(r.out_lines().at(0));
+  EXPECT_EQ(summary["html"]["bytes"].GetUint64(), page.size());
+  EXPECT_EQ(summary["html"]["file"].GetString(), html);
+
+  // Only the page's own two script elements end; the message is in the data, \u-escaped.
+  EXPECT_EQ(occurrences(page, "</script"), 2u);
+  EXPECT_EQ(occurrences(page, "<img"), 0u);
+  EXPECT_EQ(occurrences(page, "<!--"), 0u);
+  EXPECT_TRUE(
+      contains(page, R"x(TaskError: \u003c/script\u003e\u003cimg src=x onerror=\"alert(1)\"\u003e \u0026 \u003c!--)x"));
+  // Nothing to fetch: no URL attribute or CSS url(), no script API that fetches, and a CSP that
+  // forbids fetching anyway. (Looked for outside the data, whose strings say what the trace says.)
+  const auto data = element(page, R"(<script type="application/json")", "</script>");
+  auto code = page;
+  code.erase(code.find(data), data.size());
+  for (const auto* banned : {" src=", " href=", "url(", "@import", "fetch(", "XMLHttpRequest", "import(", "WebSocket",
+                             "EventSource", "sendBeacon", "<link", "<iframe", "<object", "<embed"})
+    EXPECT_EQ(occurrences(code, banned), 0u) << banned;
+  EXPECT_TRUE(contains(page, R"(<meta http-equiv="Content-Security-Policy" content="default-src 'none';)"));
+  EXPECT_EQ(page_data(page)["summary"]["errors"][0]["error"].GetString(),
+            std::string{R"x(TaskError: </script><img src=x onerror="alert(1)"> & <!--)x"});
+}
+
+TEST_F(ReportPage, LargeTraceGivesABoundedPage) {
+  const dlpool::test::TempDir dir;
+  const auto path = (dir.path() / "trace.json").string(), html = (dir.path() / "r.html").string();
+  // 100,000 chunks on 8 workers, in bursts of 20 runs 5 µs apart with 30 ms idle between: far
+  // more runs than pixels, and more gaps than a row has pixels.
+  constexpr int workers = 8;
+  constexpr std::uint64_t chunks = 100000;
+  SyntheticTrace trace;
+  for (int tid = 1; tid <= workers; ++tid) trace.worker(tid, 0);
+  std::vector<double> free_at(workers + 1, 200);
+  for (std::uint64_t k = 0; k < chunks; ++k) {
+    SyntheticChunk c;
+    c.worker = static_cast<int>(k % workers) + 1;
+    c.chunk = c.first = k;
+    c.start = free_at[static_cast<std::size_t>(c.worker)] + 5;
+    c.run_us = 100 + static_cast<double>(k % 997);
+    c.wait_us = c.start;
+    if (k % 100 == 0) {
+      c.status = "error";
+      c.error = "TaskError: item " + std::to_string(k);  // a message per chunk: capped in the summary
+    }
+    free_at[static_cast<std::size_t>(c.worker)] = c.start + c.run_us + (k / workers % 20 == 19 ? 30000 : 0);
+    trace.chunk(c);
+  }
+  trace.write(path);
+  const auto r = run({"report", path, "--html", html});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto summary = parsed(r.out_lines().at(0));
+  EXPECT_EQ(summary["chunks"]["total"].GetUint64(), chunks);
+  EXPECT_EQ(summary["chunks"]["error"].GetUint64(), chunks / 100);
+  EXPECT_EQ(summary["errors"].Size(), 10u);
+  EXPECT_EQ(summary["other_errors"].GetUint64(), chunks / 100 - 10);
+  EXPECT_EQ(summary["run_us"]["count"].GetUint64(), chunks);
+  EXPECT_EQ(summary["run_us"]["max"].GetUint64(), 100u + 996u);
+
+  const auto page = contents(html);
+  EXPECT_LT(page.size(), std::size_t{3} << 20);
+  std::printf("page for %llu chunks: %zu bytes\n", static_cast<unsigned long long>(chunks), page.size());
+  const auto data = page_data(page);
+  EXPECT_LE(bars_in(data), workers * 1201u);
+  EXPECT_EQ(data["rows"].Size(), static_cast<unsigned>(workers));
+}
+
+TEST_F(ReportPage, ShortLivedWorkersShareRows) {
+  const dlpool::test::TempDir dir;
+  const auto path = (dir.path() / "trace.json").string(), html = (dir.path() / "r.html").string();
+  // maxtasksperchild=1 on 4 workers: 400 workers, one chunk each, 4 alive at a time.
+  SyntheticTrace trace;
+  for (int tid = 1; tid <= 400; ++tid) {
+    const double at = static_cast<double>((tid - 1) / 4) * 1000;
+    trace.worker(tid, at, std::nullopt, 0);
+    SyntheticChunk c;
+    c.worker = tid;
+    c.chunk = c.first = static_cast<std::uint64_t>(tid - 1);
+    c.start = at + 200;
+    c.run_us = 500;
+    trace.chunk(c);
+    trace.exited(tid, at + 900, "maxtasksperchild");
+  }
+  trace.write(path);
+  ASSERT_EQ(run({"report", path, "--html", html}).exit_code, 0);
+  const auto data = page_data(contents(html));
+  EXPECT_EQ(data["rows"].Size(), 4u);
+  EXPECT_EQ(data["rows"][0]["workers"].GetUint64(), 100u);
+  EXPECT_EQ(data["summary"]["workers"]["tracks"].GetUint64(), 400u);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 //              [--joblog FILE [--resume]]  < arguments.jsonl > results.jsonl
 //   dlpool install FILE [DIR]
 //   dlpool workers [--plugin P --task T --args JSON-ARGS --count N -j N] [--json]
-//   dlpool report TRACE
+//   dlpool report TRACE [--html OUT.html]
 //   (each with --plugin-path DIR, repeatable)
 //
 // Output is never lost with a success status: a write error on stdout is status 1 with a
@@ -202,13 +202,18 @@ int main(int argc, char** argv) {
   workers_command->add_flag("--json", workers.json, "print the report as JSON");
 
   ReportOptions report;
+  std::string report_html;
   auto* report_command = app.add_subcommand(
-      "report", "summarise a pool's trace (PoolOptions::trace, dlpool map --trace) as one JSON object: chunks, items, "
-                "workers, run time and queue wait percentiles, slowest chunks, worker losses");
+      "report", "summarise a pool's trace (PoolOptions::trace, dlpool map --trace) as JSON, and with --html draw it "
+                "as a self-contained page: timeline per worker, utilisation, run time and queue wait histograms, "
+                "slowest chunks, worker losses");
   report_command
       ->add_option("trace", report.trace, "the trace file (a run cut short is read up to its last whole line)")
       ->required()
       ->type_name("TRACE");
+  auto* report_html_option =
+      report_command->add_option("--html", report_html, "also write the report page to this file")
+          ->type_name("OUT.html");
 
   try {
     app.parse(argc, argv);
@@ -220,6 +225,7 @@ int main(int argc, char** argv) {
     map.timeout = std::max(std::chrono::milliseconds{1},
                            std::chrono::milliseconds{static_cast<long long>(std::llround(timeout_seconds * 1000))});
   if (*joblog_option) map.joblog = joblog;
+  if (*report_html_option) report.html = report_html;
   if (*heartbeat_option)
     map.heartbeat = std::chrono::milliseconds{static_cast<long long>(std::llround(heartbeat_seconds * 1000))};
   if ((map.ship_plugins || map.heartbeat) && !map.mpi) {
