@@ -1,8 +1,9 @@
 // `dlpool report TRACE [--html OUT.html]` on traces written by hand (support/synthetic_trace.hpp):
-// the JSON summary checked exactly, truncated and foreign files, and the page: self-contained,
-// escaped, of bounded size for a large trace.
+// the JSON summary checked exactly, truncated and foreign files, a page of bounded size for a
+// large trace, and the page drawn by a real headless Chromium, counted through its DOM.
 
 #include "support/cli_runner.hpp"
+#include "support/headless_chromium.hpp"
 #include "support/synthetic_trace.hpp"
 
 #include <rapidjson/document.h>
@@ -118,6 +119,12 @@ std::size_t bars_in(const rapidjson::Document& data) {
   std::size_t bars = 0;
   for (const auto& row : data["rows"].GetArray()) bars += row["bars"].Size() / 6;
   return bars;
+}
+
+std::size_t live_buckets(const rapidjson::Document& data) {
+  std::size_t n = 0;
+  for (const auto& f : data["util"]["busy"].GetArray()) n += f.IsNull() ? 0 : 1;
+  return n;
 }
 
 TEST_F(Report, SummarisesWorkersChunksAndLosses) {
@@ -326,6 +333,95 @@ TEST_F(ReportPage, ShortLivedWorkersShareRows) {
   EXPECT_EQ(data["rows"].Size(), 4u);
   EXPECT_EQ(data["rows"][0]["workers"].GetUint64(), 100u);
   EXPECT_EQ(data["summary"]["workers"]["tracks"].GetUint64(), 400u);
+}
+
+/// The DOM Chromium made of `html`, checked to be fully drawn with nothing fetched.
+std::string rendered_dom(const std::filesystem::path& home, const std::string& html) {
+  const auto r = dlpool::test::run_chromium(home, "file://" + html, {"--dump-dom"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, R"(data-rendered="ok")"))
+      << element(r.out, "<body", ">") << element(r.out, R"(id="error")", "</div>");
+  EXPECT_FALSE(contains(r.out, "data-blocked-fetches")) << element(r.out, R"(id="error")", "</div>");
+  // Nothing the script made can fetch either.
+  EXPECT_FALSE(contains(r.out, " src=")) << r.out;
+  EXPECT_FALSE(contains(r.out, " href=")) << r.out;
+  return r.out;
+}
+
+TEST_F(ReportPage, RendersInHeadlessChromium) {
+  ASSERT_TRUE(std::filesystem::exists(dlpool::test::chromium_path))
+      << "chromium is needed to check the report page: scripts/install-deps.sh installs it";
+  const dlpool::test::TempDir dir;
+  const auto path = (dir.path() / "trace.json").string(), html = (dir.path() / "r.html").string();
+  scenario().write(path);
+  ASSERT_EQ(run({"report", path, "--html", html}).exit_code, 0);
+  const auto data = page_data(contents(html));
+
+  const auto dom = rendered_dom(dir.path() / "chromium", html);
+  // The timeline: 12 runs, a pixel or more apart, on 4 rows; chunk 7 failed, chunk 8 was lost
+  // with worker 3, whose loss is marked.
+  const auto timeline = element(dom, R"(<svg id="timeline")", "</svg>");
+  EXPECT_EQ(occurrences(timeline, R"(class="run-bar")"), 12u);
+  EXPECT_EQ(occurrences(dom, R"(class="run-bar")"), 12u);
+  EXPECT_EQ(occurrences(timeline, R"(data-s="1")"), 1u);
+  EXPECT_EQ(occurrences(timeline, R"(data-s="2")"), 1u);
+  EXPECT_EQ(occurrences(timeline, R"(class="loss-mark")"), 1u);
+  EXPECT_EQ(occurrences(timeline, ">worker 4 (generation 0)<"), 1u);
+  // Utilisation: a bar per bucket with live workers.
+  EXPECT_GT(live_buckets(data), 100u);
+  EXPECT_EQ(occurrences(dom, R"(class="util-bar")"), live_buckets(data));
+  // Run times 1, 2-3, 4-5, 6-9 and 10-12 ms fall in 5 buckets ([1, 1.78), [1.78, 3.16)...);
+  // waits 0, 100, 200-300, 400-500, 600-900 and 1000-1100 µs in 6.
+  EXPECT_EQ(occurrences(element(dom, R"(<svg id="run-hist")", "</svg>"), R"(class="hist-bar")"), 5u);
+  EXPECT_EQ(occurrences(element(dom, R"(<svg id="wait-hist")", "</svg>"), R"(class="hist-bar")"), 6u);
+  // Every run among the slowest (fewer than 20), the loss with its cause and input line.
+  const auto slowest = element(dom, R"(<tbody id="slowest")", "</tbody>");
+  EXPECT_EQ(occurrences(slowest, "<tr"), 12u);
+  EXPECT_TRUE(contains(std::string{slowest}, "lines 14\u201315")) << slowest;
+  EXPECT_TRUE(contains(std::string{slowest}, "line 1<")) << slowest;
+  const auto losses = element(dom, R"(<tbody id="losses")", "</tbody>");
+  EXPECT_EQ(occurrences(losses, "<tr"), 1u);
+  EXPECT_TRUE(contains(std::string{losses}, "was killed by SIGKILL")) << losses;
+  EXPECT_TRUE(contains(std::string{losses}, "line 11 (job 1, chunk 8)")) << losses;
+  // The error message is text, not markup.
+  EXPECT_TRUE(contains(dom, "TaskError: bad &lt;/script&gt;&lt;b&gt;\"x\"")) << element(dom, R"(id="errors")", "</ul>");
+
+  // A screenshot to look at, in the build tree (never in git).
+  const std::filesystem::path shot = DLPOOL_REPORT_ARTIFACT_DIR "/report.png";
+  std::filesystem::create_directories(shot.parent_path());
+  std::filesystem::remove(shot);
+  const auto r =
+      dlpool::test::run_chromium(dir.path() / "chromium", "file://" + html,
+                                 {"--hide-scrollbars", "--window-size=1400,1000", "--screenshot=" + shot.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(std::filesystem::file_size(shot), 10000u);
+}
+
+TEST_F(ReportPage, LargePageRendersInHeadlessChromium) {
+  ASSERT_TRUE(std::filesystem::exists(dlpool::test::chromium_path))
+      << "chromium is needed to check the report page: scripts/install-deps.sh installs it";
+  const dlpool::test::TempDir dir;
+  const auto path = (dir.path() / "trace.json").string(), html = (dir.path() / "r.html").string();
+  SyntheticTrace trace;
+  for (int tid = 1; tid <= 16; ++tid) trace.worker(tid, 0);
+  for (std::uint64_t k = 0; k < 20000; ++k) {
+    SyntheticChunk c;
+    c.worker = static_cast<int>(k % 16) + 1;
+    c.chunk = c.first = k;
+    c.start = 200 + static_cast<double>(k / 16) * 150 + static_cast<double>(k % 7) * 9;
+    c.run_us = 20 + static_cast<double>(k % 101);
+    c.wait_us = static_cast<double>(k % 5000);
+    if (k % 1000 == 999) c.status = "error";
+    trace.chunk(c);
+  }
+  trace.write(path);
+  ASSERT_EQ(run({"report", path, "--html", html}).exit_code, 0);
+  const auto data = page_data(contents(html));
+  const auto dom = rendered_dom(dir.path() / "chromium", html);
+  EXPECT_EQ(occurrences(dom, R"(class="run-bar")"), bars_in(data));
+  EXPECT_LE(bars_in(data), 16u * 1201u);
+  EXPECT_EQ(occurrences(dom, R"(class="util-bar")"), live_buckets(data));
+  EXPECT_EQ(occurrences(element(dom, R"(<tbody id="slowest")", "</tbody>"), "<tr"), 20u);
 }
 
 }  // namespace
