@@ -8,9 +8,12 @@ set -euo pipefail
 # clang-format-16: scripts/check-format.sh, which test.sh runs first (one version: see that script).
 # openmpi-bin, libopenmpi-dev: the MPI scale-out (dlpool-agent, PoolOptions::mpi) and its tests under mpirun.
 # python3-mpi4py: the mpi4py.futures peer scripts/bench.sh compares the scale-out with.
+# chromium: the CLI tests (ReportPage.*) load `dlpool report --html`'s page in headless Chromium and
+#   count through its DOM what the page's script drew; they fail without it.
 packages=(g++ cmake ninja-build libboost-dev libcereal-dev libcli11-dev libgtest-dev zlib1g-dev libssl-dev nettle-dev libspdlog-dev
           python3 tmux libelf-dev libseccomp-dev clang-format-16
-          openmpi-bin libopenmpi-dev python3-mpi4py)
+          openmpi-bin libopenmpi-dev python3-mpi4py
+          chromium)
 
 missing=()
 for p in "${packages[@]}"; do

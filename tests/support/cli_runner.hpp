@@ -77,6 +77,12 @@ struct StdoutTo {
   static StdoutTo closed() { return {Kind::closed, {}, 0}; }
 };
 
+/// Whether the child gets a process group of its own. A program that starts helpers of its own
+/// (a browser) goes in its own group, so that its helpers are killed with it: finish() and the
+/// destructor then kill the whole group once the child is gone, and reap those of its members
+/// that are this process's children (all of them, with ChildSubreaper).
+enum class ProcessGroup { shared, own };
+
 /// A running `dlpool` with its stdin, stdout and stderr on pipes. The destructor kills and reaps
 /// a child still running, so a failed assertion leaves no process behind.
 class Cli {
@@ -85,7 +91,9 @@ class Cli {
       : Cli{DLPOOL_BIN_DIR "/dlpool", args, to} {}
 
   /// Any program, run the same way.
-  Cli(const std::string& program, const std::vector<std::string>& args, const StdoutTo& to = {}) {
+  Cli(const std::string& program, const std::vector<std::string>& args, const StdoutTo& to = {},
+      ProcessGroup group = ProcessGroup::shared)
+      : own_group_{group == ProcessGroup::own} {
     int in[2], out[2], err[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
       throw std::system_error{errno, std::generic_category(), "pipe2"};
@@ -112,7 +120,8 @@ class Cli {
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGPIPE);  // an ignored signal stays ignored across exec: undo ours
     posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | (own_group_ ? POSIX_SPAWN_SETPGROUP : 0));
+    if (own_group_) posix_spawnattr_setpgroup(&attr, 0);  // a group named after the child's pid
 
     std::vector<std::string> argv{program};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -136,7 +145,7 @@ class Cli {
   ~Cli() {
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
+      reap();
     }
     close_all();
   }
@@ -200,14 +209,11 @@ class Cli {
     input_done_ = true;
     while (stdout_ >= 0 || stderr_ >= 0)
       if (!pump(true)) {
-        ::kill(pid_, SIGKILL);  // hung: reported by pump(); do not hang the suite too
+        ::kill(own_group_ ? -pid_ : pid_, SIGKILL);  // hung: reported by pump(); do not hang the suite too
         break;
       }
     Finished done;
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
+    const int status = reap();
     done.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     done.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     done.out = std::move(out_);
@@ -246,6 +252,26 @@ class Cli {
     return true;
   }
 
+  /// Waits for the child to end and reaps it; returns its wait status. With its own group, the
+  /// group is killed first, while the child's zombie still holds the group's id (so it cannot
+  /// name anyone else's processes yet), and its members that are our children are reaped.
+  int reap() {
+    int status = 0;
+    if (own_group_) {
+      siginfo_t info{};
+      while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+      }
+      ::kill(-pid_, SIGKILL);
+    }
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (own_group_)
+      while (::waitpid(-pid_, nullptr, 0) > 0 || errno == EINTR) {
+      }
+    pid_ = -1;
+    return status;
+  }
+
   static void read_into(const pollfd& p, int& fd, std::string& sink) {
     if (fd < 0 || p.revents == 0) return;
     char buffer[65536];
@@ -266,6 +292,7 @@ class Cli {
     close_fd(stderr_);
   }
 
+  bool own_group_ = false;
   pid_t pid_ = -1;
   int stdin_ = -1, stdout_ = -1, stderr_ = -1;
   std::string pending_input_, out_, err_;

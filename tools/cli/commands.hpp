@@ -64,6 +64,11 @@ struct WorkersOptions {
   bool json = false;
 };
 
+struct ReportOptions {
+  std::string trace;                // a trace file (PoolOptions::trace.file, `dlpool map --trace`)
+  std::optional<std::string> html;  // --html OUT.html
+};
+
 /// `dlpool tasks FILE-or-NAME [--json]`: the plugin's manifest, read from its file unloaded.
 int run_tasks(const GlobalOptions& global, const TasksOptions& options);
 /// `dlpool call PLUGIN TASK JSON-ARGS`: one call; the result or an error object on stdout.
@@ -76,5 +81,9 @@ int run_install(const GlobalOptions& global, const InstallOptions& options);
 /// `dlpool workers [--plugin P --task T --args JSON --count N -j N] [--json]`: a demo pool's
 /// Pool::workers() after `count` calls; status 1 if any call failed.
 int run_workers(const GlobalOptions& global, const WorkersOptions& options, StopSignals& signals);
+/// `dlpool report TRACE [--html OUT.html]`: the trace summarised as one JSON object on stdout
+/// (with --html, also the page's file and size); throws std::runtime_error when the trace cannot
+/// be read, is not a dlpool trace or has no events.
+int run_report(const ReportOptions& options);
 
 }  // namespace dlpool::cli

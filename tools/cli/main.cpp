@@ -7,6 +7,7 @@
 //              [--joblog FILE [--resume]] [--trace FILE] [--stats]  < arguments.jsonl > results.jsonl
 //   dlpool install FILE [DIR]
 //   dlpool workers [--plugin P --task T --args JSON-ARGS --count N -j N] [--json]
+//   dlpool report TRACE [--html OUT.html]
 //   (each with --plugin-path DIR, repeatable)
 //
 // Output is never lost with a success status: a write error on stdout is status 1 with a
@@ -209,6 +210,20 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator{at_least_one, ""});
   workers_command->add_flag("--json", workers.json, "print the report as JSON");
 
+  ReportOptions report;
+  std::string report_html;
+  auto* report_command = app.add_subcommand(
+      "report", "summarise a pool's trace (PoolOptions::trace, dlpool map --trace) as JSON, and with --html draw it "
+                "as a self-contained page: timeline per worker, utilisation, run time and queue wait histograms, "
+                "slowest chunks, worker losses");
+  report_command
+      ->add_option("trace", report.trace, "the trace file (a run cut short is read up to its last whole line)")
+      ->required()
+      ->type_name("TRACE");
+  auto* report_html_option =
+      report_command->add_option("--html", report_html, "also write the report page to this file")
+          ->type_name("OUT.html");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -220,6 +235,7 @@ int main(int argc, char** argv) {
                            std::chrono::milliseconds{static_cast<long long>(std::llround(timeout_seconds * 1000))});
   if (*joblog_option) map.joblog = joblog;
   if (*trace_option) map.trace = trace;
+  if (*report_html_option) report.html = report_html;
   if (*heartbeat_option)
     map.heartbeat = std::chrono::milliseconds{static_cast<long long>(std::llround(heartbeat_seconds * 1000))};
   if ((map.ship_plugins || map.heartbeat) && !map.mpi) {
@@ -244,6 +260,8 @@ int main(int argc, char** argv) {
       status = run_install(global, install);
     else if (*workers_command)
       status = run_workers(global, workers, *signals);
+    else if (*report_command)
+      status = run_report(report);
     else
       status = run_map(global, map, *signals);
   } catch (const dlpool::UsageError& e) {
