@@ -149,8 +149,9 @@ TEST_F(Report, TruncatedTraceTakesEveryCompleteLine) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, scenario_summary(path, trace.events(), false) + "\n");
 
-  // Cut anywhere in the middle of a line: the chunks counted are those whose deliver line is
-  // whole, and the output is still one JSON object.
+  // Cut anywhere in the middle of a line: the chunks counted are those whose line with their
+  // details (category "chunk": the run, or the delivery of one that never ran) is whole, and the
+  // output is still one JSON object.
   const auto text = trace.text();
   const auto first_event = text.find("\"ts\":");
   for (std::size_t cut = first_event + 200; cut < text.size() - 10; cut += 331) {
@@ -161,7 +162,7 @@ TEST_F(Report, TruncatedTraceTakesEveryCompleteLine) {
     ASSERT_EQ(r.out_lines().size(), 1u);
     const auto summary = parsed(r.out_lines()[0]);
     const auto whole = text.substr(0, text.rfind('\n', cut));
-    EXPECT_EQ(summary["chunks"]["total"].GetUint64(), occurrences(whole, R"("name":"deliver")")) << "cut at " << cut;
+    EXPECT_EQ(summary["chunks"]["total"].GetUint64(), occurrences(whole, R"("cat":"chunk")")) << "cut at " << cut;
     EXPECT_FALSE(summary["complete"].GetBool());
     EXPECT_TRUE(summary["truncated"].GetBool());
   }
@@ -422,6 +423,49 @@ TEST_F(ReportPage, LargePageRendersInHeadlessChromium) {
   EXPECT_LE(bars_in(data), 16u * 1201u);
   EXPECT_EQ(occurrences(dom, R"(class="util-bar")"), live_buckets(data));
   EXPECT_EQ(occurrences(element(dom, R"(<tbody id="slowest")", "</tbody>"), "<tr"), 20u);
+}
+
+}  // namespace
+
+namespace {
+
+// The whole path on a real run: `dlpool map --trace` writes the trace, `dlpool report` reads it
+// and Chromium draws it. Item 7 kills its worker: the page shows the loss and its line.
+TEST_F(ReportPage, ARealRunsTraceIsReportedAndRendered) {
+  ASSERT_TRUE(std::filesystem::exists(dlpool::test::chromium_path))
+      << "chromium is needed to check the report page: scripts/install-deps.sh installs it";
+  const dlpool::test::TempDir dir;
+  const auto path = (dir.path() / "trace.json").string(), html = (dir.path() / "r.html").string();
+  std::string input;
+  for (int i = 0; i < 40; ++i) input += "[" + std::to_string(i) + R"(, 7, "sigkill"])" + "\n";
+  const auto mapped = run({"map", "testkit", "lethal", "-j", "2", "--trace", path}, input);
+  ASSERT_EQ(mapped.exit_code, 1) << mapped.err;  // item 7 was lost with its worker
+
+  const auto reported = run({"report", path, "--html", html});
+  ASSERT_EQ(reported.exit_code, 0) << reported.err;
+  rapidjson::Document summary;
+  summary.Parse(reported.out.c_str());
+  ASSERT_TRUE(summary.IsObject()) << reported.out;
+  EXPECT_TRUE(summary["complete"].GetBool());
+  EXPECT_EQ(summary["chunks"]["total"].GetUint64(), 40u) << reported.out;
+  EXPECT_EQ(summary["chunks"]["ok"].GetUint64(), 39u);
+  EXPECT_EQ(summary["chunks"]["lost"].GetUint64(), 1u);
+  EXPECT_EQ(summary["workers"]["spawned"].GetUint64(), 3u);
+  EXPECT_EQ(summary["workers"]["lost"].GetUint64(), 1u);
+  EXPECT_EQ(summary["run_us"]["count"].GetUint64(), 40u);
+  ASSERT_EQ(summary["losses"].Size(), 1u);
+
+  const auto dom = rendered_dom(dir.path() / "chromium", html);
+  EXPECT_TRUE(contains(dom, R"(data-rendered="ok")")) << element(dom, R"(id="error")", "</");
+  // Runs a pixel apart or less are drawn as one bar: at least one per worker that ran any.
+  EXPECT_GE(occurrences(element(dom, R"(<svg id="timeline")", "</svg>"), R"(class="run-bar")"), 2u);
+  EXPECT_EQ(occurrences(element(dom, R"(<svg id="timeline")", "</svg>"), R"(class="loss-mark")"), 1u);
+  EXPECT_GT(occurrences(element(dom, R"(<svg id="run-hist")", "</svg>"), R"(class="hist-bar")"), 0u);
+  EXPECT_GT(occurrences(element(dom, R"(<svg id="wait-hist")", "</svg>"), R"(class="hist-bar")"), 0u);
+  EXPECT_EQ(occurrences(element(dom, R"(<tbody id="slowest")", "</tbody>"), "<tr"), 20u);
+  const auto losses = element(dom, R"(<tbody id="losses")", "</tbody>");
+  EXPECT_TRUE(contains(std::string{losses}, "SIGKILL")) << losses;
+  EXPECT_TRUE(contains(std::string{losses}, "line 8 (job 1, chunk 7)")) << losses;
 }
 
 }  // namespace

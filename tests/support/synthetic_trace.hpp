@@ -70,15 +70,20 @@ class SyntheticTrace {
                        us(c.wait_us) + R"(,"run_us":)" + us(c.worker != 0 ? c.run_us : 0) + R"(,"attempts":)" +
                        std::to_string(c.attempts) + "}";
     const auto bind = R"(,"bind_id":)" + std::to_string(bind_id_);
+    // As ChunkJson writes them: the details on the run only, or on the delivery of a chunk that
+    // never ran, which is then the one of the three in category "chunk".
     if (c.worker != 0) {
-      add(R"({"ph":"X","cat":"chunk","name":"send","pid":1,"tid":2,"ts":)" + us(c.start - 50) + R"(,"dur":10.000)" +
-          bind + R"(,"flow_out":true,)" + args + "}");
+      add(R"({"ph":"X","name":"send","pid":1,"tid":2,"ts":)" + us(c.start - 50) + R"(,"dur":10.000)" + bind +
+          R"(,"flow_out":true})");
       add(R"({"ph":"X","cat":"chunk","name":)" + quoted(c.task) + R"(,"pid":2,"tid":)" + std::to_string(c.worker) +
           R"(,"ts":)" + us(c.start) + R"(,"dur":)" + us(c.run_us) + bind + R"(,"flow_in":true,"flow_out":true,)" +
           args + "}");
+      add(R"({"ph":"X","name":"deliver","pid":1,"tid":3,"ts":)" + us(c.start + c.run_us + 10) + R"(,"dur":5.000)" +
+          bind + R"(,"flow_in":true})");
+    } else {
+      add(R"({"ph":"X","cat":"chunk","name":"deliver","pid":1,"tid":3,"ts":)" + us(c.start + c.run_us + 10) +
+          R"(,"dur":5.000)" + bind + R"(,"flow_in":true,)" + args + "}");
     }
-    add(R"({"ph":"X","cat":"chunk","name":"deliver","pid":1,"tid":3,"ts":)" + us(c.start + c.run_us + 10) +
-        R"(,"dur":5.000)" + bind + R"(,"flow_in":true,)" + args + "}");
   }
 
   void lost(int tid, double at, std::string_view cause, int status, bool chunk_lost) {

@@ -1,5 +1,7 @@
 #include "chrome_trace.hpp"
 
+#include "dlpool_config.hpp"
+
 #include "log/log.hpp"
 #include "paths.hpp"
 #include "sys/io.hpp"
@@ -76,7 +78,9 @@ ChromeTraceWriter::ChromeTraceWriter(const std::string& path, Clock::time_point 
       fd_{::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)} {
   if (!fd_) throw std::system_error{errno, std::generic_category(), "cannot open the trace file " + path};
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch() - (Clock::now() - start_);
-  out_ += R"({"otherData":{"tool":"dlpool","host":)";
+  out_ += R"({"otherData":{"tool":"dlpool","version":")";
+  out_ += config::version;
+  out_ += R"(","host":)";
   wire::append_json_string(out_, host_name());
   out_ += R"(,"pid":)";
   put_int(out_, ::getpid());

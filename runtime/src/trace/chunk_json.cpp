@@ -92,8 +92,9 @@ void ChunkJson::append(std::string& out, const ChunkTrace& chunk, std::uint64_t 
       c.text(R"(,"error":)");
       c.text(error);
     }
-    const auto began = chunk.run_end_ns != 0 ? static_cast<std::int64_t>(chunk.run_start_ns) - start_.time_since_epoch().count()
-                                             : ns(chunk.started);
+    const auto began = chunk.run_end_ns != 0
+                           ? static_cast<std::int64_t>(chunk.run_start_ns) - start_.time_since_epoch().count()
+                           : ns(chunk.started);
     if (chunk.run_end_ns != 0 || chunk.started != Clock::time_point{}) {
       c.text(R"(,"wait_us":)");
       c.micros(began - ns(chunk.submitted));

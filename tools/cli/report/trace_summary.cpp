@@ -93,10 +93,10 @@ class Aggregator {
     any_event_ = true;
 
     if (cat == "chunk" && ph == "X") {
-      if (pid >= 2)
-        run(track(pid, tid), *ts, dur, args);
-      else if (name == "deliver")
-        deliver(args);
+      // A chunk's details are on its run, or on the delivery of a chunk that never ran: the one
+      // event of its three in category "chunk" (docs/trace-format.md).
+      if (pid >= 2) run(track(pid, tid), *ts, dur, args);
+      if (pid >= 2 || name == "deliver") deliver(args);
     } else if (cat == "worker" && pid >= 2) {
       worker(track(pid, tid), name, *ts, args);
     } else if (cat == "pool" && name == "restart") {
