@@ -159,7 +159,8 @@ TEST(BenchSmoke, QuickRunReportsEveryWorkloadWithANumber) {
   const auto peer = peer_workloads();
   ASSERT_EQ(peer.size(), 8u) << "the peer script changed: tools/bench/peer/mp_pool_bench.py";
   auto expected = peer;
-  for (const char* own : {"sigkill_recovery", "imap_endless_rss", "worker_rss"}) expected.emplace_back(own);
+  for (const char* own : {"sigkill_recovery", "imap_endless_rss", "worker_rss", "map_tiny_traced", "imap_tiny_traced"})
+    expected.emplace_back(own);
 
   const auto run = run_bench({"--quick"});
   ASSERT_FALSE(run.timed_out) << "dlpool-bench --quick ran past " << hang_limit.count() << " s; stdout:\n"
@@ -176,6 +177,12 @@ TEST(BenchSmoke, QuickRunReportsEveryWorkloadWithANumber) {
   EXPECT_EQ(rows.size(), expected.size()) << "unexpected workloads in:\n" << run.out;
 
   // The figures the report is about beyond the headline value.
+  for (const char* traced : {"map_tiny_traced", "imap_tiny_traced"}) {
+    const auto& row = rows.at(traced).front();
+    ASSERT_TRUE(row.HasMember("untraced") && row["untraced"].IsNumber()) << traced;
+    ASSERT_TRUE(row.HasMember("overhead_pct") && row["overhead_pct"].IsNumber()) << traced;
+    EXPECT_GT(row["trace_bytes"].GetInt64(), 0) << traced;
+  }
   const auto& kill = rows.at("sigkill_recovery").front();
   ASSERT_TRUE(kill.HasMember("error_ms") && kill["error_ms"].IsNumber());
   const auto& endless = rows.at("imap_endless_rss").front();

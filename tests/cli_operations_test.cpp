@@ -85,8 +85,13 @@ TEST_F(Workers, PrintsATableByDefault) {
   const auto r =
       run({"workers", "--plugin", "testkit", "--task", "square", "--args", "[2]", "-j", "1", "--count", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The table (a header and the one worker's row), then the pool's statistics.
   const auto lines = r.out_lines();
-  ASSERT_EQ(lines.size(), 2u) << r.out;
+  ASSERT_EQ(lines.size(), 6u) << r.out;
+  EXPECT_EQ(lines[2], "items: 3 submitted, 3 done, 0 failed, 0 lost with their worker, 0 sent again");
+  EXPECT_EQ(lines[3], "workers: 1 started, 0 lost");
+  EXPECT_TRUE(lines[4].starts_with("run time: p50 ")) << lines[4];
+  EXPECT_TRUE(lines[5].starts_with("queue wait: p50 ")) << lines[5];
   for (const char* column : {"PID", "GEN", "DONE", "FAILED", "RSS", "PLUGIN", "VERSION", "INODE", "SHA256", "PATH"})
     EXPECT_TRUE(contains(lines[0], column)) << lines[0];
   const auto plugin_path = std::string{DLPOOL_TEST_PLUGIN_DIR} + "/libtestkit.so";
