@@ -2,6 +2,7 @@
 // progress callback, and the trace (docs/trace-format.md), read back as a viewer would.
 
 #include "support/pool_fixture.hpp"
+#include "support/worker_killer.hpp"
 
 #include "stats/histogram.hpp"
 
@@ -159,20 +160,7 @@ TEST_F(Observe, CountsAreExactUnderAKillStorm) {
   std::iota(input.begin(), input.end(), 0);
   std::ranges::transform(input, input.begin(), value);
 
-  std::mutex mutex;
-  std::condition_variable cv;
-  int kills_asked = 0, kills_done = 0;
-  bool finished = false;
-  std::thread killer{[&] {
-    std::mt19937 random{4242};
-    std::unique_lock lock{mutex};
-    for (;;) {
-      cv.wait(lock, [&] { return finished || kills_asked > kills_done; });
-      if (finished) return;
-      if (const auto pids = pool.worker_pids(); !pids.empty()) ::kill(pids[random() % pids.size()], SIGKILL);
-      ++kills_done;
-    }
-  }};
+  test::WorkerKiller killer{pool, 4242};
   std::uint64_t done = 0, failed = 0, lost = 0, outcomes = 0;
   auto it = pool.imap(fail_if_negative, input, 10);
   for (;;) {
@@ -184,18 +172,9 @@ TEST_F(Observe, CountsAreExactUnderAKillStorm) {
     } catch (const RemoteError&) {
       ++failed;
     }
-    if (++outcomes % kill_every == 0) {
-      std::lock_guard lock{mutex};
-      ++kills_asked;
-      cv.notify_one();
-    }
+    if (++outcomes % kill_every == 0) killer.ask();
   }
-  {
-    std::lock_guard lock{mutex};
-    finished = true;
-  }
-  cv.notify_one();
-  killer.join();
+  killer.stop();
   pool.close();
   pool.join();
 

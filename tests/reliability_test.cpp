@@ -2,6 +2,7 @@
 // imap window and bounded shutdown. The README's reliability table points at these tests.
 
 #include "support/pool_fixture.hpp"
+#include "support/worker_killer.hpp"
 
 #include <array>
 #include <atomic>
@@ -259,20 +260,7 @@ TEST_F(Reliability, KillStormAccountsForEveryItemExactlyOnce) {
   std::ranges::transform(input, input.begin(), value);
 
   // The killer acts on progress reported by the consumer, never on a clock.
-  std::mutex mutex;
-  std::condition_variable cv;
-  int kills_asked = 0, kills_done = 0;
-  bool finished = false;
-  std::thread killer{[&] {
-    std::mt19937 random{12345};
-    std::unique_lock lock{mutex};
-    for (;;) {
-      cv.wait(lock, [&] { return finished || kills_asked > kills_done; });
-      if (finished) return;
-      if (const auto pids = pool.worker_pids(); !pids.empty()) ::kill(pids[random() % pids.size()], SIGKILL);
-      ++kills_done;
-    }
-  }};
+  test::WorkerKiller killer{pool, 12345};
 
   int results = 0, lost = 0, outcomes = 0;
   auto it = pool.imap(square, input, 10);
@@ -287,18 +275,9 @@ TEST_F(Reliability, KillStormAccountsForEveryItemExactlyOnce) {
     } catch (const std::exception& e) {
       ADD_FAILURE() << "item " << outcomes << ": " << e.what();
     }
-    if (++outcomes % kill_every == 0) {
-      std::lock_guard lock{mutex};
-      ++kills_asked;
-      cv.notify_one();
-    }
+    if (++outcomes % kill_every == 0) killer.ask();
   }
-  {
-    std::lock_guard lock{mutex};
-    finished = true;
-  }
-  cv.notify_one();
-  killer.join();
+  const int kills_done = killer.stop();
 
   EXPECT_EQ(outcomes, items);
   EXPECT_EQ(results + lost, items);

@@ -87,10 +87,11 @@ ChromeTraceWriter::ChromeTraceWriter(const std::string& path, Clock::time_point 
   out_ += R"(,"clock":"steady","start_unix_us":)";
   put_int(out_, std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count());
   out_ += R"(},"displayTimeUnit":"ms","traceEvents":[)";
-  // The host's tracks, named ahead so that they are listed in this order.
-  out_ += "\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":";
-  wire::append_json_string(out_, "dlpool host (" + host_name() + ")");
-  out_ += "}},\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_sort_index\",\"args\":{\"sort_index\":0}}";
+  // The host's tracks, named ahead so that they are listed in this order. Every event is
+  // written as ",\n{...}": the first one without its comma.
+  const auto first_event = out_.size();
+  name_track(host_pid, std::nullopt, "dlpool host (" + host_name() + ")", 0);
+  out_.erase(first_event, 1);
   named_pids_.insert(host_pid);
   for (const int track : {callers_tid, static_cast<int>(Track::task_handler), static_cast<int>(Track::result_handler),
                           static_cast<int>(Track::worker_handler)})
@@ -122,19 +123,33 @@ void ChromeTraceWriter::put_ts(std::string_view key, std::int64_t ns) {
   put_micros(out_, ns);
 }
 
+void ChromeTraceWriter::name_track(int pid, std::optional<std::uint64_t> tid, std::string_view name,
+                                   std::uint64_t sort_index) {
+  // A process (no tid) or a thread: its name, then its place in the viewer's list.
+  const std::string_view kind = tid ? "thread" : "process";
+  for (const bool naming : {true, false}) {
+    out_ += ",\n{\"ph\":\"M\",\"pid\":";
+    put_int(out_, pid);
+    if (tid) {
+      out_ += ",\"tid\":";
+      put_uint(out_, *tid);
+    }
+    out_ += ",\"name\":\"";
+    out_ += kind;
+    out_ += naming ? "_name\",\"args\":{\"name\":" : "_sort_index\",\"args\":{\"sort_index\":";
+    if (naming)
+      wire::append_json_string(out_, name);
+    else
+      put_uint(out_, sort_index);
+    out_ += "}}";
+  }
+}
+
 void ChromeTraceWriter::name_host_track(int track) {
   if (!named_tracks_.insert({host_pid, static_cast<std::uint64_t>(track)}).second) return;
   std::string name{host_track_name(track)};
   if (name.empty()) name = "caller thread " + std::to_string(track - static_cast<int>(Track::first_caller) + 1);
-  out_ += ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":";
-  put_int(out_, track);
-  out_ += ",\"name\":\"thread_name\",\"args\":{\"name\":";
-  wire::append_json_string(out_, name);
-  out_ += "}},\n{\"ph\":\"M\",\"pid\":1,\"tid\":";
-  put_int(out_, track);
-  out_ += ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":";
-  put_int(out_, track);
-  out_ += "}}";
+  name_track(host_pid, static_cast<std::uint64_t>(track), name, static_cast<std::uint64_t>(track));
 }
 
 void ChromeTraceWriter::name_worker(const TraceEvent& event) {
@@ -143,33 +158,13 @@ void ChromeTraceWriter::name_worker(const TraceEvent& event) {
   if (named_pids_.insert(pid).second || (event.kind == TraceEvent::Kind::worker_ready && event.rank != 0)) {
     std::string name = "workers on " + (event.node.empty() ? "MPI rank " + std::to_string(event.rank) : event.node);
     if (event.rank != 0 && !event.node.empty()) name += " (MPI rank " + std::to_string(event.rank) + ")";
-    out_ += ",\n{\"ph\":\"M\",\"pid\":";
-    put_int(out_, pid);
-    out_ += ",\"name\":\"process_name\",\"args\":{\"name\":";
-    wire::append_json_string(out_, name);
-    out_ += "}},\n{\"ph\":\"M\",\"pid\":";
-    put_int(out_, pid);
-    out_ += ",\"name\":\"process_sort_index\",\"args\":{\"sort_index\":";
-    put_int(out_, pid);
-    out_ += "}}";
+    name_track(pid, std::nullopt, name, static_cast<std::uint64_t>(pid));
   }
   const bool first = named_tracks_.insert({pid, event.worker}).second;
   if (!first && event.kind != TraceEvent::Kind::worker_ready) return;
   std::string name = "worker " + std::to_string(event.worker);
   if (event.pid != 0) name += " (pid " + std::to_string(event.pid) + ")";
-  out_ += ",\n{\"ph\":\"M\",\"pid\":";
-  put_int(out_, pid);
-  out_ += ",\"tid\":";
-  put_uint(out_, event.worker);
-  out_ += ",\"name\":\"thread_name\",\"args\":{\"name\":";
-  wire::append_json_string(out_, name);
-  out_ += "}},\n{\"ph\":\"M\",\"pid\":";
-  put_int(out_, pid);
-  out_ += ",\"tid\":";
-  put_uint(out_, event.worker);
-  out_ += ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":";
-  put_uint(out_, event.worker);
-  out_ += "}}";
+  name_track(pid, event.worker, name, event.worker);
 }
 
 void ChromeTraceWriter::worker_event(const TraceEvent& event) {

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -37,6 +38,8 @@ class ChromeTraceWriter {
   void begin_event(std::string_view ph, std::string_view cat, std::string_view name, int pid, std::uint64_t tid,
                    Clock::time_point ts);
   void put_ts(std::string_view key, std::int64_t ns);
+  /// Names a process (no `tid`) or a thread of the viewer's, and places it.
+  void name_track(int pid, std::optional<std::uint64_t> tid, std::string_view name, std::uint64_t sort_index);
   void name_host_track(int track);
   void name_worker(const TraceEvent& event);
   void worker_event(const TraceEvent& event);
