@@ -93,7 +93,7 @@ const ForgedFrame forged_frames[] = {
     {"a_host_frame", frame(wire::FrameKind::task, ""), "sent a frame of kind 3"},
     {"malformed_plugin_report", frame(wire::FrameKind::plugin, "\5\0\0\0ab"s),
      "truncated payload: plugin name needs 5 bytes, 2 left"},
-    {"another_protocol", frame(wire::FrameKind::hello, "\x63\0\0\0\1\0\0\0"s), "speaks protocol 99, the host 3"},
+    {"another_protocol", frame(wire::FrameKind::hello, "\x63\0\0\0\1\0\0\0"s), "speaks protocol 99, the host 4"},
 };
 
 class FramesFromAWorker : public test::PoolTest, public ::testing::WithParamInterface<ForgedFrame> {};

@@ -240,7 +240,7 @@ TEST_F(Observe, TraceShowsEveryChunkOnItsWorkerWithFlowsAndEveryLoss) {
     std::unique_lock lock{mutex};  // its replacement is started (the trace says so)
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds{30}, [&] { return spawned() == 3; }));
   }
-  pool.trace_mark("phase", R"({"n":2})");
+  pool.trace_mark("phase", "{\n  \"n\": 2\n}");  // the file keeps it on one line
   EXPECT_THROW(pool.trace_mark("bad", "[1]"), UsageError);
   EXPECT_EQ(pool.apply(square, 3), 9);  // on the replacement too
   pool.close();
@@ -322,6 +322,15 @@ TEST_F(Observe, TraceShowsEveryChunkOnItsWorkerWithFlowsAndEveryLoss) {
       EXPECT_LE(e.finished, e.received);
       EXPECT_LE(e.received, e.time);
     }
+}
+
+TEST_F(Observe, AProgressIntervalOutOfRangeIsRefused) {
+  for (const auto interval : {std::chrono::milliseconds{0}, std::chrono::milliseconds{-5},
+                              std::chrono::milliseconds{std::chrono::hours{25}}}) {
+    auto o = options(1);
+    o.progress_interval = interval;
+    EXPECT_THROW(Pool{o}, UsageError) << interval.count();
+  }
 }
 
 TEST_F(Observe, ATraceFileThatCannotBeOpenedIsAnErrorNamingIt) {

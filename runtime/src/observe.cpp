@@ -108,7 +108,7 @@ int PoolImpl::report_progress(std::unique_lock<std::mutex>& lock) {
   return millis_until(progress_due_);
 }
 
-void PoolImpl::trace_worker(const Worker& worker, TraceEvent::Kind kind, std::string args) const {
+void PoolImpl::trace_worker(const Worker& worker, TraceEvent::Kind kind, std::string args, std::string detail) const {
   if (!tracer_) return;
   TraceEvent event;
   event.kind = kind;
@@ -119,6 +119,7 @@ void PoolImpl::trace_worker(const Worker& worker, TraceEvent::Kind kind, std::st
   event.rank = worker.executor->rank();
   event.node = worker.executor->node();
   event.args = std::move(args);
+  event.detail = std::move(detail);
   tracer_->event(std::move(event));
 }
 
@@ -135,7 +136,8 @@ void PoolImpl::started_worker(const Worker& worker, std::uint64_t replaces) {
   if (!tracer_) return;
   std::string args = "{\"generation\":" + std::to_string(worker.generation);
   if (replaces != 0) args += ",\"replaces\":" + std::to_string(replaces);
-  trace_worker(worker, TraceEvent::Kind::worker_spawned, args + '}');
+  trace_worker(worker, TraceEvent::Kind::worker_spawned, args + '}',
+               replaces != 0 ? "replaces " + std::to_string(replaces) : std::string{});
 }
 
 void PoolImpl::trace_mark(std::string_view name, std::string_view json_object) {
@@ -151,6 +153,10 @@ void PoolImpl::trace_mark(std::string_view name, std::string_view json_object) {
   event.time = Clock::now();
   event.detail = name;
   event.args = json_object;
+  // JSON whitespace may be a line break; the trace file keeps one event per line. (A string in
+  // JSON cannot hold a raw line break: only whitespace between tokens is changed.)
+  std::ranges::replace(event.args, '\n', ' ');
+  std::ranges::replace(event.args, '\r', ' ');
   tracer_->event(std::move(event));
 }
 

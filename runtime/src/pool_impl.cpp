@@ -84,6 +84,8 @@ PoolImpl::PoolImpl(PoolOptions options) : options_{std::move(options)}, imap_win
   if (options_.task_timeout && options_.task_timeout->count() <= 0) throw UsageError{"task_timeout must be positive"};
   if (options_.kill_grace.count() < 0) throw UsageError{"kill_grace must not be negative"};
   if (options_.start_timeout.count() <= 0) throw UsageError{"start_timeout must be positive"};
+  if (options_.progress_interval < std::chrono::milliseconds{1} || options_.progress_interval > std::chrono::hours{24})
+    throw UsageError{"progress_interval must be from 1 ms to 24 hours"};
   if (options_.initializer && !wire::valid_plugin_name(options_.initializer->task().plugin))
     throw PluginNotFound{wire::invalid_plugin_name_message(options_.initializer->task().plugin),
                          options_.initializer->task().plugin, options_.initializer->task().task};
@@ -267,7 +269,8 @@ void PoolImpl::join() {
     if (state_ == State::run) throw UsageError{"Pool is still running"};
   }
   const auto self = std::this_thread::get_id();
-  if (self == result_thread_.get_id() || self == task_thread_.get_id() || self == worker_thread_.get_id())
+  if (self == result_thread_.get_id() || self == task_thread_.get_id() || self == worker_thread_.get_id() ||
+      (tracer_ && tracer_->on_its_thread()))
     throw UsageError{"join() from a pool callback would wait for its own thread"};
   {
     std::lock_guard lock{mutex_};

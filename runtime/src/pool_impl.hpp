@@ -167,6 +167,7 @@ struct Worker final {
   Stop stop = Stop::no;        // why it was stopped (set on entering WorkerPhase::stopping)
   bool closed = false;         // nothing more is heard from it (on_closing): it takes no work
   Clock::time_point kill_at{};  // exiting or stopping: when SIGKILL is due
+  bool asked_to_exit = false;   // expect_exit(): a SIGKILL after kill_grace is not a loss
   std::deque<InFlight> in_flight;  // sent, not yet answered; the front one is running
   // A thread writes a frame to it outside the pool lock: nobody else may write until it is done,
   // or frames longer than PIPE_BUF could interleave, or reach the worker out of in_flight's order.
@@ -303,8 +304,8 @@ class PoolImpl final : private TransportEvents {
   /// Worker handler: calls the progress callback if it is due and the counts changed (outside
   /// the lock); returns poll()'s timeout until the next one (-1: none).
   int report_progress(std::unique_lock<std::mutex>& lock);
-  /// A worker's event for the trace (`args`: a JSON object, or empty).
-  void trace_worker(const Worker& worker, TraceEvent::Kind kind, std::string args = {}) const;
+  /// A worker's event for the trace (`args`: a JSON object, or empty; `detail`: for people).
+  void trace_worker(const Worker& worker, TraceEvent::Kind kind, std::string args = {}, std::string detail = {}) const;
   void trace_pool(TraceEvent::Kind kind) const;
   /// A worker was started: counted, traced (`replaces`: the lost worker it replaces, or 0).
   void started_worker(const Worker& worker, std::uint64_t replaces);

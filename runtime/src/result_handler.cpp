@@ -58,7 +58,8 @@ void PoolImpl::on_plugin(Executor& executor, wire::PluginReport report) {
     wire::append_json_string(args, report.sha256);
     args += ",\"path\":";
     wire::append_json_string(args, report.path);
-    trace_worker(worker, TraceEvent::Kind::plugin_loaded, args + '}');
+    trace_worker(worker, TraceEvent::Kind::plugin_loaded, args + '}',
+                 report.name + ' ' + report.version + ' ' + report.sha256 + ' ' + report.path);
   }
   // Bounded: a worker's reports are not trusted to be few (the fork server takes 4 KiB of them).
   if (plugins_used_.size() < max_plugins_remembered && wire::valid_plugin_name(report.name) &&
@@ -74,7 +75,7 @@ void PoolImpl::on_retired(Executor& executor, std::string_view why) {
   if (tracer_) {
     std::string args = "{\"reason\":";
     wire::append_json_string(args, why);
-    trace_worker(worker, TraceEvent::Kind::worker_retired, args + '}');
+    trace_worker(worker, TraceEvent::Kind::worker_retired, args + '}', std::string{why});
   }
   // No more work for it; what it holds it never starts, and is sent elsewhere once it is gone
   // (its ledger says so), and so is its replacement started.
@@ -278,7 +279,7 @@ void PoolImpl::on_lost(Executor& executor, LossReport report) {
   // Lost: it died unasked (a crash, a kill from outside, a lost agent, a protocol error), rather
   // than exiting as asked or being stopped by the pool (timeout, cancel, terminate).
   const bool unasked = worker->stop == Worker::Stop::lost || report.broke_protocol ||
-                       (worker->stop == Worker::Stop::no && report.killed);
+                       (worker->stop == Worker::Stop::no && report.killed && !worker->asked_to_exit);
   if (unasked) {
     stats_.worker_lost();
     if (tracer_) lost_workers_.push_back(worker->id);
@@ -288,7 +289,8 @@ void PoolImpl::on_lost(Executor& executor, LossReport report) {
     wire::append_json_string(args, ended);
     args += ",\"status\":" + std::to_string(report.wait_status) +
             ",\"chunk_lost\":" + (!held.empty() && fails.front() ? "true" : "false") + '}';
-    trace_worker(*worker, unasked ? TraceEvent::Kind::worker_lost : TraceEvent::Kind::worker_exited, std::move(args));
+    trace_worker(*worker, unasked ? TraceEvent::Kind::worker_lost : TraceEvent::Kind::worker_exited, std::move(args),
+                 ended);
   }
   if (held.empty())
     log(LogLevel::debug, "{} {}", report.executor, ended);
@@ -345,7 +347,12 @@ void PoolImpl::on_lost(Executor& executor, LossReport report) {
     if (fails[i]) {
       failed.push_back(std::move(held[i]));
     } else {
-      stats_.retried(*held[i].record->book, held[i].count);
+      auto& chunk = held[i];
+      stats_.retried(*chunk.record->book, chunk.count);
+      // What its dead worker made of it is gone with it: it starts afresh elsewhere.
+      chunk.started = chunk.sent = chunk.written = Clock::time_point{};
+      chunk.sender = 0;
+      chunk.worker = 0;
       again = std::next(retry_.insert(again, std::move(held[i])));
     }
   if (failing < held.size()) task_cv_.notify_all();

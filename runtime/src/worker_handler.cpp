@@ -74,6 +74,7 @@ void PoolImpl::send_initializers(std::unique_lock<std::mutex>& lock) {
 void PoolImpl::expect_exit(Worker& worker) {
   if (!worker.life.before(WorkerPhase::exiting)) return;  // exiting, stopped or gone already
   worker.life.to(WorkerPhase::exiting);
+  worker.asked_to_exit = true;
   worker.kill_at = Clock::now() + options_.kill_grace;
   signal_eventfd(worker_wake_.get());  // the worker handler sends SIGKILL when it is due
 }

@@ -14,7 +14,10 @@ namespace dlpool {
 /// Items of a pool's work so far. Every item submitted ends once as done, failed or lost; once
 /// the work is over (join), submitted == done + failed + lost.
 struct ItemCounts {
-  std::uint64_t submitted = 0;  // items taken into the pool (an imap's as its input is read)
+  /// Items read from the callers' inputs so far. The pool reads an input as workers free up (a
+  /// map's too, a few chunks ahead), so this is not a job's total: a progress bar takes its
+  /// total from the caller.
+  std::uint64_t submitted = 0;
   std::uint64_t done = 0;       // answered with a result
   std::uint64_t failed = 0;     // failed with an error: the task's, a timeout, a limit, a cancel...
   std::uint64_t lost = 0;       // failed with WorkerLostError: their worker died running them

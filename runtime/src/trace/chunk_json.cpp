@@ -66,7 +66,7 @@ void ChunkJson::append(std::string& out, const ChunkTrace& chunk, std::uint64_t 
   const auto& task = escaped_task(chunk.task);
   std::string error;
   if (!chunk.error.empty()) wire::append_json_string(error, chunk.error);
-  scratch_.resize(fixed_bound + task.size() + error.size());
+  scratch_.resize(fixed_bound + 2 * task.size() + error.size());  // a run names its task twice
   Cursor c{scratch_.data()};
   const auto ns = [&](Clock::time_point t) { return (t - start_).count(); };
   const auto bind = [&](bool in, bool on) {

@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <limits>
 #include <unordered_map>
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace dlpool::detail {
 namespace {
@@ -23,18 +26,36 @@ constexpr std::size_t max_pending = 256 * 1024;
 // A round with this many records means the trace is falling behind: it stops yielding the CPU.
 constexpr std::size_t catch_up_at = 64 * 1024;
 
-/// The trace thread runs under SCHED_IDLE while it keeps up: formatting and writing a chunk's
-/// events costs it a few hundred nanoseconds, which on a machine the pool keeps busy with tiny
-/// items would otherwise preempt the threads the pool's throughput depends on (measured: a third
-/// of imap_tiny's rate at nice 10, under a tenth under SCHED_IDLE). Once it falls behind, it
-/// competes as any thread, so that the trace is slow rather than lost.
-void yield_to_the_pool(bool yield) {
-  thread_local int policy = -1;
-  const int wanted = yield ? SCHED_IDLE : SCHED_OTHER;
-  if (policy == wanted) return;
-  sched_param none{};
-  if (::pthread_setschedparam(::pthread_self(), wanted, &none) == 0) policy = wanted;
-}
+/// The trace thread writes the file under SCHED_IDLE while it keeps up: formatting and writing
+/// a chunk's events costs it a few hundred nanoseconds, which on a machine the pool keeps busy
+/// with tiny items would otherwise preempt the threads the pool's throughput depends on
+/// (measured on imap_tiny: a quarter of its rate at nice 10, a tenth under SCHED_IDLE). It takes
+/// the lock the pool's threads push records under only at its normal priority, so that none of
+/// them ever waits for an idle thread; and once it falls behind, it stays at its normal
+/// priority, so that the trace is slow rather than lost. Leaving SCHED_IDLE needs the right to
+/// raise one's priority (RLIMIT_NICE, CAP_SYS_NICE): without it, the thread never enters it.
+class Priority {
+ public:
+  Priority() {
+    // Whether we may come back: the same right as lowering our nice value back from one more.
+    const auto tid = static_cast<id_t>(::gettid());
+    errno = 0;
+    const int nice = ::getpriority(PRIO_PROCESS, tid);
+    may_idle_ =
+        errno == 0 && ::setpriority(PRIO_PROCESS, tid, nice + 1) == 0 && ::setpriority(PRIO_PROCESS, tid, nice) == 0;
+  }
+  void idle(bool yes) noexcept {
+    if (yes == idle_ || (yes && !may_idle_)) return;
+    sched_param none{};
+    if (::pthread_setschedparam(::pthread_self(), yes ? SCHED_IDLE : SCHED_OTHER, &none) == 0)
+      idle_ = yes;
+    else if (!yes)
+      may_idle_ = false;  // cannot come back (should not happen: checked above)
+  }
+
+ private:
+  bool may_idle_ = false, idle_ = false;
+};
 
 thread_local int this_thread_track = static_cast<int>(Track::none);
 std::atomic<int> next_caller_track{static_cast<int>(Track::first_caller)};
@@ -140,11 +161,13 @@ void Tracer::close() {
 
 void Tracer::run() {
   block_sigpipe_in_this_thread();  // a trace written to a pipe whose reader left: EPIPE, not death
+  Priority priority;
   std::vector<ChunkTrace> chunks;
   std::vector<TraceEvent> events;
   NodeClocks clocks;
   for (bool last = false; !last;) {
     std::uint64_t dropped = 0;
+    priority.idle(false);  // the pool's threads wait for this lock: never held at idle priority
     {
       std::unique_lock lock{mutex_};
       cv_.wait_for(lock, period, [&] { return closing_ || chunks_.size() >= batch; });
@@ -153,15 +176,19 @@ void Tracer::run() {
       events.swap(events_);
       dropped = std::exchange(dropped_, 0);
     }
-    yield_to_the_pool(chunks.size() + events.size() < catch_up_at);
     for (auto& c : chunks) clocks.place(c);
-    if (file_) file_->write(events, chunks, dropped);
-    if (options_.on_event) deliver(events, chunks);
+    if (options_.on_event) deliver(events, chunks);  // the user's code, at its normal priority
     if (dropped != 0) log(LogLevel::warn, "the trace fell behind: {} record(s) left out", dropped);
+    if (file_) {
+      priority.idle(chunks.size() + events.size() < catch_up_at);
+      file_->write(events, chunks, dropped);
+    }
     chunks.clear();
     events.clear();
   }
 }
+
+bool Tracer::on_its_thread() const noexcept { return std::this_thread::get_id() == thread_.get_id(); }
 
 void Tracer::deliver(std::vector<TraceEvent>& events, std::vector<ChunkTrace>& chunks) {
   // The user's code: what it throws ends its delivery, never the trace thread or the pool.

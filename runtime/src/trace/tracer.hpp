@@ -35,6 +35,8 @@ class Tracer {
   void event(TraceEvent event);
   /// Writes what is left and completes the file. Idempotent; the destructor calls it.
   void close();
+  /// Whether the calling thread is the trace's (running the callback).
+  [[nodiscard]] bool on_its_thread() const noexcept;
 
   /// The track of the calling thread: a handler thread's, set by set_thread_track, or a caller
   /// thread's own (numbered on first use).

@@ -19,8 +19,7 @@
 // where items = u32 count, then count x (u32 size, bytes).
 // A result whose header has flag `timed` ends with u64 started, u64 finished: when the worker
 // began and ended the chunk, in nanoseconds of its CLOCK_MONOTONIC (the host's steady_clock on
-// the same machine), after the payload above. Every worker of this protocol sends them; a host
-// that does not know the flag would refuse the trailing bytes, which is why it is a flag.
+// the same machine), after the payload above. Every worker of protocol 4 sends them.
 // `job` and `index` (chunk number) are echoed by the result so the host can check the pairing.
 
 #include <dlpool/wire/bytes.hpp>
@@ -32,7 +31,7 @@
 
 namespace dlpool::wire {
 
-inline constexpr std::uint32_t protocol_version = 3;
+inline constexpr std::uint32_t protocol_version = 4;  // 4: results carry run times (flag timed)
 inline constexpr std::size_t header_size = 20;
 inline constexpr std::size_t job_offset = 8;  // of the header's u64 job field
 /// Default bound on one frame's payload; both sides check it before allocating.
