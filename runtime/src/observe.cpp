@@ -14,15 +14,7 @@
 #include <typeinfo>
 
 namespace dlpool::detail {
-namespace {
-
-/// Milliseconds from now until `t` for poll(), rounded up.
-int millis_until(Clock::time_point t) {
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(t - Clock::now()).count();
-  return static_cast<int>(std::clamp<std::int64_t>(left, 0, 1 << 30));
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string describe_error(const std::exception_ptr& error) {
   try {
@@ -87,8 +79,8 @@ std::optional<ChunkTrace> PoolImpl::count_ending(const InFlight& chunk, Ending h
   return trace;
 }
 
-int PoolImpl::report_progress(std::unique_lock<std::mutex>& lock) {
-  if (!options_.progress) return -1;
+Clock::time_point PoolImpl::report_progress(std::unique_lock<std::mutex>& lock) {
+  if (!options_.progress) return Clock::time_point::max();
   if (Clock::now() >= progress_due_) {
     const auto counts = stats_.counts(running_items());
     progress_due_ = Clock::now() + options_.progress_interval;
@@ -105,7 +97,7 @@ int PoolImpl::report_progress(std::unique_lock<std::mutex>& lock) {
       lock.lock();
     }
   }
-  return millis_until(progress_due_);
+  return progress_due_;
 }
 
 void PoolImpl::trace_worker(const Worker& worker, TraceEvent::Kind kind, std::string args, std::string detail) const {

@@ -302,8 +302,8 @@ class PoolImpl final : private TransportEvents {
   /// if there is a trace.
   std::optional<ChunkTrace> count_ending(const InFlight& chunk, Ending how, std::string error);
   /// Worker handler: calls the progress callback if it is due and the counts changed (outside
-  /// the lock); returns poll()'s timeout until the next one (-1: none).
-  int report_progress(std::unique_lock<std::mutex>& lock);
+  /// the lock); returns when the next one is due (time_point::max(): never).
+  Clock::time_point report_progress(std::unique_lock<std::mutex>& lock);
   /// A worker's event for the trace (`args`: a JSON object, or empty; `detail`: for people).
   void trace_worker(const Worker& worker, TraceEvent::Kind kind, std::string args = {}, std::string detail = {}) const;
   void trace_pool(TraceEvent::Kind kind) const;

@@ -175,7 +175,7 @@ void PoolImpl::worker_handler() {
     // CPython: loop while running, or while closed with work outstanding.
     while (state_ == State::run || (state_ == State::close && !cache_.empty())) {
       maintain_pool(lock);
-      const int progress = report_progress(lock);
+      const int progress = poll_timeout(report_progress(lock));
       const int deadline = enforce_deadlines();
       poll_exits(lock, progress < 0 ? deadline : deadline < 0 ? progress : std::min(progress, deadline));
     }

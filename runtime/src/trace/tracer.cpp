@@ -123,6 +123,7 @@ void Tracer::set_thread_track(Track track) noexcept { this_thread_track = static
 Tracer::Tracer(TraceOptions options, Clock::time_point start) : options_{std::move(options)} {
   if (!options_.file.empty()) file_ = std::make_unique<ChromeTraceWriter>(options_.file, start);
   thread_ = std::jthread{[this] { run(); }};
+  thread_id_ = thread_.get_id();
 }
 
 Tracer::~Tracer() { close(); }
@@ -151,16 +152,25 @@ void Tracer::event(TraceEvent event) {
 void Tracer::close() {
   {
     std::lock_guard lock{mutex_};
-    if (closing_) return;
     closing_ = true;
   }
   cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
-  if (file_) file_->finish();
+  if (thread_.joinable()) thread_.join();  // once: join() and the destructor both close
+  if (file_) file_->finish();              // idempotent
 }
 
 void Tracer::run() {
   block_sigpipe_in_this_thread();  // a trace written to a pipe whose reader left: EPIPE, not death
+  try {
+    run_rounds();
+  } catch (const std::exception& e) {  // bad_alloc: the trace ends, the pool goes on
+    log(LogLevel::error, "the trace stopped: {}", e.what());
+    std::lock_guard lock{mutex_};
+    closing_ = true;  // records pushed from now on are dropped
+  }
+}
+
+void Tracer::run_rounds() {
   Priority priority;
   std::vector<ChunkTrace> chunks;
   std::vector<TraceEvent> events;
@@ -188,7 +198,7 @@ void Tracer::run() {
   }
 }
 
-bool Tracer::on_its_thread() const noexcept { return std::this_thread::get_id() == thread_.get_id(); }
+bool Tracer::on_its_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
 
 void Tracer::deliver(std::vector<TraceEvent>& events, std::vector<ChunkTrace>& chunks) {
   // The user's code: what it throws ends its delivery, never the trace thread or the pool.

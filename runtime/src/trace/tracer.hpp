@@ -45,6 +45,7 @@ class Tracer {
 
  private:
   void run();
+  void run_rounds();
   void deliver(std::vector<TraceEvent>& events, std::vector<ChunkTrace>& chunks);
 
   const TraceOptions options_;
@@ -56,6 +57,7 @@ class Tracer {
   std::uint64_t dropped_ = 0;
   bool closing_ = false;
   std::jthread thread_;
+  std::thread::id thread_id_;  // thread_'s, kept: joining thread_ forgets it
 };
 
 }  // namespace dlpool::detail
