@@ -337,7 +337,7 @@ void PoolImpl::stop_worker(Worker& worker, Worker::Stop why) {
   signal_eventfd(worker_wake_.get());  // the worker handler sends SIGKILL when it is due
 }
 
-void PoolImpl::report_chunk(InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items,
+void PoolImpl::report_chunk(const InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items,
                             bool lost) {
   auto& job = *chunk.record->job;
   const auto error_for_trace = error;

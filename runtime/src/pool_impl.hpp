@@ -313,7 +313,7 @@ class PoolImpl final : private TransportEvents {
   // shared
   void maybe_complete(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& lock);
   /// A chunk ended (`error`: it failed; `lost`: with WorkerLostError): its job has it, it is counted.
-  void report_chunk(InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items = {},
+  void report_chunk(const InFlight& chunk, std::exception_ptr error, std::span<const std::string_view> items = {},
                     bool lost = false);
   void stop_worker(Worker& worker, Worker::Stop why);
 

@@ -37,15 +37,9 @@ void put_int(std::string& out, std::int64_t value) {
   out.append(digits, end);
 }
 
-/// Nanoseconds as microseconds with three decimals, exactly ("1234.567"); never negative.
 void put_micros(std::string& out, std::int64_t ns) {
-  if (ns < 0) ns = 0;
-  put_uint(out, static_cast<std::uint64_t>(ns / 1000));
-  const auto frac = static_cast<int>(ns % 1000);
-  out += '.';
-  out += static_cast<char>('0' + frac / 100);
-  out += static_cast<char>('0' + frac / 10 % 10);
-  out += static_cast<char>('0' + frac % 10);
+  char text[24];
+  out.append(text, write_micros(text, ns));
 }
 
 std::string_view worker_event_name(TraceEvent::Kind kind) {

@@ -25,17 +25,7 @@ struct Cursor {
     at += s.size();
   }
   void number(std::uint64_t value) noexcept { at = std::to_chars(at, at + 20, value).ptr; }
-  /// Nanoseconds as microseconds with three decimals, never negative.
-  void micros(std::int64_t ns) noexcept {
-    if (ns < 0) ns = 0;
-    number(static_cast<std::uint64_t>(ns / 1000));
-    const auto frac = static_cast<int>(ns % 1000);
-    at[0] = '.';
-    at[1] = static_cast<char>('0' + frac / 100);
-    at[2] = static_cast<char>('0' + frac / 10 % 10);
-    at[3] = static_cast<char>('0' + frac % 10);
-    at += 4;
-  }
+  void micros(std::int64_t ns) noexcept { at = write_micros(at, ns); }
   /// `,"ts":…,"dur":…` from `from` to `to` (0 if `to` is not later).
   void span(std::int64_t from, std::int64_t to) noexcept {
     text(R"(,"ts":)");
@@ -55,6 +45,17 @@ std::string_view status_of(Ending how) {
 }
 
 }  // namespace
+
+char* write_micros(char* at, std::int64_t ns) noexcept {
+  if (ns < 0) ns = 0;
+  at = std::to_chars(at, at + 20, static_cast<std::uint64_t>(ns / 1000)).ptr;
+  const auto frac = static_cast<int>(ns % 1000);
+  at[0] = '.';
+  at[1] = static_cast<char>('0' + frac / 100);
+  at[2] = static_cast<char>('0' + frac / 10 % 10);
+  at[3] = static_cast<char>('0' + frac % 10);
+  return at + 4;
+}
 
 const std::string& ChunkJson::escaped_task(const std::string* task) {
   auto [it, added] = tasks_.try_emplace(task);

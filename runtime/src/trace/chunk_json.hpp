@@ -13,6 +13,10 @@
 
 namespace dlpool::detail {
 
+/// Writes nanoseconds at `at` as microseconds with three decimals, exactly ("1234.567"; never
+/// negative: a time before the trace's start is 0), and returns the end. Needs 24 bytes.
+char* write_micros(char* at, std::int64_t ns) noexcept;
+
 class ChunkJson {
  public:
   using Clock = std::chrono::steady_clock;

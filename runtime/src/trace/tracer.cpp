@@ -128,25 +128,25 @@ Tracer::Tracer(TraceOptions options, Clock::time_point start) : options_{std::mo
 
 Tracer::~Tracer() { close(); }
 
+template <class Record>
+std::size_t Tracer::push(std::vector<Record>& pending, Record record) {
+  if (closing_) return 0;
+  if (pending.size() >= max_pending) {
+    ++dropped_;
+    return 0;
+  }
+  pending.push_back(std::move(record));
+  return pending.size();
+}
+
 void Tracer::chunk(ChunkTrace record) {
   std::lock_guard lock{mutex_};
-  if (closing_) return;
-  if (chunks_.size() >= max_pending) {
-    ++dropped_;
-    return;
-  }
-  chunks_.push_back(std::move(record));
-  if (chunks_.size() == batch) cv_.notify_one();
+  if (push(chunks_, std::move(record)) == batch) cv_.notify_one();
 }
 
 void Tracer::event(TraceEvent event) {
   std::lock_guard lock{mutex_};
-  if (closing_) return;
-  if (events_.size() >= max_pending) {
-    ++dropped_;
-    return;
-  }
-  events_.push_back(std::move(event));
+  push(events_, std::move(event));
 }
 
 void Tracer::close() {

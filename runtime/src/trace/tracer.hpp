@@ -46,6 +46,10 @@ class Tracer {
  private:
   void run();
   void run_rounds();
+  /// Adds a record to `pending` (the lock held), unless closing or full (then it is dropped and
+  /// counted); returns how many wait then, 0 if it was not added.
+  template <class Record>
+  std::size_t push(std::vector<Record>& pending, Record record);
   void deliver(std::vector<TraceEvent>& events, std::vector<ChunkTrace>& chunks);
 
   const TraceOptions options_;
