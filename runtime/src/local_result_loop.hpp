@@ -11,6 +11,7 @@
 #include "sys/unique_fd.hpp"
 #include "transport.hpp"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,17 +38,26 @@ class LocalResultLoop {
   void wake() const;
   /// run() returns after this round.
   void stop();
+  /// Transport::receive: the calling thread reads `worker`'s frames until `done`, or returns at
+  /// once, or once the worker exits or its pipe closes or breaks the protocol (then the loop
+  /// reads it again).
+  bool receive(const std::shared_ptr<LocalWorker>& worker, const std::atomic<bool>& done);
 
   /// The loop itself, until stop(): on the thread that is to run routing's result work.
   void run();
 
  private:
-  FrameReader::Fill read(LocalWorker& worker);
+  // With worker.read_mutex held, from the loop or a receiving caller (`scratch`: the thread's).
+  FrameReader::Fill read(LocalWorker& worker, ParsedResult& scratch);
+  /// receive(): bytes from `worker`'s pipe (data), or its end (eof: EOF, or it exited).
+  static FrameReader::Fill await_bytes(LocalWorker& worker);
   /// False: it is ended, read no more of it.
-  bool handle_frame(LocalWorker& worker, const wire::FrameHeader& header, std::string_view payload);
+  bool handle_frame(LocalWorker& worker, const wire::FrameHeader& header, std::string_view payload,
+                    ParsedResult& scratch);
   /// Its result pipe is no longer read (EOF, or `why`: the protocol error it is ended for); routing
   /// hears of it (on_closing).
   void lose_channel(LocalWorker& worker, std::string why);
+
   void finish(const std::shared_ptr<LocalWorker>& worker);
 
   TransportEvents& events_;
@@ -59,6 +69,7 @@ class LocalResultLoop {
 
   std::mutex mutex_;  // guards the hand-over below
   std::vector<std::shared_ptr<LocalWorker>> to_watch_, to_finalize_;
+  std::vector<std::shared_ptr<LocalWorker>> to_read_;  // a receiver left bytes in their readers
   bool stop_ = false;
 };
 

@@ -47,6 +47,9 @@ class LocalTransport final : public Transport {
   void finalize(std::shared_ptr<Executor> executor) override {
     results_.finalize(std::static_pointer_cast<LocalWorker>(std::move(executor)));
   }
+  bool receive(const std::shared_ptr<Executor>& executor, const std::atomic<bool>& done) override {
+    return results_.receive(std::static_pointer_cast<LocalWorker>(executor), done);
+  }
   void run() override { results_.run(); }
   void wake() override { results_.wake(); }
   void stop() override { results_.stop(); }

@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdint>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -94,10 +95,12 @@ class LocalWorker : public Executor {
   // Its last chunk took doorbell_after_chunks_of or more: it waits on its doorbell. Set by the
   // result handler, read by whichever thread writes next.
   std::atomic<bool> rings{false};
-  UniqueFd from_worker;        // result handler reads
+  UniqueFd from_worker;        // read by whoever holds read_mutex
   Ledger ledger;               // the worker writes; read when it dies (LocalResultLoop::finish)
   PipeCapacity to_worker_capacity;  // grown for batches and for INIT (others write small frames)
-  // Its result loop's (local_result_loop.hpp): it alone writes these.
+  // Its result loop's (local_result_loop.hpp), or a caller's receiving its own answer: held by
+  // whichever reads the result pipe, and guarding the reading state below.
+  std::mutex read_mutex;
   FrameReader reader;
   bool channel_lost = false;   // EOF or protocol error on its result pipe: no longer read
   std::string protocol_error;  // why the host ended it for what it sent

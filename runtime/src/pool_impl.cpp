@@ -50,6 +50,13 @@ class JobHandle final : public JobControl {
     return link_->pool && link_->pool->cancel(record, kill);
   }
 
+  void receive() override {
+    const auto record = record_.lock();
+    if (!record) return;
+    std::unique_lock lock{link_->mutex};
+    if (link_->pool) link_->pool->receive(record, lock);
+  }
+
   void consumed(std::size_t items) override {
     const auto record = record_.lock();
     if (!record) return;
@@ -147,6 +154,7 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
                      : std::max(4 * static_cast<std::size_t>(processes_) * record->chunksize, default_window_items);
   }
   record->task = std::move(submission.task);
+  record->callbacks = submission.callbacks;
   record->submitted = Clock::now();
   record->job = std::move(submission.job);
   auto control = std::make_shared<JobHandle>(link_, record, this);
@@ -165,9 +173,15 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
     record->id = next_job_++;
     cache_.emplace(record->id, record);
     record->book = &stats_.task(std::move(times_key));
-    if (record->first_chunk) {
-      std::memcpy(record->first_chunk->frame.data() + wire::job_offset, &record->id, sizeof record->id);
+    if (auto& first = record->first_chunk) {
+      std::memcpy(first->frame.data() + wire::job_offset, &record->id, sizeof record->id);
+      // Sent straight to an idle worker, a call without callbacks is one its caller may be about
+      // to block on, reading the answer itself: the worker then waits for a next call awake.
+      const bool awaited = !record->callbacks;
+      wire::set_frame_flag(first->frame, wire::flag_awaited, awaited);
       direct = send_directly(record);
+      if (!direct.worker && awaited) wire::set_frame_flag(first->frame, wire::flag_awaited, false);
+      if (direct.worker && awaited) record->receive_from = direct.worker->executor;
     }
     if (!direct.worker) queue_.emplace_back(std::move(record), std::move(submission.source));
   }
@@ -182,6 +196,20 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
   std::lock_guard lock{mutex_};
   written(*direct.worker);
   return control;
+}
+
+void PoolImpl::receive(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& link) {
+  std::shared_ptr<Executor> from;
+  {
+    std::lock_guard lock{mutex_};
+    if (!record->receive_from || record->completed || state_ == State::terminate) return;
+    from = std::move(record->receive_from);
+    ++receivers_;
+  }
+  link.unlock();  // the pool stays until receivers_ is back to 0 (join)
+  transport_->receive(from, record->completed);
+  std::lock_guard lock{mutex_};
+  if (--receivers_ == 0) receivers_cv_.notify_all();
 }
 
 bool PoolImpl::cancel(const std::shared_ptr<JobRecord>& record, bool kill) {
@@ -284,6 +312,11 @@ void PoolImpl::join() {
   task_thread_.join();
   result_thread_.join();
   join_pullers();
+  {
+    // Each is woken by its answer or by its worker's exit, which terminate() brings about.
+    std::unique_lock lock{mutex_};
+    receivers_cv_.wait(lock, [&] { return receivers_ == 0; });
+  }
   if (tracer_) tracer_->close();  // the file is complete once join() returns
   joined_ = true;
 }
@@ -298,7 +331,8 @@ std::vector<int> PoolImpl::worker_pids() const {
 
 void PoolImpl::maybe_complete(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& lock) {
   if (record->completed || !record->input_ended || record->chunks_done != record->chunks_made) return;
-  if (std::this_thread::get_id() != result_thread_.get_id()) {
+  record->receive_from.reset();
+  if (record->callbacks && std::this_thread::get_id() != result_thread_.get_id()) {
     // Callbacks run on the result handler, as CPython's do: hand the completion over.
     to_complete_.push_back(record);
     transport_->wake();

@@ -82,6 +82,10 @@ struct JobRecord {
   Clock::time_point submitted{};  // when it was submitted
   Average chunk_time;
   std::optional<EncodedChunk> first_chunk;  // apply_async: encoded by the caller, not yet sent
+  bool callbacks = true;  // Submission::callbacks
+  // Its one chunk went straight to this idle executor, and it has no callbacks: the caller may
+  // read the answer itself (receive). Taken by the first to try.
+  std::shared_ptr<Executor> receive_from;
   std::size_t chunksize = 1;  // items per chunk, the last excepted
   // imap: input is pulled only while items_made + chunksize <= consumed + window_items.
   std::size_t window_items = 0;  // 0: unbounded
@@ -93,7 +97,7 @@ struct JobRecord {
   bool pulled = false;      // its input is read by an input puller (a generator)
   std::size_t unsent = 0;   // pulled: chunks the puller put in ready_ that no worker took yet
   std::atomic<bool> cancelled{false};  // written under the pool lock; report_chunk reads it without
-  bool completed = false;
+  std::atomic<bool> completed{false};  // written under the pool lock; a receiver reads it without
   std::size_t items_ended = 0;  // in chunks reported (pool lock)
   bool aborted = false;         // failed as a whole by terminate: its chunks no longer count
 };
@@ -196,6 +200,9 @@ class PoolImpl final : private TransportEvents {
   // JobControl, through PoolLink
   bool cancel(const std::shared_ptr<JobRecord>& record, bool kill);
   void resume(const std::shared_ptr<JobRecord>& record);
+  /// JobControl::receive. Called with the PoolLink's lock held, which it releases (`link`)
+  /// before it blocks: join() waits for receivers instead.
+  void receive(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& link);
 
   void close();
   void terminate();
@@ -368,6 +375,8 @@ class PoolImpl final : private TransportEvents {
   std::list<Puller> pullers_;  // pool lock; finished ones are joined when the next one starts
   bool joined_ = false;
   std::mutex join_mutex_;
+  int receivers_ = 0;  // callers reading their answer themselves (pool lock); join() waits them out
+  std::condition_variable receivers_cv_;
   std::shared_ptr<PoolLink> link_ = std::make_shared<PoolLink>();
 };
 

@@ -49,6 +49,7 @@
 
 #include <dlpool/wire/plugin_report.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -159,7 +160,8 @@ class Executor : public Interface {
   virtual void abandon(std::string why) = 0;
 };
 
-/// What a transport tells routing of its executors, from the transport's own thread: for each
+/// What a transport tells routing of its executors, from the transport's own thread (or from a
+/// caller's, while it receives its own answer: Transport::receive, one thread at a time): for each
 /// executor, in the order given at the top. The executor stays alive through each call.
 class TransportEvents {
  public:
@@ -218,6 +220,16 @@ class Transport : public Interface {
   /// No executor is started from here on; those running are not affected. `wait`: until the
   /// transport's helpers (a fork server) are gone.
   virtual void stop_starting(bool wait) noexcept = 0;
+  /// A two-hop answer: the calling thread, which blocks on a job whose one chunk `executor`
+  /// runs, reads its frames itself and hands each to routing until `done` (routing sets it as
+  /// the answer completes the job), instead of waiting for the loop to read the answer and then
+  /// wake it. Frames after the answer are left to the loop. Returns at once when it cannot (the
+  /// loop is reading that executor now, it is gone, or the transport cannot), and once the
+  /// executor exits, its answer unread: the loop then delivers what it sent, as ever. Returns
+  /// whether `done`. Events so run on the caller's thread.
+  virtual bool receive(const std::shared_ptr<Executor>& /*executor*/, const std::atomic<bool>& done) {
+    return done.load();
+  }
 };
 
 }  // namespace dlpool::detail

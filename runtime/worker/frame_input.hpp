@@ -15,7 +15,8 @@ namespace dlpool::worker {
 /// batch, come out of a single read.
 ///
 /// With a doorbell, a worker that has just run a long chunk waits on it as well as on the pipe,
-/// to be woken on its own CPU (see sys/doorbell.hpp). After short ones it blocks in read().
+/// to be woken on its own CPU (see sys/doorbell.hpp). After short ones it blocks in read(), or
+/// when the next frame is expected soon, polls the pipe for up to frame_spin first.
 class FrameInput {
  public:
   FrameInput(int fd, std::uint32_t max_payload, int doorbell = -1)
@@ -26,14 +27,22 @@ class FrameInput {
   /// over the limit (decided from the header alone, before the payload is read or allocated), or
   /// a pipe that ends inside a frame; std::system_error when reading fails.
   bool next(wire::FrameHeader& header, std::string_view& payload);
+  /// Whether the next frame is likely to follow at once (the chunk just run was awaited by its
+  /// caller: wire::flag_awaited).
+  void expect_next_soon(bool soon) noexcept { next_soon_ = soon; }
 
  private:
+  static constexpr auto frame_spin = std::chrono::microseconds{50};
+
   /// Blocks until the pipe has bytes or is closed, woken by the doorbell.
   void wait_for_doorbell();
+  /// Returns once the pipe has bytes or is closed, or after frame_spin.
+  void poll_briefly() const;
 
   int fd_;
   int doorbell_;
   detail::FrameReader reader_;
+  bool next_soon_ = false;
   std::chrono::steady_clock::time_point returned_ = std::chrono::steady_clock::now();  // next() last returned
 };
 

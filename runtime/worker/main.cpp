@@ -275,6 +275,7 @@ int main(int argc, char** argv) {
           ledger.started(++tasks_started);
           const auto started = monotonic_ns();
           runner.run(header, payload, frame);
+          input.expect_next_soon((header.flags & dlpool::wire::flag_awaited) != 0);
           dlpool::wire::append_run_times(frame, started, monotonic_ns());
           send_answer(loader, frame, scratch);
           auto why = runner.ran_out_of_memory() ? std::optional<std::string>{"a task ran out of memory under its limit"}

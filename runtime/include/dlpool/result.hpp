@@ -40,6 +40,10 @@ class JobControl {
   /// Whether the calling thread is the result-handler thread of the job's pool, i.e. a callback:
   /// waiting there for a result of that pool would never end.
   [[nodiscard]] virtual bool on_result_thread() const noexcept = 0;
+  /// The caller is about to block until the job completes: when its one chunk went straight to
+  /// an idle worker and nothing else reads that worker now, the calling thread reads the answer
+  /// itself (two hops, not three). Returns at once otherwise; either way the wait follows.
+  virtual void receive() = 0;
 };
 
 /// The UsageError message of `call` made from a callback of the pool it would wait for.
@@ -140,7 +144,8 @@ class AsyncResult {
   void wait() const {
     if (!state_->is_ready()) {
       detail::refuse_wait_in_callback(state_->control, "AsyncResult::get() or wait()");
-      detail::spin_until_changed(state_->ready, 0);
+      if (state_->control) state_->control->receive();
+      if (!state_->is_ready()) detail::spin_until_changed(state_->ready, 0);
     }
     std::unique_lock lock{state_->mutex};
     state_->cv.wait(lock, [&] { return state_->is_ready(); });

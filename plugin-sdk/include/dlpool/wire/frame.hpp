@@ -50,6 +50,9 @@ enum class FrameKind : std::uint16_t {
 
 /// Header flags.
 inline constexpr std::uint16_t flag_timed = 1;  // result: run times follow the payload
+// task: its caller blocks on the answer, and is likely to send its next call at once; the worker
+// then watches its pipe for a moment after answering (see runtime/worker/frame_input.cpp).
+inline constexpr std::uint16_t flag_awaited = 2;
 inline constexpr std::size_t run_times_size = 16;
 
 enum class Codec : std::uint8_t { binary = 0, json = 1 };
@@ -101,14 +104,19 @@ inline void finish_frame(std::string& out, std::size_t start = 0) {
   std::memcpy(out.data() + start, &length, sizeof length);
 }
 
+/// Sets `flag` in the header of the complete frame `frame`, or clears it.
+inline void set_frame_flag(std::string& frame, std::uint16_t flag, bool on) {
+  std::uint16_t flags;
+  std::memcpy(&flags, frame.data() + 6, sizeof flags);
+  flags = on ? static_cast<std::uint16_t>(flags | flag) : static_cast<std::uint16_t>(flags & ~flag);
+  std::memcpy(frame.data() + 6, &flags, sizeof flags);
+}
+
 /// Appends a chunk's run times to the complete result frame `out` (see flag_timed).
 inline void append_run_times(std::string& out, std::uint64_t started_ns, std::uint64_t finished_ns) {
   put(out, started_ns);
   put(out, finished_ns);
-  std::uint16_t flags;
-  std::memcpy(&flags, out.data() + 6, sizeof flags);
-  flags |= flag_timed;
-  std::memcpy(out.data() + 6, &flags, sizeof flags);
+  set_frame_flag(out, flag_timed, true);
   finish_frame(out);
 }
 

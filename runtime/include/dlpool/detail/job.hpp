@@ -74,6 +74,9 @@ struct Submission {
   bool windowed = false;
   /// apply_async: one small item, which the caller's thread may hand straight to an idle worker.
   bool direct = false;
+  /// Its job runs callbacks, which run on the pool's result handler, as CPython's do. Without
+  /// them it may complete on any thread, and a direct one's caller may read its answer itself.
+  bool callbacks = true;
 };
 
 }  // namespace dlpool::detail

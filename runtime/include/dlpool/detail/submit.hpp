@@ -40,13 +40,15 @@ class Submitter {
                                                           Callbacks<typename CallCodec<T>::Result> callbacks) {
     using Codec = CallCodec<T>;
     auto state = std::make_shared<ResultState<typename Codec::Result>>();
+    const bool has_callbacks = callbacks.callback || callbacks.error_callback;
     std::vector<typename Codec::Item> items;
     items.push_back(std::move(args));
     state->control = submit(pool, {.task = task_ref(task),
                                    .job = std::make_shared<ApplyJob<Codec>>(state, std::move(callbacks)),
                                    .source = std::make_unique<HeldSource<Codec>>(std::move(items), 1),
                                    .chunksize = 1,
-                                   .direct = true});
+                                   .direct = true,
+                                   .callbacks = has_callbacks});
     return AsyncResult<typename Codec::Result>{std::move(state)};
   }
 
