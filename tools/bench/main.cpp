@@ -66,7 +66,7 @@ void run_all(const Settings& settings) {
     pool.join();
   }
 
-  // As many pairs of runs as the floor (pool_floor.c) takes its median over: a pair is ~1.8 s on
+  // As many pairs of runs as the floor (pool_floor.c) takes its median over: a pair is ~1.7 s on
   // two vCPUs. Every pair is reported ("runs"), and the table judges the worst as well.
   constexpr int floor_pairs = 9;
   run(settings, "cpu_speedup", [&] {

@@ -45,9 +45,9 @@ Sizes sizes_for(const Settings& settings) {
   s.imapk = q ? 5000 : 100'000;
   s.payload = q ? 20 : 200;
   s.cpu_items = 4 * settings.processes;
-  // One worker needs ~1.2 s for all the items (CPython's peer needs ~1.4 s for its 100,000): a
+  // One worker needs ~1.1 s for all the items (CPython's peer needs ~1.4 s for its 100,000): a
   // run that short of a second is at the mercy of one late wake-up or one tick of migration.
-  s.cpu_limit = q ? 20'000 : 700'000;
+  s.cpu_limit = q ? 20'000 : 800'000;
   s.errn = q ? 1000 : 20'000;
   s.kill_reps = q ? 3 : 21;
   s.endless_items = q ? 20'000 : 500'000;

@@ -124,8 +124,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "pool_floor: processes must be 1..%d and reps 1..%d\n", max_procs, max_reps);
     return 2;
   }
-  const int items = 4 * procs;           /* the peer's number of items, each ~7x its work */
-  const long limit = quick ? 20000 : 700000; /* as dlpool-bench: one child needs ~1.2 s */
+  const int items = 4 * procs;           /* the peer's number of items, each ~9x its work */
+  const long limit = quick ? 20000 : 800000; /* as dlpool-bench: one child needs ~1.1 s */
   double speedup[max_reps];
   for (int k = 0; k < reps; k++) speedup[k] = run(1, items, limit) / run(procs, items, limit);
   qsort(speedup, reps, sizeof speedup[0], compare);
