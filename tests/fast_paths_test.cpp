@@ -46,9 +46,9 @@ TEST(TwoHopApply, CallersGetTheirOwnAnswersAndCallbacksStayOnTheResultHandler) {
   std::vector<AsyncResult<int>> with_callbacks;
   for (int i = 0; i < calls; ++i) {
     with_callbacks.push_back(pool.apply_async(square, {i}, {.callback = [&](const int&) {
-                                                          std::lock_guard lock{mutex};
-                                                          callback_threads.insert(std::this_thread::get_id());
-                                                        }}));
+                                                std::lock_guard lock{mutex};
+                                                callback_threads.insert(std::this_thread::get_id());
+                                              }}));
   }
   for (auto& thread : threads) thread.join();
   for (int i = 0; i < calls; ++i) EXPECT_EQ(with_callbacks[static_cast<std::size_t>(i)].get(), i * i);
@@ -67,7 +67,8 @@ TEST(TwoHopApply, TerminateEndsACallerBlockedOnItsOwnAnswer) {
   test::TempDir dir;
   test::Fifo started{dir.path() / "started"}, gate{dir.path() / "gate"};
   auto pool = std::make_unique<Pool>(options(1));
-  auto blocked = std::async(std::launch::async, [&] { return pool->apply(signal_then_wait, started.path(), gate.path(), 7); });
+  auto blocked =
+      std::async(std::launch::async, [&] { return pool->apply(signal_then_wait, started.path(), gate.path(), 7); });
   ASSERT_EQ(started.read_lines(1, 10s).size(), 1u) << "the task never started";
   pool->terminate();
   EXPECT_THROW(blocked.get(), PoolTerminated);
@@ -81,7 +82,8 @@ TEST(TwoHopApply, ACallerWhoseWorkerIsKilledGetsWorkerLostErrorAndThePoolGoesOn)
   test::Fifo started{dir.path() / "started"}, gate{dir.path() / "gate"};
   Pool pool{options(1)};
   const int pid = pool.worker_pids().at(0);
-  auto blocked = std::async(std::launch::async, [&] { return pool.apply(signal_then_wait, started.path(), gate.path(), 7); });
+  auto blocked =
+      std::async(std::launch::async, [&] { return pool.apply(signal_then_wait, started.path(), gate.path(), 7); });
   ASSERT_EQ(started.read_lines(1, 10s).size(), 1u) << "the task never started";
   ::kill(pid, SIGKILL);
   try {

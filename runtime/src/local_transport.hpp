@@ -50,6 +50,7 @@ class LocalTransport final : public Transport {
   bool receive(const std::shared_ptr<Executor>& executor, const std::atomic<bool>& done) override {
     return results_.receive(std::static_pointer_cast<LocalWorker>(executor), done);
   }
+  [[nodiscard]] bool can_receive() const noexcept override { return true; }
   void run() override { results_.run(); }
   void wake() override { results_.wake(); }
   void stop() override { results_.stop(); }

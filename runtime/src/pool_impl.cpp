@@ -177,7 +177,8 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
       std::memcpy(first->frame.data() + wire::job_offset, &record->id, sizeof record->id);
       // Sent straight to an idle worker, a call without callbacks is one its caller may be about
       // to block on, reading the answer itself: the worker then waits for a next call awake.
-      const bool awaited = !record->callbacks;
+      // (Not over MPI: no caller reads there, and a worker polling takes a CPU from its agent.)
+      const bool awaited = !record->callbacks && transport_->can_receive();
       wire::set_frame_flag(first->frame, wire::flag_awaited, awaited);
       direct = send_directly(record);
       if (!direct.worker && awaited) wire::set_frame_flag(first->frame, wire::flag_awaited, false);

@@ -230,6 +230,8 @@ class Transport : public Interface {
   virtual bool receive(const std::shared_ptr<Executor>& /*executor*/, const std::atomic<bool>& done) {
     return done.load();
   }
+  /// Whether receive() can read answers itself (else it only says whether `done`).
+  [[nodiscard]] virtual bool can_receive() const noexcept { return false; }
 };
 
 }  // namespace dlpool::detail
