@@ -143,7 +143,7 @@ FrameReader::Fill LocalResultLoop::await_bytes(LocalWorker& worker) {
     pollfd fds[]{{fd, POLLIN, 0}, {worker.process.pidfd(), POLLIN, 0}};
     if (::poll(fds, std::size(fds), -1) < 0) {
       if (errno == EINTR) continue;
-      throw_errno("poll on a result pipe");
+      return FrameReader::Fill::eof;  // cannot wait here (ENOMEM): the loop reads it instead
     }
     if (fds[1].revents != 0) return FrameReader::Fill::eof;  // the loop drains it (finish)
     if (const auto fill = worker.reader.fill(fd); fill != FrameReader::Fill::drained) return fill;

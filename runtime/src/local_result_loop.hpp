@@ -49,7 +49,8 @@ class LocalResultLoop {
  private:
   // With worker.read_mutex held, from the loop or a receiving caller (`scratch`: the thread's).
   FrameReader::Fill read(LocalWorker& worker, ParsedResult& scratch);
-  /// receive(): bytes from `worker`'s pipe (data), or its end (eof: EOF, or it exited).
+  /// receive(): bytes from `worker`'s pipe (data), or `eof`: EOF, it exited, or this thread
+  /// cannot wait on it.
   static FrameReader::Fill await_bytes(LocalWorker& worker);
   /// False: it is ended, read no more of it.
   bool handle_frame(LocalWorker& worker, const wire::FrameHeader& header, std::string_view payload,
