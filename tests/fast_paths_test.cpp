@@ -7,6 +7,7 @@
 #include <csignal>
 #include <future>
 #include <mutex>
+#include <numeric>
 #include <set>
 #include <thread>
 #include <vector>
@@ -22,6 +23,7 @@ const Task<int(std::string, std::string, int)> signal_then_wait{"testkit", "sign
 
 TEST(TwoHopApply, CallersGetTheirOwnAnswersAndCallbacksStayOnTheResultHandler) {
   Pool pool{options(2)};
+  ASSERT_EQ(pool.apply(square, 2), 4);  // the workers are ready: calls now go straight to them
   constexpr int callers = 3, calls = 300;
   std::mutex mutex;
   std::set<std::thread::id> caller_threads;
@@ -53,6 +55,7 @@ TEST(TwoHopApply, CallersGetTheirOwnAnswersAndCallbacksStayOnTheResultHandler) {
   for (auto& thread : threads) thread.join();
   for (int i = 0; i < calls; ++i) EXPECT_EQ(with_callbacks[static_cast<std::size_t>(i)].get(), i * i);
   EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GT(pool.stats().answers_read_by_callers, 0u) << "no caller read its own answer";
   std::lock_guard lock{mutex};
   ASSERT_EQ(callback_threads.size(), static_cast<std::size_t>(calls));
   EXPECT_EQ(std::set<std::thread::id>(callback_threads.begin(), callback_threads.end()).size(), 1u)
@@ -67,6 +70,7 @@ TEST(TwoHopApply, TerminateEndsACallerBlockedOnItsOwnAnswer) {
   test::TempDir dir;
   test::Fifo started{dir.path() / "started"}, gate{dir.path() / "gate"};
   auto pool = std::make_unique<Pool>(options(1));
+  ASSERT_EQ(pool->apply(square, 2), 4);  // ready: the next call goes straight to the worker
   auto blocked =
       std::async(std::launch::async, [&] { return pool->apply(signal_then_wait, started.path(), gate.path(), 7); });
   ASSERT_EQ(started.read_lines(1, 10s).size(), 1u) << "the task never started";
@@ -81,6 +85,7 @@ TEST(TwoHopApply, ACallerWhoseWorkerIsKilledGetsWorkerLostErrorAndThePoolGoesOn)
   test::TempDir dir;
   test::Fifo started{dir.path() / "started"}, gate{dir.path() / "gate"};
   Pool pool{options(1)};
+  ASSERT_EQ(pool.apply(square, 2), 4);  // ready: the next call goes straight to the worker
   const int pid = pool.worker_pids().at(0);
   auto blocked =
       std::async(std::launch::async, [&] { return pool.apply(signal_then_wait, started.path(), gate.path(), 7); });
@@ -93,6 +98,29 @@ TEST(TwoHopApply, ACallerWhoseWorkerIsKilledGetsWorkerLostErrorAndThePoolGoesOn)
     EXPECT_EQ(e.pid(), pid);
   }
   EXPECT_EQ(pool.apply(square, 9), 81);
+  pool.close();
+  pool.join();
+}
+
+TEST(TwoHopApply, ChunksQueuedBehindACallersAnswerStillReachTheirJob) {
+  // Short chunks of a map may be queued on the worker right behind an apply's, so the caller
+  // reading its answer may read theirs too: those must reach the map, or it never ends.
+  Pool pool{options(1)};
+  std::vector<int> items(50);
+  std::iota(items.begin(), items.end(), 0);
+  std::vector<int> squares;
+  for (const int x : items) squares.push_back(x * x);
+  ASSERT_EQ(pool.map(square, items, 1), squares);  // square is known to be short from here on
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0};
+  std::thread caller{[&] {
+    for (int i = 0; !stop.load(); ++i)
+      if (pool.apply(square, i % 1000) != (i % 1000) * (i % 1000)) ++wrong;
+  }};
+  for (int round = 0; round < 100; ++round) EXPECT_EQ(pool.map(square, items, 1), squares) << "round " << round;
+  stop = true;
+  caller.join();
+  EXPECT_EQ(wrong.load(), 0);
   pool.close();
   pool.join();
 }

@@ -7,6 +7,7 @@
 #include <dlpool/wire/frame.hpp>
 
 #include <cerrno>
+#include <cstring>
 #include <iterator>
 #include <utility>
 
@@ -92,45 +93,59 @@ void LocalResultLoop::run() {
 }
 
 bool LocalResultLoop::receive(const std::shared_ptr<LocalWorker>& worker, const std::atomic<bool>& done) {
-  std::unique_lock hold{worker->read_mutex, std::try_to_lock};
-  if (!hold || worker->channel_lost) return done.load();
-  const int fd = worker->from_worker.get();
-  // Out of the loop's set while this thread reads it: the loop is not woken by its frames.
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr) != 0) return done.load();
-  thread_local ParsedResult scratch;
-  bool ended = false;  // it exited, or its pipe is at EOF: the loop finishes what is left
-  try {
-    // Read before the first look at `done`: the loop may have handled the answer just before.
-    while (!done.load()) {
-      wire::FrameHeader header;
-      std::string_view payload;
-      if (worker->reader.next(header, payload)) {
-        if (!handle_frame(*worker, header, payload, scratch)) return done.load();  // ended: lost
-        continue;
+  bool answered = false;  // by this thread
+  bool left = false;      // bytes read past the answer, or its end: the loop's to handle
+  {
+    std::unique_lock hold{worker->read_mutex, std::try_to_lock};
+    if (!hold || worker->channel_lost) return false;
+    // Out of the loop's set while this thread reads it: the loop is not woken by its frames.
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, worker->from_worker.get(), nullptr) != 0) return false;
+    // Back in the set however this ends (before the lock is let go), unless its channel is lost.
+    const Rewatch rewatch{*this, *worker};
+    thread_local ParsedResult scratch;
+    try {
+      // Read before the first look at `done`: the loop may have handled the answer just before.
+      while (!done.load()) {
+        wire::FrameHeader header;
+        std::string_view payload;
+        if (worker->reader.next(header, payload)) {
+          if (!handle_frame(*worker, header, payload, scratch)) return false;  // ended: lost
+          answered = done.load();
+          continue;
+        }
+        if (await_bytes(*worker) == FrameReader::Fill::eof) {
+          left = true;
+          break;
+        }
       }
-      const auto fill = await_bytes(*worker);
-      if (fill == FrameReader::Fill::eof) {
-        ended = true;
-        break;
-      }
+    } catch (const std::exception& e) {
+      lose_channel(*worker, std::string{"sent a malformed frame: "} + e.what());
+      return false;
     }
-  } catch (const std::exception& e) {
-    lose_channel(*worker, std::string{"sent a malformed frame: "} + e.what());
-    return done.load();
+    left = left || worker->reader.partial() != 0;
   }
-  // Back in the loop's set; bytes already read past the answer are the loop's to handle too.
+  // Only now, the lock let go: the loop may then read what is buffered (were the lock still held
+  // when it looked, it would drop the request, and the bytes would wait for the worker's end).
+  if (left) {
+    {
+      std::lock_guard lock{mutex_};
+      to_read_.push_back(worker);
+    }
+    wake();
+  }
+  return answered;
+}
+
+LocalResultLoop::Rewatch::~Rewatch() {
+  if (worker_.channel_lost) return;
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.ptr = worker.get();
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
-  const bool left = worker->reader.partial() != 0 || ended;
-  if (left) {
-    std::lock_guard lock{mutex_};
-    to_read_.push_back(worker);
-  }
-  hold.unlock();
-  if (left) wake();
-  return done.load();
+  ev.data.ptr = &worker_;
+  if (::epoll_ctl(loop_.epoll_.get(), EPOLL_CTL_ADD, worker_.from_worker.get(), &ev) == 0) return;
+  // Unwatched, no one would read it: it is ended instead, and its loss settles what it held.
+  log(LogLevel::warn, "worker {}: its result pipe could not be watched again ({}): ending it", worker_.process.pid(),
+      std::strerror(errno));
+  worker_.halt(true);
 }
 
 FrameReader::Fill LocalResultLoop::await_bytes(LocalWorker& worker) {
@@ -145,8 +160,10 @@ FrameReader::Fill LocalResultLoop::await_bytes(LocalWorker& worker) {
       if (errno == EINTR) continue;
       return FrameReader::Fill::eof;  // cannot wait here (ENOMEM): the loop reads it instead
     }
+    // The pipe first: a worker that answers and exits at once (maxtasksperchild) is still heard.
+    if (fds[0].revents != 0)
+      if (const auto fill = worker.reader.fill(fd); fill != FrameReader::Fill::drained) return fill;
     if (fds[1].revents != 0) return FrameReader::Fill::eof;  // the loop drains it (finish)
-    if (const auto fill = worker.reader.fill(fd); fill != FrameReader::Fill::drained) return fill;
   }
 }
 

@@ -40,7 +40,7 @@ class LocalResultLoop {
   void stop();
   /// Transport::receive: the calling thread reads `worker`'s frames until `done`, or returns at
   /// once, or once the worker exits or its pipe closes or breaks the protocol (then the loop
-  /// reads it again).
+  /// reads it again). Returns whether this thread handled the frame that made it `done`.
   bool receive(const std::shared_ptr<LocalWorker>& worker, const std::atomic<bool>& done);
 
   /// The loop itself, until stop(): on the thread that is to run routing's result work.
@@ -49,6 +49,18 @@ class LocalResultLoop {
  private:
   // With worker.read_mutex held, from the loop or a receiving caller (`scratch`: the thread's).
   FrameReader::Fill read(LocalWorker& worker, ParsedResult& scratch);
+  /// receive(): puts a worker back in the epoll set when it goes out of scope.
+  class Rewatch {
+   public:
+    Rewatch(LocalResultLoop& loop, LocalWorker& worker) noexcept : loop_{loop}, worker_{worker} {}
+    Rewatch(const Rewatch&) = delete;
+    Rewatch& operator=(const Rewatch&) = delete;
+    ~Rewatch();
+
+   private:
+    LocalResultLoop& loop_;
+    LocalWorker& worker_;
+  };
   /// receive(): bytes from `worker`'s pipe (data), or `eof`: EOF, it exited, or this thread
   /// cannot wait on it.
   static FrameReader::Fill await_bytes(LocalWorker& worker);

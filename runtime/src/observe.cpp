@@ -33,7 +33,9 @@ std::string describe_error(const std::exception_ptr& error) {
 
 PoolStats PoolImpl::stats() const {
   std::lock_guard lock{mutex_};
-  return stats_.snapshot(running_items(), workers_.size());
+  auto stats = stats_.snapshot(running_items(), workers_.size());
+  stats.answers_read_by_callers = answers_read_by_callers_;
+  return stats;
 }
 
 std::uint64_t PoolImpl::running_items() const {

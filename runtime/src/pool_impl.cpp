@@ -208,9 +208,19 @@ void PoolImpl::receive(const std::shared_ptr<JobRecord>& record, std::unique_loc
     ++receivers_;
   }
   link.unlock();  // the pool stays until receivers_ is back to 0 (join)
-  transport_->receive(from, record->completed);
-  std::lock_guard lock{mutex_};
-  if (--receivers_ == 0) receivers_cv_.notify_all();
+  bool answered = false;
+  const auto leave = [&]() noexcept {
+    std::lock_guard lock{mutex_};
+    answers_read_by_callers_ += answered;
+    if (--receivers_ == 0) receivers_cv_.notify_all();
+  };
+  try {
+    answered = transport_->receive(from, record->completed);
+  } catch (...) {
+    leave();
+    throw;
+  }
+  leave();
 }
 
 bool PoolImpl::cancel(const std::shared_ptr<JobRecord>& record, bool kill) {
@@ -332,7 +342,8 @@ std::vector<int> PoolImpl::worker_pids() const {
 
 void PoolImpl::maybe_complete(const std::shared_ptr<JobRecord>& record, std::unique_lock<std::mutex>& lock) {
   if (record->completed || !record->input_ended || record->chunks_done != record->chunks_made) return;
-  record->receive_from.reset();
+  // Released outside the lock: it may be the last hold on a worker that is gone (its cgroup).
+  auto receive_from = std::move(record->receive_from);
   if (record->callbacks && std::this_thread::get_id() != result_thread_.get_id()) {
     // Callbacks run on the result handler, as CPython's do: hand the completion over.
     to_complete_.push_back(record);
@@ -345,6 +356,7 @@ void PoolImpl::maybe_complete(const std::shared_ptr<JobRecord>& record, std::uni
   // to wake (an apply in a loop would wake it on every call).
   if (cache_.empty() && state_ != State::run) signal_eventfd(worker_wake_.get());
   lock.unlock();
+  receive_from.reset();
   try {
     if (record->cancelled)
       record->job->abort(cancelled_error(*record));

@@ -376,6 +376,7 @@ class PoolImpl final : private TransportEvents {
   bool joined_ = false;
   std::mutex join_mutex_;
   int receivers_ = 0;  // callers reading their answer themselves (pool lock); join() waits them out
+  std::uint64_t answers_read_by_callers_ = 0;  // PoolStats::answers_read_by_callers (pool lock)
   std::condition_variable receivers_cv_;
   std::shared_ptr<PoolLink> link_ = std::make_shared<PoolLink>();
 };

@@ -226,11 +226,11 @@ class Transport : public Interface {
   /// wake it. Frames after the answer are left to the loop. Returns at once when it cannot (the
   /// loop is reading that executor now, it is gone, or the transport cannot), and once the
   /// executor exits, its answer unread: the loop then delivers what it sent, as ever. Returns
-  /// whether `done`. Events so run on the caller's thread.
-  virtual bool receive(const std::shared_ptr<Executor>& /*executor*/, const std::atomic<bool>& done) {
-    return done.load();
+  /// whether this thread handled the answer. Events so run on the caller's thread.
+  virtual bool receive(const std::shared_ptr<Executor>& /*executor*/, const std::atomic<bool>& /*done*/) {
+    return false;
   }
-  /// Whether receive() can read answers itself (else it only says whether `done`).
+  /// Whether receive() can read answers at all.
   [[nodiscard]] virtual bool can_receive() const noexcept { return false; }
 };
 

@@ -51,6 +51,9 @@ struct PoolStats {
   std::uint64_t workers_spawned = 0;  // every worker started, replacements and restarts included
   std::uint64_t workers_lost = 0;     // died without being asked to (crash, kill, limit, lost agent)
   std::uint64_t workers_alive = 0;
+  // Calls whose caller read the answer from the worker itself, blocked in get() (the two-hop
+  // apply: an apply_async without callbacks sent straight to an idle worker).
+  std::uint64_t answers_read_by_callers = 0;
   std::chrono::nanoseconds uptime{};  // since the pool started
   Latency run_time, queue_wait;       // over all tasks
   std::vector<TaskStats> tasks;       // by name

@@ -19,10 +19,11 @@ namespace dlpool::detail {
 
 /// The receiving end of one submitted call (apply, map, imap...). Thread contract:
 /// chunk_done/chunk_failed arrive on the result-handler thread, or on the thread that fails the
-/// pool's pending work (terminate); input_ended on the task-handler thread, or on the thread
-/// reading an imap's generator; complete() once, after
-/// every chunk has reported and the input has ended, on whichever thread saw the last of them.
-/// Implementations lock their own state.
+/// pool's pending work (terminate), or (a job without callbacks) on a caller's thread reading
+/// its own answer (JobControl::receive); input_ended on the task-handler thread, or on the thread
+/// reading an imap's generator; complete() once, after every chunk has reported and the input
+/// has ended: on the result-handler thread for a job with callbacks, otherwise on whichever
+/// thread saw the last of them. Implementations lock their own state.
 class Job {
  public:
   virtual ~Job() = default;
