@@ -14,7 +14,6 @@
 #include <typeinfo>
 
 namespace dlpool::detail {
-namespace {}  // namespace
 
 std::string describe_error(const std::exception_ptr& error) {
   try {

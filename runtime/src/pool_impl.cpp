@@ -173,16 +173,9 @@ std::shared_ptr<JobControl> PoolImpl::submit(Submission submission) {
     record->id = next_job_++;
     cache_.emplace(record->id, record);
     record->book = &stats_.task(std::move(times_key));
-    if (auto& first = record->first_chunk) {
-      std::memcpy(first->frame.data() + wire::job_offset, &record->id, sizeof record->id);
-      // Sent straight to an idle worker, a call without callbacks is one its caller may be about
-      // to block on, reading the answer itself: the worker then waits for a next call awake.
-      // (Not over MPI: no caller reads there, and a worker polling takes a CPU from its agent.)
-      const bool awaited = !record->callbacks && transport_->can_receive();
-      wire::set_frame_flag(first->frame, wire::flag_awaited, awaited);
+    if (record->first_chunk) {
+      std::memcpy(record->first_chunk->frame.data() + wire::job_offset, &record->id, sizeof record->id);
       direct = send_directly(record);
-      if (!direct.worker && awaited) wire::set_frame_flag(first->frame, wire::flag_awaited, false);
-      if (direct.worker && awaited) record->receive_from = direct.worker->executor;
     }
     if (!direct.worker) queue_.emplace_back(std::move(record), std::move(submission.source));
   }
@@ -208,19 +201,16 @@ void PoolImpl::receive(const std::shared_ptr<JobRecord>& record, std::unique_loc
     ++receivers_;
   }
   link.unlock();  // the pool stays until receivers_ is back to 0 (join)
-  bool answered = false;
-  const auto leave = [&]() noexcept {
-    std::lock_guard lock{mutex_};
-    answers_read_by_callers_ += answered;
-    if (--receivers_ == 0) receivers_cv_.notify_all();
-  };
-  try {
-    answered = transport_->receive(from, record->completed);
-  } catch (...) {
-    leave();
-    throw;
-  }
-  leave();
+  struct Leave {  // however receive() ends
+    PoolImpl& pool;
+    bool answered = false;
+    ~Leave() {
+      std::lock_guard lock{pool.mutex_};
+      pool.answers_read_by_callers_ += answered;
+      if (--pool.receivers_ == 0) pool.receivers_cv_.notify_all();
+    }
+  } leave{*this};
+  leave.answered = transport_->receive(from, record->completed);
 }
 
 bool PoolImpl::cancel(const std::shared_ptr<JobRecord>& record, bool kill) {

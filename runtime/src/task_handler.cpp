@@ -209,12 +209,19 @@ InFlight PoolImpl::take_first_chunk(const std::shared_ptr<JobRecord>& record) {
 PoolImpl::DirectSend PoolImpl::send_directly(const std::shared_ptr<JobRecord>& record) {
   // Only when nothing is ahead of it (CPython's order) and a worker is idle: then the caller's
   // thread writes the frame, and the task handler is never woken.
-  const auto& first = *record->first_chunk;
+  auto& first = *record->first_chunk;
   if (work_ahead() || broken_ || first.frame.size() > direct_frame_limit ||
       first.frame.size() - wire::header_size > options_.max_frame_bytes)  // the task handler reports it
     return {};
   auto worker = worker_for(*record);
   if (!worker || !worker->in_flight.empty()) return {};
+  // Without callbacks, it is a call its caller may be about to block on, reading the answer
+  // itself (receive); the worker then waits for a next call awake. (Not over MPI: no caller
+  // reads there, and a worker polling would take a CPU from its agent.)
+  if (!record->callbacks && transport_->can_receive()) {
+    wire::set_frame_flag(first.frame, wire::flag_awaited, true);
+    record->receive_from = worker->executor;
+  }
   auto chunk = take_first_chunk(record);
   auto frame = chunk.frame;
   assign(*worker, std::move(chunk));

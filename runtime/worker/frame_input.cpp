@@ -19,10 +19,11 @@ bool FrameInput::next(wire::FrameHeader& header, std::string_view& payload) {
   // After a long chunk, when other workers are likely busy on their CPUs and a pipe's wake-up
   // would stack this worker onto one of theirs. Only the first wait goes by the doorbell: it is
   // the wake-up that places the worker; the rest of a frame read in parts is on its way.
-  const bool long_chunk = std::chrono::steady_clock::now() - returned_ >= detail::doorbell_after_chunks_of;
+  // (Read from the clock only when a wait is due: a frame already buffered needs no decision.)
   bool first_wait = true;
   while (!reader_.next(header, payload)) {
     if (std::exchange(first_wait, false)) {
+      const bool long_chunk = std::chrono::steady_clock::now() - returned_ >= detail::doorbell_after_chunks_of;
       if (long_chunk && doorbell_ >= 0)
         wait_for_doorbell();
       else if (!long_chunk && next_soon_)
