@@ -120,6 +120,12 @@ if ((run_local)); then
     "$cc" -O2 -o "$pool_floor" tools/bench/floor/pool_floor.c
   fi
 
+  # Memory bandwidth and an echo through shared memory (tools/bench/floor/memory_floor.c).
+  memory_floor=$dir/bench/memory_floor
+  if [[ ! -x $memory_floor || tools/bench/floor/memory_floor.c -nt $memory_floor ]]; then
+    "$cc" -O2 -o "$memory_floor" tools/bench/floor/memory_floor.c
+  fi
+
   args=(--processes "$processes")
   ((quick)) && args+=(--quick)
   [[ -n $local_only ]] && args+=(--only "$local_only")
@@ -133,6 +139,10 @@ if ((run_local)); then
   done
   echo "bench.sh: pipe floor" >&2
   "$floor" | tee -a "$results" >&2
+  if [[ -z $only || ,$only, == *,payload* ]]; then
+    echo "bench.sh: memory floor (payload)" >&2
+    "$memory_floor" $( ((quick)) && echo --quick) | tee -a "$results" >&2
+  fi
   if [[ -z $only || ,$only, == *,cpu_speedup,* ]]; then
     echo "bench.sh: pipe pool floor (cpu_speedup)" >&2
     "$pool_floor" --processes "$processes" $( ((quick)) && echo --quick) | tee -a "$results" >&2

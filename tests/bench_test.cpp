@@ -159,7 +159,8 @@ TEST(BenchSmoke, QuickRunReportsEveryWorkloadWithANumber) {
   const auto peer = peer_workloads();
   ASSERT_EQ(peer.size(), 8u) << "the peer script changed: tools/bench/peer/mp_pool_bench.py";
   auto expected = peer;
-  for (const char* own : {"sigkill_recovery", "imap_endless_rss", "worker_rss", "map_tiny_traced", "imap_tiny_traced"})
+  for (const char* own : {"payload_view", "payload_64m", "sigkill_recovery", "imap_endless_rss", "worker_rss",
+                          "map_tiny_traced", "imap_tiny_traced"})
     expected.emplace_back(own);
 
   const auto run = run_bench({"--quick"});

@@ -98,8 +98,11 @@ TEST_F(Tasks, TheSectionSaysWhatTheLoadedPluginSays) {
   ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
   const auto from_section = tasks_in(listed.out);
   EXPECT_EQ(from_section, tasks_in(loaded.out));
-  EXPECT_EQ(from_section.size(), 21u) << listed.out;
+  EXPECT_EQ(from_section.size(), 26u) << listed.out;
   EXPECT_EQ(from_section.at("mirror"), "testkit::Point(testkit::Point)");
+  // Views are named as what a host sends them as.
+  EXPECT_EQ(from_section.at("echo_view"), "std::string(std::string)");
+  EXPECT_EQ(from_section.at("tail_bytes"), "std::vector<unsigned char>(std::vector<unsigned char>, unsigned long)");
   EXPECT_EQ(from_section.at("count_words"), "std::map<std::string, int>(std::vector<std::string>)");
 }
 

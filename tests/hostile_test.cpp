@@ -34,12 +34,22 @@ const Task<int()> worker_pid{"testkit", "pid"};
 const Task<int(std::string, int)> wait_fifo{"testkit", "wait_fifo"};
 const Task<int(std::string)> forge{"hostile", "forge"};
 
-std::string frame(wire::FrameKind kind, std::string_view payload, std::uint64_t job = 0, std::uint32_t index = 0) {
+std::string frame(wire::FrameKind kind, std::string_view payload, std::uint64_t job = 0, std::uint32_t index = 0,
+                  std::uint16_t flags = 0) {
   std::string out;
   wire::begin_frame(out, kind, job, index);
   out += payload;
   wire::finish_frame(out);
+  wire::set_frame_flag(out, flags, true);
   return out;
+}
+
+/// A frame whose payload is said to be in the worker's shared arena.
+std::string shared_frame(wire::FrameKind kind, std::uint64_t position, std::uint64_t length) {
+  std::string reference;
+  wire::put(reference, position);
+  wire::put(reference, length);
+  return frame(kind, reference, 0, 0, wire::flag_shared);
 }
 
 /// An error record: u32 item, str type, str message.
@@ -94,6 +104,15 @@ const ForgedFrame forged_frames[] = {
     {"malformed_plugin_report", frame(wire::FrameKind::plugin, "\5\0\0\0ab"s),
      "truncated payload: plugin name needs 5 bytes, 2 left"},
     {"another_protocol", frame(wire::FrameKind::hello, "\x63\0\0\0\1\0\0\0"s), "speaks protocol 99, the host 4"},
+    // Payloads in the shared arena: a reference that reaches outside it is never read.
+    {"shared_past_the_arena", shared_frame(wire::FrameKind::result, 0, std::uint64_t{1} << 40),
+     "sent a shared payload of 1099511627776 bytes at position 0, outside its arena of 268435456 bytes"},
+    {"shared_across_its_end", shared_frame(wire::FrameKind::result, (256u << 20) - 8, 16),
+     "sent a shared payload of 16 bytes at position 268435448, outside its arena"},
+    {"shared_reference_cut_short", frame(wire::FrameKind::result, "\0\0\0\0\0\0\0\0"s, 0, 0, wire::flag_shared),
+     "sent a shared payload's reference of 8 bytes"},
+    // Inside the arena, but what is there (zeros, never written) is no answer to its chunk.
+    {"shared_garbage", shared_frame(wire::FrameKind::result, 4096, 3), "truncated payload: result count"},
 };
 
 class FramesFromAWorker : public test::PoolTest, public ::testing::WithParamInterface<ForgedFrame> {};

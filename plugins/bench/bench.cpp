@@ -31,6 +31,11 @@ DLPOOL_TASK(noop)
 std::string echo(std::string bytes) { return bytes; }
 DLPOOL_TASK(echo)
 
+/// The same for a task that reads its argument where it lies and returns it from there: a large
+/// one is read in the shared arena, and copied once, into the arena, as the result.
+std::string_view echo_view(std::string_view bytes) { return bytes; }
+DLPOOL_TASK(echo_view)
+
 /// The peer raises ValueError; std::invalid_argument is its C++ counterpart.
 std::int64_t fail(std::int64_t x) { throw std::invalid_argument{"task " + std::to_string(x) + " failed on purpose"}; }
 DLPOOL_TASK(fail)

@@ -98,7 +98,11 @@ std::unique_ptr<detail::LocalTransport> Agent::make_local(const detail::mpi::Age
     extra.push_back(name + "=" + sha256);
   }
   if (config.sha256.empty()) extra.insert(extra.end(), {"--expect-sha256", "="});  // the host saw none
-  return std::make_unique<detail::LocalTransport>(options, static_cast<detail::TransportEvents&>(*this), extra);
+  auto local = std::make_unique<detail::LocalTransport>(options, static_cast<detail::TransportEvents&>(*this), extra);
+  // Its workers' frames go to the host as they are: a payload must be in them, not in an arena
+  // the host cannot see.
+  local->without_shared_payloads();
+  return local;
 }
 
 void Agent::probe_shipped(const detail::mpi::AgentConfig& config) {

@@ -185,7 +185,16 @@ FrameReader::Fill LocalResultLoop::read(LocalWorker& worker, ParsedResult& scrat
 
 bool LocalResultLoop::handle_frame(LocalWorker& worker, const wire::FrameHeader& header, std::string_view payload,
                                    ParsedResult& scratch) {
-  if (auto violation = dispatch_frame(events_, worker, header, payload, scratch); !violation.empty()) {
+  std::string violation;
+  const auto bytes = worker.payload_of(header, payload, violation);  // from the arena, if there
+  if (bytes) {
+    // Before routing hears it is ready, and so sends it anything.
+    if (header.kind == wire::FrameKind::hello && (header.flags & wire::flag_arena) != 0 && worker.arena)
+      worker.arena_mapped.store(true, std::memory_order_release);
+    violation = dispatch_frame(events_, worker, header, *bytes, scratch);
+    worker.handled(header);
+  }
+  if (!violation.empty()) {
     lose_channel(worker, std::move(violation));
     return false;
   }

@@ -37,7 +37,8 @@ LocalTransport::LocalTransport(const PoolOptions& options, TransportEvents& even
             "--max-frame",
             std::to_string(options.max_frame_bytes),
             "--doorbell",
-            "--ledger"},
+            "--ledger",
+            "--arena"},
       fork_server_{std::min(options.start_timeout, std::chrono::milliseconds{10'000})},
       results_{events} {
   use_limits(options.limits);
@@ -49,6 +50,11 @@ LocalTransport::LocalTransport(const PoolOptions& options, TransportEvents& even
     argv_.push_back(std::to_string(*options.maxtasksperchild));
   }
   argv_.insert(argv_.end(), extra_args.begin(), extra_args.end());
+}
+
+void LocalTransport::without_shared_payloads() {
+  shared_payloads_ = false;
+  std::erase(argv_, "--arena");
 }
 
 void LocalTransport::use_limits(const WorkerLimits& limits) {
@@ -125,10 +131,13 @@ LocalWorker::Parts LocalTransport::spawn(std::uint64_t id, std::span<const std::
   Pipe results = make_pipe();
   auto doorbell = make_eventfd();  // see sys/doorbell.hpp
   auto ledger = Ledger::create();   // see sys/ledger.hpp
+  auto arena = shared_payloads_ ? SharedArena::create(max_frame_) : SharedArena{};  // sys/shared_arena.hpp
   std::optional<WorkerCgroup> cgroup;
   if (cgroups_) cgroup.emplace(cgroups_->create(id, memory_bytes_));
   const auto worker_ends = [&] {
-    return std::vector<int>{tasks.read.get(), results.write.get(), doorbell.get(), ledger.fd()};
+    std::vector<int> fds{tasks.read.get(), results.write.get(), doorbell.get(), ledger.fd()};
+    if (arena) fds.push_back(arena.fd());
+    return fds;
   };
   // Cloned by the pool's fork server when it can (no exec, no dynamic linking: a fraction of a
   // spawn's cost), spawned otherwise. Fresh descriptors for a spawn after the server failed: the
@@ -139,15 +148,18 @@ LocalWorker::Parts LocalTransport::spawn(std::uint64_t id, std::span<const std::
     results = make_pipe();
     doorbell = make_eventfd();
     ledger = Ledger::create();
+    if (arena) arena = SharedArena::create(max_frame_);
     return ChildProcess::spawn(argv_, worker_ends());
   }();
   ledger.close_fd();  // the worker has its own
+  arena.close_fd();
   // Before its first task (what it used starting up, before this, was a few pages).
   if (cgroup) cgroup->add(process.pid());
   set_nonblocking(results.read.get());
   log(LogLevel::debug, "worker {} started", process.pid());
   return {std::move(process), std::move(tasks.write), std::move(doorbell), std::move(results.read),
-          std::move(ledger),  std::move(cgroup),      cpu_time_,           memory_bytes_};
+          std::move(ledger),  std::move(arena),       std::move(cgroup),   cpu_time_,
+          memory_bytes_};
 }
 
 void LocalTransport::probe(const std::vector<std::string>& plugins) {

@@ -33,6 +33,9 @@ class LocalTransport final : public Transport {
   /// A new worker process for executor `id`, not yet watched. `plugins`: what the pool's
   /// workers have loaded, for the fork server to inspect ahead.
   LocalWorker::Parts spawn(std::uint64_t id, std::span<const std::string> plugins = {});
+  /// Its workers get no shared arena: every payload goes through their pipes. For an MPI agent,
+  /// which forwards its workers' frames unread. Before the first spawn.
+  void without_shared_payloads();
   /// The path of the worker executable, for messages.
   [[nodiscard]] const std::string& executable() const noexcept { return argv_.front(); }
   /// Where its workers' results are read: the pool's result handler runs it.
@@ -72,6 +75,7 @@ class LocalTransport final : public Transport {
   const std::optional<std::uint64_t> memory_bytes_;  // for a worker's cgroup
   const std::optional<std::chrono::seconds> cpu_time_;  // RLIMIT_CPU, to tell a worker killed for it
   std::vector<std::string> argv_;
+  bool shared_payloads_ = true;  // each worker gets a shared arena (sys/shared_arena.hpp)
   std::optional<CgroupTree> cgroups_;  // the delegated cgroup directory, when it can be used
   std::string limits_in_force_;        // WorkerInfo::limits
   // Makes workers by cloning one; stopped once all are reaped. It has as long to answer as a

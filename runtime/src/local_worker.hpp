@@ -1,7 +1,7 @@
 #pragma once
 // The local transport's executor: a dlpool-worker process, its task pipe (fd 3), its result
-// pipe (fd 4), its doorbell and its ledger. It runs one chunk at a time, in the order sent, and
-// holds the ones behind it in its pipe.
+// pipe (fd 4), its doorbell, its ledger and its shared arena. It runs one chunk at a time, in
+// the order sent, and holds the ones behind it in its pipe.
 
 #include "frame_reader.hpp"
 #include "sys/cgroup.hpp"
@@ -10,6 +10,7 @@
 #include "sys/io.hpp"
 #include "sys/ledger.hpp"
 #include "sys/pipe_capacity.hpp"
+#include "sys/shared_arena.hpp"
 #include "sys/unique_fd.hpp"
 #include "transport.hpp"
 
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -33,6 +35,7 @@ class LocalWorker : public Executor {
     ChildProcess process;
     UniqueFd to_worker, doorbell, from_worker;
     Ledger ledger;
+    SharedArena arena;  // none: every payload goes through the pipes
     std::optional<WorkerCgroup> cgroup;
     // The limits it runs under, to tell a death over them (loss_report).
     std::optional<std::chrono::seconds> cpu_time;
@@ -46,27 +49,20 @@ class LocalWorker : public Executor {
         doorbell{std::move(parts.doorbell)},
         from_worker{std::move(parts.from_worker)},
         ledger{std::move(parts.ledger)},
+        arena{std::move(parts.arena)},
         to_worker_capacity{to_worker.get()},
         reader{max_frame},
         cpu_time_{parts.cpu_time},
-        memory_bytes_{parts.memory_bytes} {}
+        memory_bytes_{parts.memory_bytes},
+        task_ring{arena.capacity()} {}
 
   [[nodiscard]] std::size_t parallelism() const noexcept final { return 1; }
   /// No bound of its own: a write blocks once the pipe is full, and routing queues little.
   [[nodiscard]] std::size_t capacity() const noexcept final { return std::numeric_limits<std::size_t>::max(); }
   /// Rings the worker's doorbell if it waits on it, grows the pipe to hold the frames, then
-  /// writes them. False: it is gone.
-  bool send(std::span<const std::string_view> frames) final {
-    std::size_t bytes = 0;
-    for (const auto& frame : frames) bytes += frame.size();
-    to_worker_capacity.fit(bytes);
-    ring();
-    return write_all(to_worker.get(), frames);
-  }
-  bool send_small(std::string_view frame) final {
-    ring();
-    return write_all_without_sigpipe(to_worker.get(), frame);
-  }
+  /// writes them, large payloads through the arena (local_worker.cpp). False: it is gone.
+  bool send(std::span<const std::string_view> frames) final;
+  bool send_small(std::string_view frame) final;
   /// Its ledger counts the chunks it started (see sys/ledger.hpp).
   [[nodiscard]] bool started(std::uint64_t seq) const noexcept final { return ledger.chunks_started() >= seq; }
   [[nodiscard]] std::string name() const final { return "worker " + std::to_string(process.pid()); }
@@ -97,6 +93,10 @@ class LocalWorker : public Executor {
   std::atomic<bool> rings{false};
   UniqueFd from_worker;        // read by whoever holds read_mutex
   Ledger ledger;               // the worker writes; read when it dies (LocalResultLoop::finish)
+  // Large payloads, both ways (sys/shared_arena.hpp). The worker's hello says whether it mapped
+  // it (arena_mapped): until then, and without one, everything goes through the pipes.
+  SharedArena arena;
+  std::atomic<bool> arena_mapped{false};
   PipeCapacity to_worker_capacity;  // grown for batches and for INIT (others write small frames)
   // Its result loop's (local_result_loop.hpp), or a caller's receiving its own answer: held by
   // whichever reads the result pipe, and guarding the reading state below.
@@ -107,7 +107,26 @@ class LocalWorker : public Executor {
   std::string abandoned;       // abandon()'s reason, until the loop ends it
   int wait_status = -1;        // reaped: its waitpid() status
 
+  /// The reader's side of the arena, under read_mutex. The payload of `header`'s frame, read
+  /// from the arena when the frame says it is there; nothing when the position or length it
+  /// gives is outside the arena (`why` says so): the worker broke the protocol.
+  std::optional<std::string_view> payload_of(const wire::FrameHeader& header, std::string_view payload,
+                                             std::string& why);
+  /// `header`'s frame, whose payload payload_of() gave, has been handled: a result payload in
+  /// the arena may be written over, and so may the task payload it answers.
+  void handled(const wire::FrameHeader& header) noexcept;
+
  private:
+  /// A task payload in the arena, freed once its chunk is answered.
+  struct SharedTask {
+    std::uint64_t job;
+    std::uint32_t index;
+    std::uint64_t end;  // its ring position's end
+  };
+  /// Puts `frame`'s payload in the arena and appends the frame that refers to it to `out`.
+  /// False when it does not fit now (the frame then goes through the pipe as it is).
+  bool share(std::string_view frame, std::string& out);
+
   // Before the bytes: a worker waiting on both is placed by this wake-up, not the pipe's.
   void ring() const noexcept {
     if (rings.load(std::memory_order_relaxed)) signal_eventfd(doorbell.get());
@@ -115,6 +134,14 @@ class LocalWorker : public Executor {
 
   const std::optional<std::chrono::seconds> cpu_time_;
   const std::optional<std::uint64_t> memory_bytes_;
+  // The task area's ring, used by whoever writes (under routing's Worker::writing), and freed
+  // by whoever reads the answers: tasks_freed, and the task payloads not yet answered.
+  RingWriter task_ring;
+  std::atomic<std::uint64_t> tasks_freed_{0};
+  std::atomic<std::size_t> shared_pending_{0};  // shared_tasks_.size(): read without the lock
+  std::mutex shared_mutex_;
+  std::deque<SharedTask> shared_tasks_;
+  std::uint64_t results_end_ = 0;  // under read_mutex: the end of the last shared result read
 };
 
 }  // namespace dlpool::detail

@@ -2,7 +2,7 @@
 // plugins by name and runs the chunks the host sends on fd 3, answering on fd 4.
 //
 //   dlpool-worker --plugin-path DIR[:DIR...] [--max-tasks N] [--max-frame BYTES] [--batch-scheduling]
-//                 [--doorbell] [--ledger] [--memory-limit BYTES] [--cpu-limit SECONDS] [--open-files N]
+//                 [--doorbell] [--ledger] [--arena] [--memory-limit BYTES] [--cpu-limit SECONDS] [--open-files N]
 //                 [--max-rss BYTES] [--sandbox on|no-network]
 //   dlpool-worker --describe NAME [--plugin-path DIR[:DIR...]]   (prints the manifest as JSON)
 //   dlpool-worker --fork-server [worker options]   (a pool's zygote: see fork_server.hpp)
@@ -15,6 +15,7 @@
 #include "log/log.hpp"
 #include "plugin_loader.hpp"
 #include "sandbox.hpp"
+#include "shared_payloads.hpp"
 #include "task_runner.hpp"
 
 #include "dlpool_config.hpp"
@@ -60,6 +61,8 @@ std::uint64_t monotonic_ns() noexcept {
 constexpr int doorbell_fd = 5;  // with --doorbell
 // With --ledger: the fd after the pipes and the doorbell (see sys/ledger.hpp).
 constexpr int ledger_fd(bool doorbell) { return doorbell ? doorbell_fd + 1 : doorbell_fd; }
+// With --arena: the fd after the ledger's (see sys/shared_arena.hpp).
+constexpr int arena_fd(bool doorbell, bool ledger) { return ledger ? ledger_fd(doorbell) + 1 : ledger_fd(doorbell); }
 
 /// The ':'-separated directories, made absolute now: a task that calls chdir() must not move
 /// where later plugins are looked for.
@@ -172,6 +175,9 @@ int main(int argc, char** argv) {
   bool ledger_given = false;
   app.add_flag("--ledger", ledger_given,
                "the fd after the doorbell's (or fd 5) is a memfd page: count chunks started there");
+  bool arena_given = false;
+  app.add_flag("--arena", arena_given,
+               "the fd after the ledger's is the shared arena large payloads travel through (a memfd)");
   bool fork_server = false;
   app.add_flag("--fork-server", fork_server, "make the pool's workers by cloning this process (socket on fd 3)");
   bool batch = false;
@@ -233,6 +239,11 @@ int main(int argc, char** argv) {
                  ledger_fd(doorbell));
     return 2;
   }
+  // Without its arena (it could not be mapped: an address-space limit) the worker says so in its
+  // hello, and every payload goes through the pipes.
+  dlpool::worker::SharedPayloads shared{arena_given
+                                            ? dlpool::detail::SharedArena::open(arena_fd(doorbell, ledger_given))
+                                            : dlpool::detail::SharedArena{}};
   dlpool::worker::isolate_from_host({tasks_fd, results_fd, doorbell ? doorbell_fd : -1}, ledger);
   dlpool::worker::watch_host(results_fd);
   const dlpool::worker::Limits limits{limit_settings};
@@ -250,6 +261,7 @@ int main(int argc, char** argv) {
   dlpool::wire::begin_frame(frame, dlpool::wire::FrameKind::hello);
   dlpool::wire::put(frame, dlpool::wire::protocol_version);
   dlpool::wire::put(frame, static_cast<std::uint32_t>(::getpid()));
+  dlpool::wire::set_frame_flag(frame, dlpool::wire::flag_arena, static_cast<bool>(shared));
   dlpool::wire::finish_frame(frame);
   send(frame);
 
@@ -261,10 +273,12 @@ int main(int argc, char** argv) {
       dlpool::wire::FrameHeader header;
       std::string_view payload;
       if (!input.next(header, payload)) return 0;  // EOF: the host's sentinel
+      payload = shared.payload_of(header, payload);
       switch (header.kind) {
         case dlpool::wire::FrameKind::stop: return 0;
         case dlpool::wire::FrameKind::init: {
           const bool ok = runner.run(header, payload, frame);
+          shared.share(frame);
           send_answer(loader, frame, scratch);
           if (!ok) return 3;  // a worker whose initializer failed must not take work
           break;
@@ -277,6 +291,7 @@ int main(int argc, char** argv) {
           runner.run(header, payload, frame);
           input.expect_next_soon((header.flags & dlpool::wire::flag_awaited) != 0);
           dlpool::wire::append_run_times(frame, started, monotonic_ns());
+          shared.share(frame);
           send_answer(loader, frame, scratch);
           auto why = runner.ran_out_of_memory() ? std::optional<std::string>{"a task ran out of memory under its limit"}
                                                 : limits.over_rss();

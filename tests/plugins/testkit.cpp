@@ -4,14 +4,21 @@
 
 #include <dlpool/plugin.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -35,6 +42,43 @@ DLPOOL_TASK(add)
 
 std::string echo(std::string bytes) { return bytes; }
 DLPOOL_TASK(echo)
+
+// Views: arguments read where they lie, results written from where they are.
+std::string_view echo_view(std::string_view bytes) { return bytes; }
+DLPOOL_TASK(echo_view)
+
+std::uint64_t byte_sum(std::span<const std::byte> bytes) {
+  std::uint64_t sum = 0;
+  for (const auto b : bytes) sum += std::to_integer<unsigned>(b);
+  return sum;
+}
+DLPOOL_TASK(byte_sum)
+
+std::span<const std::byte> tail_bytes(std::span<const std::byte> bytes, std::uint64_t n) {
+  return bytes.last(std::min<std::size_t>(n, bytes.size()));
+}
+DLPOOL_TASK(tail_bytes)
+
+// A view beside a type Cereal decodes (the archive's path, not the direct one).
+std::string slice(std::string_view text, std::pair<std::uint64_t, std::uint64_t> range) {
+  return std::string{text.substr(range.first, range.second)};
+}
+DLPOOL_TASK(slice)
+
+/// The mapping `bytes` lie in, as /proc/self/maps names it ("" for an anonymous one): where
+/// the worker found its argument.
+std::string where(std::string_view bytes) {
+  std::ifstream maps{"/proc/self/maps"};
+  const auto at = reinterpret_cast<std::uintptr_t>(bytes.data());
+  for (std::string line; std::getline(maps, line);) {
+    std::uintptr_t from = 0, to = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &from, &to) != 2 || at < from || at >= to) continue;
+    const auto path = line.find('/') != std::string::npos ? line.find('/') : line.find('[');
+    return path == std::string::npos ? std::string{} : line.substr(path);
+  }
+  return "nowhere";
+}
+DLPOOL_TASK(where)
 
 int pid() { return static_cast<int>(::getpid()); }
 DLPOOL_TASK(pid)

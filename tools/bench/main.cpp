@@ -47,17 +47,21 @@ void run_all(const Settings& settings) {
   run(settings, "startup", repeated([&] { return startup(p, sizes.startup); }));
 
   // As the peer: one pool for the workloads that do not start their own.
-  const bool shared_pool_needed =
-      std::ranges::any_of(std::vector<std::string>{"apply_latency", "async_throughput", "map_tiny", "imap_tiny",
-                                                   "payload", "error_path", "imap_endless_rss", "worker_rss"},
-                          [&](const std::string& name) { return settings.wants(name); });
+  const bool shared_pool_needed = std::ranges::any_of(
+      std::vector<std::string>{"apply_latency", "async_throughput", "map_tiny", "imap_tiny", "payload", "payload_view",
+                               "payload_64m", "error_path", "imap_endless_rss", "worker_rss"},
+      [&](const std::string& name) { return settings.wants(name); });
   if (shared_pool_needed) {
     dlpool::Pool pool{pool_options(p)};
     run(settings, "apply_latency", repeated([&] { return apply_latency(pool, sizes.apply); }));
     run(settings, "async_throughput", repeated([&] { return async_throughput(pool, sizes.asyncn); }));
     run(settings, "map_tiny", repeated([&] { return map_tiny(pool, sizes.mapm); }));
     run(settings, "imap_tiny", repeated([&] { return imap_tiny(pool, sizes.imapk); }));
-    run(settings, "payload", repeated([&] { return payload(pool, sizes.payload); }));
+    constexpr std::size_t mib = 1 << 20;
+    run(settings, "payload", repeated([&] { return payload(pool, "payload", mib, sizes.payload, false); }));
+    run(settings, "payload_view", repeated([&] { return payload(pool, "payload_view", mib, sizes.payload, true); }));
+    run(settings, "payload_64m",
+        repeated([&] { return payload(pool, "payload_64m", 64 * mib, sizes.payload_64m, true); }));
     run(settings, "error_path", repeated([&] { return error_path(pool, sizes.errn); }));
     // One long run each: memory over time, then memory after all of the above.
     run(settings, "imap_endless_rss", [&] { return imap_endless_rss(pool, sizes.endless_items); });

@@ -109,15 +109,16 @@ Row imap_tiny(Pool& pool, int k) {
   return rate_row("imap_tiny", pool, k, dt, "items/s");
 }
 
-Row payload(Pool& pool, int reps) {
-  const auto blob = random_bytes(std::size_t{1} << 20);
-  check(pool.apply(tasks::echo, blob) == blob, "echo warm-up");
+Row payload(Pool& pool, const char* name, std::size_t size, int reps, bool view) {
+  const auto& echo = view ? tasks::echo_view : tasks::echo;
+  const auto blob = random_bytes(size);
+  check(pool.apply(echo, blob) == blob, "echo warm-up");
   std::string back;
   const auto t0 = Clock::now();
-  for (int i = 0; i < reps; ++i) back = pool.apply(tasks::echo, blob);
+  for (int i = 0; i < reps; ++i) back = pool.apply(echo, blob);
   const double dt = seconds_since(t0);
   check(back == blob, "echo(blob)");
-  Row row{"payload", 2.0 * reps / dt, "MiB/s"};
+  Row row{name, 2.0 * reps * static_cast<double>(size) / (1 << 20) / dt, "MiB/s"};
   row.integer("processes", pool.processes())
       .integer("reps", reps)
       .integer("size_bytes", static_cast<std::int64_t>(blob.size()));

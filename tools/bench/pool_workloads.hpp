@@ -5,6 +5,7 @@
 
 #include "report.hpp"
 
+#include <cstddef>
 #include <cstdint>
 
 namespace dlpool {
@@ -23,8 +24,9 @@ namespace dlpool::bench {
 [[nodiscard]] Row map_tiny(Pool& pool, int m);
 /// Every result of imap(noop, range(k)), chunksize 1 (items/s).
 [[nodiscard]] Row imap_tiny(Pool& pool, int k);
-/// `reps` apply(echo, 1 MiB of random bytes) round trips (MiB/s, both ways counted).
-[[nodiscard]] Row payload(Pool& pool, int reps);
+/// `reps` apply(echo, `size` random bytes) round trips (MiB/s, both ways counted), as workload
+/// `name`; through echo_view (a std::string_view parameter and result) if `view`.
+[[nodiscard]] Row payload(Pool& pool, const char* name, std::size_t size, int reps, bool view);
 /// `n` apply_async(fail), each get() throwing the task's error (tasks/s).
 [[nodiscard]] Row error_path(Pool& pool, int n);
 /// map(count_primes, [limit] * items, chunksize=1) on 1 worker, then on `processes`: the time

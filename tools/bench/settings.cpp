@@ -10,10 +10,10 @@ bool Settings::wants(std::string_view workload) const {
 }
 
 const std::vector<std::string>& workload_names() {
-  static const std::vector<std::string> names{
-      "startup",    "apply_latency",   "async_throughput", "map_tiny",         "imap_tiny",
-      "payload",    "error_path",      "cpu_speedup",      "sigkill_recovery", "imap_endless_rss",
-      "worker_rss", "map_tiny_traced", "imap_tiny_traced"};
+  static const std::vector<std::string> names{"startup",    "apply_latency",   "async_throughput", "map_tiny",
+                                              "imap_tiny",  "payload",         "payload_view",     "payload_64m",
+                                              "error_path", "cpu_speedup",     "sigkill_recovery", "imap_endless_rss",
+                                              "worker_rss", "map_tiny_traced", "imap_tiny_traced"};
   return names;
 }
 
@@ -44,6 +44,7 @@ Sizes sizes_for(const Settings& settings) {
   s.mapm = q ? 50'000 : 1'000'000;
   s.imapk = q ? 5000 : 100'000;
   s.payload = q ? 20 : 200;
+  s.payload_64m = q ? 1 : 8;
   s.cpu_items = 4 * settings.processes;
   // One worker needs ~1.1 s for all the items (CPython's peer needs ~1.4 s for its 100,000): a
   // run that short of a second is at the mercy of one late wake-up or one tick of migration.

@@ -36,6 +36,7 @@ struct Sizes {
   int mapm = 0;            // map items
   int imapk = 0;           // imap items, chunksize 1
   int payload = 0;         // 1 MiB echo round trips
+  int payload_64m = 0;     // 64 MiB echo round trips
   int cpu_items = 0;       // count_primes calls per map
   std::int64_t cpu_limit = 0;  // count_primes' argument
   int errn = 0;            // failing apply_async calls

@@ -4,8 +4,12 @@
 #include <dlpool/wire/signature.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace dlpool {
@@ -29,6 +33,11 @@ class TaskHandle {
   std::optional<std::chrono::milliseconds> timeout_;
 };
 
+/// A plugin's parameter or result types that view bytes (see wire/codec.hpp).
+template <class T>
+inline constexpr bool is_view = std::is_same_v<std::remove_cvref_t<T>, std::string_view> ||
+                                std::is_same_v<std::remove_cvref_t<T>, std::span<const std::byte>>;
+
 }  // namespace detail
 
 template <class Signature>
@@ -39,6 +48,12 @@ class Task;
 /// with SignatureMismatch. Cheap to copy; thread-safe to share.
 template <class R, class... Args>
 class Task<R(Args...)> : public detail::TaskHandle {
+  // The arguments are stored until the task handler encodes them, the result kept until read:
+  // a view could outlive what it shows. A plugin's views take these values (see embedding.md).
+  static_assert(!detail::is_view<R> && !(detail::is_view<Args> || ...),
+                "a host's Task<> takes and returns values: std::string where the plugin has std::string_view, "
+                "std::vector<unsigned char> where it has std::span<const std::byte>");
+
  public:
   using Result = R;
 

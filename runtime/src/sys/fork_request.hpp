@@ -9,8 +9,8 @@ namespace dlpool::detail {
 inline constexpr std::size_t fork_request_max = 4096;
 
 /// The descriptors a request carries, placed at fd 3 on in the worker: the task and result
-/// pipes, then the worker's doorbell and ledger if it has them.
+/// pipes, then the worker's doorbell, ledger and shared arena if it has them.
 inline constexpr std::size_t fork_request_min_fds = 2;
-inline constexpr std::size_t fork_request_max_fds = 4;
+inline constexpr std::size_t fork_request_max_fds = 5;
 
 }  // namespace dlpool::detail

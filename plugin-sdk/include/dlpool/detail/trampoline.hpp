@@ -13,13 +13,17 @@
 
 #include <cxxabi.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <deque>
+#include <new>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <typeinfo>
+#include <utility>
 #include <vector>
 
 namespace dlpool {
@@ -31,12 +35,51 @@ constexpr std::string_view task_name(std::string_view spelled) {
   return spelled;
 }
 
+/// What a view parameter is decoded into where it cannot point into the bytes (JSON, whose
+/// strings are unescaped): the value it views.
+template <class T>
+struct Owned {
+  using type = T;
+};
+template <>
+struct Owned<std::string_view> {
+  using type = std::string;
+};
+template <>
+struct Owned<std::span<const std::byte>> {
+  using type = std::vector<unsigned char>;
+};
+
+/// An argument as its parameter takes it: an owned value as the view its parameter is.
+template <class P, class V>
+decltype(auto) as_param(V& value) {
+  if constexpr (std::is_same_v<P, std::span<const std::byte>> && !std::is_same_v<V, P>)
+    return std::as_bytes(std::span<const unsigned char>{value});
+  else
+    return std::move(value);
+}
+
+/// A result as JSON encodes it: a view as the value it views.
+template <class V>
+decltype(auto) as_owned(const V& value) {
+  if constexpr (std::is_same_v<V, std::string_view>) {
+    return std::string{value};
+  } else if constexpr (std::is_same_v<V, std::span<const std::byte>>) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(value.data());
+    return std::vector<unsigned char>(bytes, bytes + value.size());
+  } else {
+    return (value);
+  }
+}
+
 template <class F>
 struct FnTraits;
 template <class R, class... A>
 struct FnTraits<R (*)(A...)> {
   using Result = R;
-  using Args = std::tuple<std::remove_cvref_t<A>...>;
+  using Params = std::tuple<std::remove_cvref_t<A>...>;
+  using Args = Params;  // binary: views decoded in place
+  using OwnedArgs = std::tuple<typename Owned<std::remove_cvref_t<A>>::type...>;  // JSON
   /// The compile-time text both the manifest section and the run-time manifest carry.
   static constexpr std::string_view signature = wire::signature_text<R, std::remove_cvref_t<A>...>.view();
 };
@@ -96,17 +139,27 @@ inline std::string current_exception_type() {
   return last_name;
 }
 
+/// Fn called with `args` (Args or OwnedArgs), each as its parameter takes it.
+template <auto Fn, class Tuple, std::size_t... I>
+decltype(auto) call(Tuple& args, std::index_sequence<I...>) {
+  using Params = typename FnTraits<decltype(Fn)>::Params;
+  if constexpr (std::is_same_v<Tuple, Params>)
+    return std::apply(Fn, std::move(args));  // nothing to convert
+  else
+    return Fn(as_param<std::tuple_element_t<I, Params>>(std::get<I>(args))...);
+}
+
 /// Calls Fn with the arguments in `args`, catching what it throws into an error record.
-template <auto Fn, class Emit>
-int invoke(typename FnTraits<decltype(Fn)>::Args& args, std::uint32_t item, dlpool_sink* out, Emit&& emit,
-           PendingResults* pending = nullptr) {
+template <auto Fn, class Tuple, class Emit>
+int invoke(Tuple& args, std::uint32_t item, dlpool_sink* out, Emit&& emit, PendingResults* pending = nullptr) {
   using R = typename FnTraits<decltype(Fn)>::Result;
+  constexpr auto each = std::make_index_sequence<std::tuple_size_v<Tuple>>{};
   try {
     if constexpr (std::is_void_v<R>) {
-      std::apply(Fn, std::move(args));
+      call<Fn>(args, each);
       return emit();
     } else {
-      R result = std::apply(Fn, std::move(args));
+      R result = call<Fn>(args, each);
       return emit(result);
     }
   } catch (const std::exception& e) {
@@ -132,6 +185,11 @@ int run_chunk(const char* items, std::size_t size, dlpool_sink* out) noexcept {
       try {
         const auto bytes = in.get_string("item");
         std::apply([&](auto&... arg) { decoder.decode(bytes, arg...); }, args);
+      } catch (const std::bad_alloc&) {
+        // An argument too large for the memory there is (the worker's limit): the task's kind of
+        // failure, which a worker under a memory limit reports as that limit, not as bad bytes.
+        return fail(out, dlpool_status_task_exception, item, "std::bad_alloc", "out of memory decoding the arguments",
+                    &pending);
       } catch (const std::exception& e) {
         return fail(out, dlpool_status_bad_arguments, item, "dlpool::DecodeError", e.what(), &pending);
       }
@@ -172,7 +230,7 @@ int run_chunk(const char* items, std::size_t size, dlpool_sink* out) noexcept {
 
 template <auto Fn>
 int run_json(const char* json, std::size_t size, dlpool_sink* out) noexcept {
-  typename FnTraits<decltype(Fn)>::Args args;
+  typename FnTraits<decltype(Fn)>::OwnedArgs args;
   try {
     wire::from_json_args(std::string_view{json, size}, args);
   } catch (const std::exception& e) {
@@ -184,7 +242,7 @@ int run_json(const char* json, std::size_t size, dlpool_sink* out) noexcept {
       if constexpr (sizeof...(result) == 0)
         text = "null";
       else
-        text = wire::to_json(result...);
+        text = wire::to_json(as_owned(result)...);
     } catch (const std::exception& e) {
       return fail(out, dlpool_status_bad_result, 0, current_exception_type(), e.what());
     }

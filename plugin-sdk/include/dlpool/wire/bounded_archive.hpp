@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -40,11 +41,16 @@ class BoundedBinaryInputArchive
 
   /// Cereal's primitive: throws cereal::Exception when fewer than `size` bytes are left.
   void loadBinary(void* data, std::size_t size) {
+    if (size != 0) std::memcpy(data, take(size), size);
+  }
+  /// The next `size` bytes, where they are (for a view: see codec.hpp).
+  const char* take(std::size_t size) {
     if (size > remaining())
       throw cereal::Exception{"failed to read " + std::to_string(size) + " bytes: " + std::to_string(remaining()) +
                               " left"};
-    if (size != 0) std::memcpy(data, pos_, size);
+    const char* at = pos_;
     pos_ += size;
+    return at;
   }
 
  private:
@@ -75,6 +81,18 @@ void CEREAL_LOAD_FUNCTION_NAME(BoundedBinaryInputArchive& ar, cereal::SizeTag<T>
   if (tag.size > ar.remaining())
     throw cereal::Exception{"a length of " + std::to_string(tag.size) + " with only " + std::to_string(ar.remaining()) +
                             " bytes left"};
+}
+
+/// A view among a task's other parameters: its bytes where they are (see codec.hpp).
+inline void CEREAL_LOAD_FUNCTION_NAME(BoundedBinaryInputArchive& ar, std::string_view& view) {
+  cereal::size_type size = 0;
+  ar(size);
+  view = {ar.take(static_cast<std::size_t>(size)), static_cast<std::size_t>(size)};
+}
+inline void CEREAL_LOAD_FUNCTION_NAME(BoundedBinaryInputArchive& ar, std::span<const std::byte>& view) {
+  cereal::size_type size = 0;
+  ar(size);
+  view = {reinterpret_cast<const std::byte*>(ar.take(static_cast<std::size_t>(size))), static_cast<std::size_t>(size)};
 }
 
 template <class T>

@@ -14,10 +14,12 @@
 
 #include <cereal/archives/binary.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <streambuf>
 #include <string>
 #include <string_view>
@@ -73,8 +75,29 @@ struct ContiguousTraits<std::vector<E, A>> {
   static constexpr bool value = true;
   using Element = E;
 };
+/// Views, for a plugin's parameters and results: the same encoding as a string (std::string_view)
+/// or a vector of unsigned char (std::span<const std::byte>). A decoded view points into the
+/// bytes it was decoded from, which for a task's arguments stay where they are (the worker's
+/// frame, or the shared arena) until the chunk is answered: a large argument is read in place.
+/// Only at the top level of a task's signature, and only in a plugin: a host's arguments are
+/// stored before they are encoded, and a view there could outlive what it shows.
+template <class C, class Traits>
+  requires std::is_arithmetic_v<C>
+struct ContiguousTraits<std::basic_string_view<C, Traits>> {
+  static constexpr bool value = true;
+  static constexpr bool view = true;
+  using Element = C;
+};
+template <>
+struct ContiguousTraits<std::span<const std::byte>> {
+  static constexpr bool value = true;
+  static constexpr bool view = true;
+  using Element = std::byte;
+};
 template <class T>
 inline constexpr bool contiguous_bytes = ContiguousTraits<T>::value;
+template <class T>
+concept byte_view = requires { requires ContiguousTraits<T>::view; };
 
 /// Values the codecs encode without Cereal's stream: numbers and contiguous containers of them.
 template <class... T>
@@ -231,7 +254,9 @@ class BinaryDecoder {
         throw DecodeError{"a length of " + std::to_string(count) + " with only " + std::to_string(rest.size()) +
                           " bytes left"};
       const char* data = take(static_cast<std::size_t>(count) * sizeof(Element));
-      if constexpr (sizeof(Element) == 1) {
+      if constexpr (byte_view<T>) {
+        value = T{reinterpret_cast<const Element*>(data), static_cast<std::size_t>(count)};  // in place
+      } else if constexpr (sizeof(Element) == 1) {
         value.assign(reinterpret_cast<const Element*>(data), reinterpret_cast<const Element*>(data) + count);
       } else {  // the bytes may not be aligned for Element
         value.resize(static_cast<std::size_t>(count));

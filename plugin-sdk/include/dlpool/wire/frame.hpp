@@ -53,6 +53,12 @@ inline constexpr std::uint16_t flag_timed = 1;  // result: run times follow the 
 // task: its caller blocks on the answer, and is likely to send its next call at once; the worker
 // then watches its pipe for a moment after answering (see runtime/worker/frame_input.cpp).
 inline constexpr std::uint16_t flag_awaited = 2;
+// Any frame between a host and a local worker: its payload is in their shared arena (see
+// runtime/src/sys/shared_arena.hpp), and the pipe carries only u64 position, u64 length.
+inline constexpr std::uint16_t flag_shared = 4;
+inline constexpr std::size_t shared_reference_size = 16;
+// hello: the worker has mapped its arena, and may be sent payloads through it.
+inline constexpr std::uint16_t flag_arena = 8;
 inline constexpr std::size_t run_times_size = 16;
 
 enum class Codec : std::uint8_t { binary = 0, json = 1 };
@@ -104,12 +110,12 @@ inline void finish_frame(std::string& out, std::size_t start = 0) {
   std::memcpy(out.data() + start, &length, sizeof length);
 }
 
-/// Sets `flag` in the header of the complete frame `frame`, or clears it.
-inline void set_frame_flag(std::string& frame, std::uint16_t flag, bool on) {
+/// Sets `flag` in the header of the frame at `start` in `frame`, or clears it.
+inline void set_frame_flag(std::string& frame, std::uint16_t flag, bool on, std::size_t start = 0) {
   std::uint16_t flags;
-  std::memcpy(&flags, frame.data() + 6, sizeof flags);
+  std::memcpy(&flags, frame.data() + start + 6, sizeof flags);
   flags = on ? static_cast<std::uint16_t>(flags | flag) : static_cast<std::uint16_t>(flags & ~flag);
-  std::memcpy(frame.data() + 6, &flags, sizeof flags);
+  std::memcpy(frame.data() + start + 6, &flags, sizeof flags);
 }
 
 /// Appends a chunk's run times to the complete result frame `out` (see flag_timed).

@@ -16,9 +16,11 @@
 #include <dlpool/wire/static_text.hpp>
 
 #include <array>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -77,6 +79,16 @@ template <class... Ts>
 constexpr std::string template_name(std::string_view name) {
   return std::string{name} + "<" + type_list<Ts...>() + ">";
 }
+
+// A plugin's views travel as what a host sends them as (see codec.hpp).
+template <>
+struct TypeName<std::string_view> {
+  static constexpr std::string get() { return "std::string"; }
+};
+template <>
+struct TypeName<std::span<const std::byte>> {
+  static constexpr std::string get() { return "std::vector<unsigned char>"; }
+};
 
 template <class T>
 struct TypeName<std::vector<T>> {

@@ -1,0 +1,115 @@
+#include "sys/shared_arena.hpp"
+
+#include "sys/io.hpp"
+
+#include <algorithm>
+#include <atomic>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace dlpool::detail {
+namespace {
+
+constexpr std::size_t page_size = 4096;
+
+}  // namespace
+
+SharedArena SharedArena::create(std::size_t capacity) {
+  capacity = (capacity + page_size - 1) / page_size * page_size;
+  SharedArena arena;
+  arena.fd_ = UniqueFd{::memfd_create("dlpool-arena", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+  if (!arena.fd_) throw_errno("memfd_create");
+  const auto size = static_cast<off_t>(control_size + 2 * capacity);
+  if (::ftruncate(arena.fd_.get(), size) != 0) throw_errno("ftruncate", "dlpool-arena");
+  // Its size fixed for good: no one can shrink it under the host's mapping.
+  if (::fcntl(arena.fd_.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+    throw_errno("fcntl(F_ADD_SEALS)", "dlpool-arena");
+  void* base = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED, arena.fd_.get(), 0);
+  if (base == MAP_FAILED) throw_errno("mmap", "dlpool-arena");
+  arena.base_ = static_cast<char*>(base);
+  arena.capacity_ = capacity;
+  return arena;
+}
+
+SharedArena SharedArena::open(int fd) noexcept {
+  SharedArena arena;
+  struct stat st {};
+  // Only the arena the host made: sealed, so that its size is the one mapped here for good.
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  if (::fstat(fd, &st) == 0 && seals >= 0 && (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != 0 &&
+      static_cast<std::size_t>(st.st_size) > control_size &&
+      (static_cast<std::size_t>(st.st_size) - control_size) % (2 * page_size) == 0) {
+    void* base = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base != MAP_FAILED) {
+      arena.base_ = static_cast<char*>(base);
+      arena.capacity_ = (static_cast<std::size_t>(st.st_size) - control_size) / 2;
+    }
+  }
+  ::close(fd);  // the mapping stays; the fd number is the plugin's to reuse
+  return arena;
+}
+
+SharedArena& SharedArena::operator=(SharedArena&& other) noexcept {
+  if (this != &other) {
+    if (base_ != nullptr) ::munmap(base_, control_size + 2 * capacity_);
+    base_ = std::exchange(other.base_, nullptr);
+    capacity_ = std::exchange(other.capacity_, 0);
+    fd_ = std::move(other.fd_);
+  }
+  return *this;
+}
+
+SharedArena::~SharedArena() {
+  if (base_ != nullptr) ::munmap(base_, control_size + 2 * capacity_);
+}
+
+std::optional<std::string_view> SharedArena::view(Area area, std::uint64_t position,
+                                                  std::uint64_t length) const noexcept {
+  if (base_ == nullptr || length > capacity_ || position % capacity_ + length > capacity_) return std::nullopt;
+  return std::string_view{at(area, position), static_cast<std::size_t>(length)};
+}
+
+// The other process reads the word: atomic and lock-free (an aligned 8-byte word in the control
+// page), so neither side takes a lock in shared memory.
+void SharedArena::results_taken(std::uint64_t end) noexcept {
+  std::atomic_ref<std::uint64_t>{*reinterpret_cast<std::uint64_t*>(base_)}.store(end, std::memory_order_release);
+}
+
+std::uint64_t SharedArena::results_taken() const noexcept {
+  return std::atomic_ref<std::uint64_t>{*reinterpret_cast<std::uint64_t*>(base_)}.load(std::memory_order_acquire);
+}
+
+void SharedArena::release_pages(Area area, std::size_t keep) const noexcept {
+  if (keep >= capacity_) return;
+  const auto offset = static_cast<off_t>(control_size + (area == Area::results ? capacity_ : 0) + keep);
+  // The worker's sandbox may refuse it: the pages then stay, which costs memory, not correctness.
+  (void)::madvise(base_ + offset, capacity_ - keep, MADV_REMOVE);
+}
+
+std::optional<std::uint64_t> RingWriter::reserve(std::size_t size, std::uint64_t freed) noexcept {
+  if (size > capacity_) return std::nullopt;
+  take(freed);
+  const auto next_lap = [&](std::uint64_t p) { return p % capacity_ == 0 ? p : p - p % capacity_ + capacity_; };
+  std::uint64_t position = head_;
+  if (head_ == tail_) {
+    // Empty: start again at the area's beginning, whose pages are the ones already in use.
+    head_ = tail_ = position = next_lap(head_);
+  } else if (position % capacity_ + size > capacity_) {
+    position = next_lap(position);  // contiguous: the rest of this lap is skipped
+  }
+  if (position + size - tail_ > capacity_) return std::nullopt;
+  high_water_ = std::max(high_water_, static_cast<std::size_t>(position % capacity_ + size));
+  return position;
+}
+
+bool RingWriter::shrink_due(std::size_t keep, std::uint64_t freed) noexcept {
+  take(freed);
+  if (head_ != tail_ || high_water_ <= keep) return false;
+  high_water_ = 0;
+  return true;
+}
+
+}  // namespace dlpool::detail

@@ -1,0 +1,108 @@
+// Large payloads travel through the worker's shared arena instead of its pipes: arguments are
+// read where the host wrote them, results come back whole, every size across the threshold and
+// past the arena's free room, and a lost worker's arena costs nothing but that worker.
+
+#include "support/pool_fixture.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <random>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using namespace dlpool;
+using test::options;
+
+const Task<std::string(std::string)> echo{"testkit", "echo"};
+const Task<std::string(std::string)> echo_view{"testkit", "echo_view"};  // std::string_view in the plugin
+const Task<std::string(std::string)> where{"testkit", "where"};
+const Task<std::uint64_t(std::vector<unsigned char>)> byte_sum{"testkit", "byte_sum"};  // std::span<const std::byte>
+const Task<std::vector<unsigned char>(std::vector<unsigned char>, std::uint64_t)> tail_bytes{"testkit", "tail_bytes"};
+const Task<std::string(std::string, std::pair<std::uint64_t, std::uint64_t>)> slice{"testkit", "slice"};
+
+std::string bytes_of(std::size_t size, unsigned seed) {
+  std::mt19937 random{seed};
+  std::string out(size, '\0');
+  for (auto& c : out) c = static_cast<char>(random());
+  return out;
+}
+
+TEST(SharedPayloads, ALargeArgumentIsReadWhereTheHostWroteIt) {
+  Pool pool{options(1)};
+  EXPECT_NE(pool.apply(where, bytes_of(1 << 20, 1)).find("dlpool-arena"), std::string::npos)
+      << "a 1 MiB argument is read in the shared arena";
+  EXPECT_EQ(pool.apply(where, bytes_of(100, 2)).find("dlpool-arena"), std::string::npos)
+      << "a small one comes through the pipe";
+  pool.close();
+  pool.join();
+}
+
+TEST(SharedPayloads, EverySizeAcrossTheThresholdComesBackWhole) {
+  Pool pool{options(2)};
+  constexpr std::size_t threshold = 64 * 1024;
+  for (const std::size_t size :
+       {std::size_t{0}, std::size_t{1}, threshold - 64, threshold - 1, threshold, threshold + 1, std::size_t{1} << 20,
+        (std::size_t{8} << 20) + 3, std::size_t{48} << 20}) {
+    const auto bytes = bytes_of(size, static_cast<unsigned>(size));
+    EXPECT_EQ(pool.apply(echo, bytes), bytes) << size << " bytes, echo";
+    EXPECT_EQ(pool.apply(echo_view, bytes), bytes) << size << " bytes, echo of a view";
+  }
+  pool.close();
+  pool.join();
+}
+
+TEST(SharedPayloads, ManyQueuedLargeItemsShareTheArenaAndKeepTheirOrder) {
+  // Chunks of one item each, several queued per worker: the arena holds many payloads at once,
+  // and those that do not fit the room left go through the pipe.
+  Pool pool{options(2)};
+  std::vector<std::string> items;
+  for (unsigned i = 0; i < 64; ++i) items.push_back(bytes_of((std::size_t{3} << 20) + i * 4099, i));
+  EXPECT_EQ(pool.map(echo_view, items, 1), items);
+  std::vector<std::string> unordered;
+  auto results = pool.imap_unordered(echo, items, 1);
+  while (auto r = results.next()) unordered.push_back(std::move(*r));
+  std::ranges::sort(unordered);
+  auto sorted = items;
+  std::ranges::sort(sorted);
+  EXPECT_EQ(unordered, sorted);
+  pool.close();
+  pool.join();
+}
+
+TEST(SharedPayloads, ViewParametersAndResultsTakeWhatTheHostSends) {
+  Pool pool{options(1)};
+  const auto raw = bytes_of(200'000, 7);
+  const std::vector<unsigned char> bytes(raw.begin(), raw.end());
+  const auto sum = std::accumulate(bytes.begin(), bytes.end(), std::uint64_t{0});
+  EXPECT_EQ(pool.apply(byte_sum, bytes), sum);
+  EXPECT_EQ(pool.apply(byte_sum, std::vector<unsigned char>{1, 2, 250}), 253u);
+  EXPECT_EQ(pool.apply(tail_bytes, bytes, 100'000), std::vector<unsigned char>(bytes.end() - 100'000, bytes.end()));
+  EXPECT_EQ(pool.apply(tail_bytes, std::vector<unsigned char>{1, 2, 3}, 2), (std::vector<unsigned char>{2, 3}));
+  // A view beside a type Cereal decodes, and views from JSON text (decoded into owned values).
+  EXPECT_EQ(pool.apply(slice, raw, std::pair<std::uint64_t, std::uint64_t>{1000, 70'000}), raw.substr(1000, 70'000));
+  EXPECT_EQ(pool.apply(JsonTask{"testkit", "echo_view"}, std::string{R"(["a\nb"])"}), R"("a\nb")");
+  EXPECT_EQ(pool.apply(JsonTask{"testkit", "byte_sum"}, std::string{"[[1, 2, 250]]"}), "253");
+  EXPECT_EQ(pool.apply(JsonTask{"testkit", "tail_bytes"}, std::string{"[[1, 2, 3], 2]"}), "[2,3]");
+  pool.close();
+  pool.join();
+}
+
+TEST(SharedPayloads, AWorkerKilledAfterLargePayloadsIsReplacedAndTheNextOnesGoThrough) {
+  Pool pool{options(2)};
+  const auto bytes = bytes_of(4 << 20, 3);
+  EXPECT_EQ(pool.map(echo, std::vector(4, bytes), 1), std::vector(4, bytes));
+  for (const int pid : pool.worker_pids()) ::kill(pid, SIGKILL);
+  // A call sent to a worker killed before it started the call is sent again: none fails.
+  EXPECT_EQ(pool.map(echo_view, std::vector(6, bytes), 1), std::vector(6, bytes));
+  pool.close();
+  pool.join();
+}
+
+}  // namespace
