@@ -53,6 +53,24 @@ TEST_F(Limits, ATaskOverTheMemoryLimitFailsNamingItAndItsWorkerIsReplaced) {
   pool.join();
 }
 
+TEST_F(Limits, AChunkThatKillsEveryWorkerBeforeItStartsFailsInsteadOfBeingSentForever) {
+  // Its 100 MB frame does not fit the workers' memory limit: each dies reading it from its pipe
+  // (no shared memory here), before the chunk starts. A chunk never started is sent again, but
+  // only twice.
+  if (detail::built_with_sanitizer) GTEST_SKIP() << "sanitizer builds' workers run without RLIMIT_DATA";
+  auto o = options(1);
+  o.limits.memory_bytes = 64 * mib;
+  o.shared_memory_payloads = false;
+  Pool pool{o};
+  const Task<std::string(std::string)> echo{"testkit", "echo"};
+  auto result = pool.apply_async(echo, {std::string(100 * mib, 'x')});
+  ASSERT_TRUE(result.wait(60s)) << "the chunk went round and round";
+  EXPECT_THROW((void)result.get(), WorkerLostError);
+  EXPECT_EQ(pool.apply(square, 5), 25);
+  pool.close();
+  pool.join();
+}
+
 TEST_F(Limits, AnArgumentTooLargeForTheMemoryLimitFailsItsChunkNamingTheLimit) {
   // Its 100 MB frame reaches the worker through the shared arena (not its data memory), but its
   // decoded copy does not fit the worker's 64 MiB: the chunk fails with the limit named, the

@@ -59,9 +59,11 @@ TEST(SharedPayloads, EverySizeAcrossTheThresholdComesBackWhole) {
 }
 
 TEST(SharedPayloads, ManyQueuedLargeItemsShareTheArenaAndKeepTheirOrder) {
-  // Chunks of one item each, several queued per worker: the arena holds many payloads at once,
-  // and those that do not fit the room left go through the pipe.
-  Pool pool{options(2)};
+  // Chunks of one item each, several queued per worker, in areas of 8 MiB: each holds two
+  // payloads at most, wraps round, and those that do not fit the room left go through the pipe.
+  auto o = options(2);
+  o.max_frame_bytes = 8 << 20;
+  Pool pool{o};
   std::vector<std::string> items;
   for (unsigned i = 0; i < 64; ++i) items.push_back(bytes_of((std::size_t{3} << 20) + i * 4099, i));
   EXPECT_EQ(pool.map(echo_view, items, 1), items);

@@ -191,6 +191,7 @@ bool LocalResultLoop::handle_frame(LocalWorker& worker, const wire::FrameHeader&
     // Before routing hears it is ready, and so sends it anything.
     if (header.kind == wire::FrameKind::hello && (header.flags & wire::flag_arena) != 0 && worker.arena)
       worker.arena_mapped.store(true, std::memory_order_release);
+    worker.answered(header);
     violation = dispatch_frame(events_, worker, header, *bytes, scratch);
     worker.handled(header);
   }

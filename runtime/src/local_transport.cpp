@@ -10,6 +10,7 @@
 #include <dlpool/wire/frame.hpp>
 
 #include <csignal>
+#include <system_error>
 #include <type_traits>
 
 #include <poll.h>
@@ -42,6 +43,7 @@ LocalTransport::LocalTransport(const PoolOptions& options, TransportEvents& even
       fork_server_{std::min(options.start_timeout, std::chrono::milliseconds{10'000})},
       results_{events} {
   use_limits(options.limits);
+  if (!options.shared_memory_payloads) without_shared_payloads();
   if (options.sandbox != Sandbox::off)
     argv_.insert(argv_.end(), {"--sandbox", options.sandbox == Sandbox::no_network ? "no-network" : "on"});
   if (options.batch_scheduling) argv_.emplace_back("--batch-scheduling");
@@ -55,6 +57,19 @@ LocalTransport::LocalTransport(const PoolOptions& options, TransportEvents& even
 void LocalTransport::without_shared_payloads() {
   shared_payloads_ = false;
   std::erase(argv_, "--arena");
+}
+
+SharedArena LocalTransport::make_arena() {
+  if (!shared_payloads_) return {};
+  try {
+    return SharedArena::create(max_frame_);
+  } catch (const std::system_error& e) {
+    // Twice max_frame_bytes of address space a worker: a host under RLIMIT_AS may not have it.
+    // Its workers then go without, as they would if they could not map it.
+    log(LogLevel::warn, "no shared memory for large payloads ({}): they go through the pipes", e.what());
+    shared_payloads_ = false;
+    return {};
+  }
 }
 
 void LocalTransport::use_limits(const WorkerLimits& limits) {
@@ -131,7 +146,7 @@ LocalWorker::Parts LocalTransport::spawn(std::uint64_t id, std::span<const std::
   Pipe results = make_pipe();
   auto doorbell = make_eventfd();  // see sys/doorbell.hpp
   auto ledger = Ledger::create();   // see sys/ledger.hpp
-  auto arena = shared_payloads_ ? SharedArena::create(max_frame_) : SharedArena{};  // sys/shared_arena.hpp
+  auto arena = make_arena();
   std::optional<WorkerCgroup> cgroup;
   if (cgroups_) cgroup.emplace(cgroups_->create(id, memory_bytes_));
   const auto worker_ends = [&] {
@@ -148,7 +163,7 @@ LocalWorker::Parts LocalTransport::spawn(std::uint64_t id, std::span<const std::
     results = make_pipe();
     doorbell = make_eventfd();
     ledger = Ledger::create();
-    if (arena) arena = SharedArena::create(max_frame_);
+    if (arena) arena = make_arena();
     return ChildProcess::spawn(argv_, worker_ends());
   }();
   ledger.close_fd();  // the worker has its own

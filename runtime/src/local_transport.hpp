@@ -70,6 +70,8 @@ class LocalTransport final : public Transport {
 
  private:
   void use_limits(const WorkerLimits& limits);
+  /// A worker's shared arena (sys/shared_arena.hpp), or none: payloads through the pipes.
+  SharedArena make_arena();
 
   const std::uint32_t max_frame_;
   const std::optional<std::uint64_t> memory_bytes_;  // for a worker's cgroup

@@ -42,9 +42,7 @@ bool LocalWorker::send_small(std::string_view frame) {
 
 bool LocalWorker::share(std::string_view frame, std::string& out) {
   const auto payload = frame.substr(wire::header_size);
-  const auto freed = tasks_freed_.load(std::memory_order_acquire);
-  if (task_ring.shrink_due(arena_pages_kept, freed)) arena.release_pages(SharedArena::Area::tasks, arena_pages_kept);
-  const auto position = task_ring.reserve(payload.size(), freed);
+  const auto position = task_ring.reserve(payload.size(), tasks_freed_.load(std::memory_order_acquire));
   if (!position) return false;
   std::memcpy(arena.at(SharedArena::Area::tasks, *position), payload.data(), payload.size());
   task_ring.commit(*position, payload.size());
@@ -76,7 +74,7 @@ std::optional<std::string_view> LocalWorker::payload_of(const wire::FrameHeader&
   const auto length = in.get<std::uint64_t>("shared length");
   auto bytes = arena_mapped.load(std::memory_order_relaxed) ? arena.view(SharedArena::Area::results, position, length)
                                                             : std::nullopt;
-  results_end_ = position + length;
+  result_ = {position, length};
   if (!bytes)
     why = "sent a shared payload of " + std::to_string(length) + " bytes at position " + std::to_string(position) +
           (arena_mapped.load(std::memory_order_relaxed)
@@ -87,7 +85,12 @@ std::optional<std::string_view> LocalWorker::payload_of(const wire::FrameHeader&
 
 void LocalWorker::handled(const wire::FrameHeader& header) noexcept {
   // The worker may write over a result once the host has taken it (parsed, its items copied).
-  if ((header.flags & wire::flag_shared) != 0) arena.results_taken(results_end_);
+  if ((header.flags & wire::flag_shared) == 0) return;
+  arena.release(SharedArena::Area::results, result_.position, result_.length);
+  arena.results_taken(result_.position + result_.length);
+}
+
+void LocalWorker::answered(const wire::FrameHeader& header) noexcept {
   if (header.kind != wire::FrameKind::result || shared_pending_.load(std::memory_order_acquire) == 0) return;
   std::lock_guard lock{shared_mutex_};
   // Answers come in the order sent: a task payload is the first one not yet answered.

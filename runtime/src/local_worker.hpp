@@ -112,8 +112,11 @@ class LocalWorker : public Executor {
   /// gives is outside the arena (`why` says so): the worker broke the protocol.
   std::optional<std::string_view> payload_of(const wire::FrameHeader& header, std::string_view payload,
                                              std::string& why);
+  /// `header`'s frame has arrived: the task payload in the arena it answers, if any, may be
+  /// written over. Before routing hears of it, so that the next payload finds the room.
+  void answered(const wire::FrameHeader& header) noexcept;
   /// `header`'s frame, whose payload payload_of() gave, has been handled: a result payload in
-  /// the arena may be written over, and so may the task payload it answers.
+  /// the arena may be written over.
   void handled(const wire::FrameHeader& header) noexcept;
 
  private:
@@ -141,7 +144,9 @@ class LocalWorker : public Executor {
   std::atomic<std::size_t> shared_pending_{0};  // shared_tasks_.size(): read without the lock
   std::mutex shared_mutex_;
   std::deque<SharedTask> shared_tasks_;
-  std::uint64_t results_end_ = 0;  // under read_mutex: the end of the last shared result read
+  struct {
+    std::uint64_t position = 0, length = 0;
+  } result_;  // under read_mutex: the last shared result read
 };
 
 }  // namespace dlpool::detail

@@ -122,6 +122,10 @@ struct PoolOptions {
   std::string worker_path;
   /// Largest frame payload either side accepts.
   std::uint32_t max_frame_bytes = wire::default_max_frame;
+  /// Payloads of 64 KiB and more travel through memory each worker shares with the host (see
+  /// embedding.md); false sends everything through the pipes. Each worker's area takes twice
+  /// max_frame_bytes of address space, and its pages only while a payload is in it.
+  bool shared_memory_payloads = true;
   /// Time limit per item for every task (Task::with_timeout overrides it): a chunk of n items
   /// running longer than n * task_timeout fails with TaskTimeout and its worker is replaced.
   /// Unset means none.

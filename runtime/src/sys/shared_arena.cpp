@@ -13,16 +13,17 @@
 namespace dlpool::detail {
 namespace {
 
-constexpr std::size_t page_size = 4096;
+std::size_t page_size() noexcept { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
 
 }  // namespace
 
 SharedArena SharedArena::create(std::size_t capacity) {
-  capacity = (capacity + page_size - 1) / page_size * page_size;
   SharedArena arena;
+  arena.page_ = page_size();
+  capacity = (capacity + arena.page_ - 1) / arena.page_ * arena.page_;
   arena.fd_ = UniqueFd{::memfd_create("dlpool-arena", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
   if (!arena.fd_) throw_errno("memfd_create");
-  const auto size = static_cast<off_t>(control_size + 2 * capacity);
+  const auto size = static_cast<off_t>(arena.control_size() + 2 * capacity);
   if (::ftruncate(arena.fd_.get(), size) != 0) throw_errno("ftruncate", "dlpool-arena");
   // Its size fixed for good: no one can shrink it under the host's mapping.
   if (::fcntl(arena.fd_.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
@@ -36,16 +37,19 @@ SharedArena SharedArena::create(std::size_t capacity) {
 
 SharedArena SharedArena::open(int fd) noexcept {
   SharedArena arena;
+  arena.page_ = page_size();
+  const auto control = arena.control_size();
   struct stat st {};
   // Only the arena the host made: sealed, so that its size is the one mapped here for good.
+  constexpr int sealed = F_SEAL_SHRINK | F_SEAL_GROW;
   const int seals = ::fcntl(fd, F_GET_SEALS);
-  if (::fstat(fd, &st) == 0 && seals >= 0 && (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != 0 &&
-      static_cast<std::size_t>(st.st_size) > control_size &&
-      (static_cast<std::size_t>(st.st_size) - control_size) % (2 * page_size) == 0) {
+  if (::fstat(fd, &st) == 0 && seals >= 0 && (seals & sealed) == sealed &&
+      static_cast<std::size_t>(st.st_size) > control &&
+      (static_cast<std::size_t>(st.st_size) - control) % (2 * arena.page_) == 0) {
     void* base = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base != MAP_FAILED) {
       arena.base_ = static_cast<char*>(base);
-      arena.capacity_ = (static_cast<std::size_t>(st.st_size) - control_size) / 2;
+      arena.capacity_ = (static_cast<std::size_t>(st.st_size) - control) / 2;
     }
   }
   ::close(fd);  // the mapping stays; the fd number is the plugin's to reuse
@@ -54,7 +58,8 @@ SharedArena SharedArena::open(int fd) noexcept {
 
 SharedArena& SharedArena::operator=(SharedArena&& other) noexcept {
   if (this != &other) {
-    if (base_ != nullptr) ::munmap(base_, control_size + 2 * capacity_);
+    if (base_ != nullptr) ::munmap(base_, control_size() + 2 * capacity_);
+    page_ = other.page_;
     base_ = std::exchange(other.base_, nullptr);
     capacity_ = std::exchange(other.capacity_, 0);
     fd_ = std::move(other.fd_);
@@ -63,7 +68,7 @@ SharedArena& SharedArena::operator=(SharedArena&& other) noexcept {
 }
 
 SharedArena::~SharedArena() {
-  if (base_ != nullptr) ::munmap(base_, control_size + 2 * capacity_);
+  if (base_ != nullptr) ::munmap(base_, control_size() + 2 * capacity_);
 }
 
 std::optional<std::string_view> SharedArena::view(Area area, std::uint64_t position,
@@ -82,11 +87,14 @@ std::uint64_t SharedArena::results_taken() const noexcept {
   return std::atomic_ref<std::uint64_t>{*reinterpret_cast<std::uint64_t*>(base_)}.load(std::memory_order_acquire);
 }
 
-void SharedArena::release_pages(Area area, std::size_t keep) const noexcept {
-  if (keep >= capacity_) return;
-  const auto offset = static_cast<off_t>(control_size + (area == Area::results ? capacity_ : 0) + keep);
+void SharedArena::release(Area area, std::uint64_t position, std::uint64_t length) const noexcept {
+  // Whole pages only: the ones at either end may hold the payloads before and after it.
+  const std::size_t offset = position % capacity_;
+  const std::size_t from = (std::max(offset, arena_pages_kept) + page_ - 1) / page_ * page_;
+  const std::size_t to = (offset + length) / page_ * page_;
+  if (base_ == nullptr || length > capacity_ || offset + length > capacity_ || from >= to) return;
   // The worker's sandbox may refuse it: the pages then stay, which costs memory, not correctness.
-  (void)::madvise(base_ + offset, capacity_ - keep, MADV_REMOVE);
+  (void)::madvise(at(area, 0) + from, to - from, MADV_REMOVE);
 }
 
 std::optional<std::uint64_t> RingWriter::reserve(std::size_t size, std::uint64_t freed) noexcept {
@@ -101,15 +109,7 @@ std::optional<std::uint64_t> RingWriter::reserve(std::size_t size, std::uint64_t
     position = next_lap(position);  // contiguous: the rest of this lap is skipped
   }
   if (position + size - tail_ > capacity_) return std::nullopt;
-  high_water_ = std::max(high_water_, static_cast<std::size_t>(position % capacity_ + size));
   return position;
-}
-
-bool RingWriter::shrink_due(std::size_t keep, std::uint64_t freed) noexcept {
-  take(freed);
-  if (head_ != tail_ || high_water_ <= keep) return false;
-  high_water_ = 0;
-  return true;
 }
 
 }  // namespace dlpool::detail

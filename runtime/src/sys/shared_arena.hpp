@@ -18,8 +18,9 @@
 // chunks in order), and publishes in the control page how far it has taken the results. The
 // memfd is sealed against shrinking and growing: a worker cannot make the host's reads of its
 // mapping fault (SIGBUS), and every position a worker sends is checked against the area's
-// bounds before it is read. The memory is sparse: pages exist once written, and a ring that
-// empties after a large payload gives back what it used past its first megabytes.
+// bounds before it is read. The memory is sparse: pages exist once written, and the reader of a
+// payload that reached past the area's first megabytes gives those pages back once it is done
+// with it (release), as the pipes' reader gives back a large buffer.
 
 #include "sys/unique_fd.hpp"
 
@@ -34,8 +35,9 @@ namespace dlpool::detail {
 /// Payloads of at least this many bytes go through the arena when they fit (smaller ones cost
 /// less through the pipe than a copy and the bookkeeping).
 inline constexpr std::size_t shared_payload_threshold = 64 * 1024;
-/// A ring that empties after reaching further than this into its area gives the pages past it
-/// back (RingWriter::shrink_due): one large payload must not pin its memory for the worker's life.
+/// The pages of an area past this offset are given back as soon as the payload in them is read
+/// (SharedArena::release): one large payload must not pin its memory for the worker's life, and
+/// the first ones, where every payload starts while the ring is empty, stay warm.
 inline constexpr std::size_t arena_pages_kept = 8u << 20;
 
 class SharedArena {
@@ -48,7 +50,8 @@ class SharedArena {
   static SharedArena open(int fd) noexcept;
 
   SharedArena(SharedArena&& other) noexcept
-      : base_{std::exchange(other.base_, nullptr)},
+      : page_{other.page_},
+        base_{std::exchange(other.base_, nullptr)},
         capacity_{std::exchange(other.capacity_, 0)},
         fd_{std::move(other.fd_)} {}
   SharedArena& operator=(SharedArena&& other) noexcept;
@@ -66,7 +69,7 @@ class SharedArena {
   enum class Area : std::uint8_t { tasks, results };
   /// Where position `position`'s bytes are in `area` (see RingWriter).
   [[nodiscard]] char* at(Area area, std::uint64_t position) const noexcept {
-    return base_ + control_size + (area == Area::results ? capacity_ : 0) + position % capacity_;
+    return base_ + control_size() + (area == Area::results ? capacity_ : 0) + position % capacity_;
   }
   /// The `length` bytes at `position` in `area`, or nothing when they would reach outside it
   /// (a position or length that no writer of this arena could have sent).
@@ -77,11 +80,15 @@ class SharedArena {
   void results_taken(std::uint64_t end) noexcept;
   [[nodiscard]] std::uint64_t results_taken() const noexcept;
 
-  /// Gives back the pages of `area` from `keep` bytes on (they read as zeros after).
-  void release_pages(Area area, std::size_t keep) const noexcept;
+  /// The reader is done with the `length` bytes at `position` in `area`: the whole pages of
+  /// them past arena_pages_kept are given back (they read as zeros after). The writer writes
+  /// there again only once the reader has freed them, after this.
+  void release(Area area, std::uint64_t position, std::uint64_t length) const noexcept;
 
  private:
-  static constexpr std::size_t control_size = 4096;
+  [[nodiscard]] std::size_t control_size() const noexcept { return page_; }
+
+  std::size_t page_ = 0;  // the control page's size, and what capacities are rounded to
 
   char* base_ = nullptr;
   std::size_t capacity_ = 0;
@@ -101,10 +108,6 @@ class RingWriter {
   std::optional<std::uint64_t> reserve(std::size_t size, std::uint64_t freed) noexcept;
   /// The `size` bytes at `position` (from reserve) are written.
   void commit(std::uint64_t position, std::size_t size) noexcept { head_ = position + size; }
-  /// Whether the ring is empty (everything before `freed` freed) and has reached more than
-  /// `keep` bytes into its area since it last was: the moment to give the pages past `keep`
-  /// back (SharedArena::release_pages). Starts the count again.
-  bool shrink_due(std::size_t keep, std::uint64_t freed) noexcept;
 
  private:
   void take(std::uint64_t freed) noexcept {
@@ -114,7 +117,6 @@ class RingWriter {
   std::size_t capacity_;
   std::uint64_t head_ = 0;  // one past the last byte written
   std::uint64_t tail_ = 0;  // the reader has freed everything before
-  std::size_t high_water_ = 0;  // the furthest offset written since the ring was last empty
 };
 
 }  // namespace dlpool::detail

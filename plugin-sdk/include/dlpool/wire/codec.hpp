@@ -82,7 +82,7 @@ struct ContiguousTraits<std::vector<E, A>> {
 /// Only at the top level of a task's signature, and only in a plugin: a host's arguments are
 /// stored before they are encoded, and a view there could outlive what it shows.
 template <class C, class Traits>
-  requires std::is_arithmetic_v<C>
+  requires(std::is_arithmetic_v<C> && sizeof(C) == 1)  // wider ones may not be aligned in the bytes
 struct ContiguousTraits<std::basic_string_view<C, Traits>> {
   static constexpr bool value = true;
   static constexpr bool view = true;

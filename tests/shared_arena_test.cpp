@@ -1,0 +1,72 @@
+// The shared arena's ring and bounds, alone: what a payload's writer may reuse, and what a
+// reader accepts from the other side.
+
+#include "sys/shared_arena.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <unistd.h>
+
+namespace {
+
+using dlpool::detail::RingWriter;
+using dlpool::detail::SharedArena;
+
+TEST(RingWriter, HandsOutContiguousRegionsAndReusesThemOnlyOnceFreed) {
+  RingWriter ring{100};
+  EXPECT_FALSE(ring.reserve(101, 0)) << "larger than the area";
+  const auto a = ring.reserve(40, 0);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, 0u);
+  ring.commit(*a, 40);
+  const auto b = ring.reserve(40, 0);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*b, 40u);
+  ring.commit(*b, 40);
+  // 20 bytes left at the end, none before: nothing of 30 fits until the first is freed.
+  EXPECT_FALSE(ring.reserve(30, 0));
+  // Freed: it would wrap, so it starts the next lap, at offset 0, over the first region.
+  const auto c = ring.reserve(30, 40);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c, 100u);
+  ring.commit(*c, 30);
+  EXPECT_FALSE(ring.reserve(20, 40)) << "the second region is still held, and the rest of the lap skipped";
+  // A reader's word from the past, or from beyond what was written, is no news.
+  EXPECT_FALSE(ring.reserve(20, 10));
+  EXPECT_FALSE(ring.reserve(20, 1000));
+  const auto d = ring.reserve(20, 80);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, 130u);
+  ring.commit(*d, 20);
+  // All freed: the next one starts over at the beginning of a lap.
+  const auto e = ring.reserve(90, 150);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(*e % 100, 0u);
+}
+
+TEST(SharedArena, TheWorkersMappingSeesTheHostsBytesAndRefusesWhatIsOutside) {
+  auto host = SharedArena::create(1 << 20);
+  ASSERT_TRUE(host);
+  const auto capacity = host.capacity();
+  std::memcpy(host.at(SharedArena::Area::tasks, 5), "hello", 5);
+  auto worker = SharedArena::open(::dup(host.fd()));
+  ASSERT_TRUE(worker);
+  EXPECT_EQ(worker.capacity(), capacity);
+  EXPECT_EQ(worker.view(SharedArena::Area::tasks, 5, 5).value_or("none"), "hello");
+  EXPECT_EQ(worker.view(SharedArena::Area::tasks, capacity + 5, 5).value_or("none"), "hello") << "the next lap";
+  EXPECT_FALSE(host.view(SharedArena::Area::results, capacity - 4, 5)) << "across the end";
+  EXPECT_FALSE(host.view(SharedArena::Area::results, 0, capacity + 1));
+  EXPECT_FALSE(host.view(SharedArena::Area::results, ~std::uint64_t{0}, ~std::uint64_t{0}));
+  worker.results_taken(42);
+  EXPECT_EQ(host.results_taken(), 42u);
+  // Its size is sealed: no one can shrink it under the other's mapping.
+  EXPECT_NE(::ftruncate(host.fd(), 4096), 0);
+  // An fd that is no sealed arena is refused.
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  ::close(pipe_fds[1]);
+  EXPECT_FALSE(SharedArena::open(pipe_fds[0]));
+}
+
+}  // namespace
