@@ -6,43 +6,41 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 
 namespace {
 
 using dlpool::detail::RingWriter;
 using dlpool::detail::SharedArena;
 
+/// Reserves `size` bytes now that the reader has freed what is before `freed`, and writes them:
+/// their position, or nothing when they do not fit.
+std::optional<std::uint64_t> put(RingWriter& ring, std::size_t size, std::uint64_t freed) {
+  const auto position = ring.reserve(size, freed);
+  if (position) ring.commit(*position, size);
+  return position;
+}
+
 TEST(RingWriter, HandsOutContiguousRegionsAndReusesThemOnlyOnceFreed) {
   RingWriter ring{100};
   EXPECT_FALSE(ring.reserve(101, 0)) << "larger than the area";
-  const auto a = ring.reserve(40, 0);
-  ASSERT_TRUE(a);
-  EXPECT_EQ(*a, 0u);
-  ring.commit(*a, 40);
-  const auto b = ring.reserve(40, 0);
-  ASSERT_TRUE(b);
-  EXPECT_EQ(*b, 40u);
-  ring.commit(*b, 40);
+  EXPECT_EQ(put(ring, 40, 0), 0u);
+  EXPECT_EQ(put(ring, 40, 0), 40u);
   // 20 bytes left at the end, none before: nothing of 30 fits until the first is freed.
   EXPECT_FALSE(ring.reserve(30, 0));
   // Freed: it would wrap, so it starts the next lap, at offset 0, over the first region.
-  const auto c = ring.reserve(30, 40);
-  ASSERT_TRUE(c);
-  EXPECT_EQ(*c, 100u);
-  ring.commit(*c, 30);
+  EXPECT_EQ(put(ring, 30, 40), 100u);
   EXPECT_FALSE(ring.reserve(20, 40)) << "the second region is still held, and the rest of the lap skipped";
   // A reader's word from the past, or from beyond what was written, is no news.
   EXPECT_FALSE(ring.reserve(20, 10));
   EXPECT_FALSE(ring.reserve(20, 1000));
-  const auto d = ring.reserve(20, 80);
-  ASSERT_TRUE(d);
-  EXPECT_EQ(*d, 130u);
-  ring.commit(*d, 20);
+  EXPECT_EQ(put(ring, 20, 80), 130u);
   // All freed: the next one starts over at the beginning of a lap.
-  const auto e = ring.reserve(90, 150);
-  ASSERT_TRUE(e);
-  EXPECT_EQ(*e % 100, 0u);
+  const auto last = put(ring, 90, 150);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(*last % 100, 0u);
 }
 
 TEST(SharedArena, TheWorkersMappingSeesTheHostsBytesAndRefusesWhatIsOutside) {

@@ -3,7 +3,6 @@
 #include <dlpool/wire/bytes.hpp>
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 namespace dlpool::detail {
@@ -42,10 +41,9 @@ bool LocalWorker::send_small(std::string_view frame) {
 
 bool LocalWorker::share(std::string_view frame, std::string& out) {
   const auto payload = frame.substr(wire::header_size);
-  const auto position = task_ring.reserve(payload.size(), tasks_freed_.load(std::memory_order_acquire));
+  const auto position =
+      arena.write(SharedArena::Area::tasks, task_ring, tasks_freed_.load(std::memory_order_acquire), payload);
   if (!position) return false;
-  std::memcpy(arena.at(SharedArena::Area::tasks, *position), payload.data(), payload.size());
-  task_ring.commit(*position, payload.size());
   const auto header = wire::decode_header(frame.data(), std::numeric_limits<std::uint32_t>::max());
   {
     // Before the frame is written: the answer that frees it cannot come sooner.
@@ -55,10 +53,7 @@ bool LocalWorker::share(std::string_view frame, std::string& out) {
   }
   const auto start = out.size();
   out.append(frame.substr(0, wire::header_size));
-  wire::put(out, *position);
-  wire::put(out, static_cast<std::uint64_t>(payload.size()));
-  wire::set_frame_flag(out, wire::flag_shared, true, start);
-  wire::finish_frame(out, start);
+  wire::finish_shared_frame(out, start, {*position, payload.size()});
   return true;
 }
 
@@ -69,17 +64,13 @@ std::optional<std::string_view> LocalWorker::payload_of(const wire::FrameHeader&
     why = "sent a shared payload's reference of " + std::to_string(payload.size()) + " bytes";
     return std::nullopt;
   }
-  wire::ByteReader in{payload};
-  const auto position = in.get<std::uint64_t>("shared position");
-  const auto length = in.get<std::uint64_t>("shared length");
-  auto bytes = arena_mapped.load(std::memory_order_relaxed) ? arena.view(SharedArena::Area::results, position, length)
-                                                            : std::nullopt;
-  result_ = {position, length};
+  result_ = wire::get_shared_reference(payload);
+  const bool mapped = arena_mapped.load(std::memory_order_relaxed);
+  auto bytes = mapped ? arena.view(SharedArena::Area::results, result_.position, result_.length) : std::nullopt;
   if (!bytes)
-    why = "sent a shared payload of " + std::to_string(length) + " bytes at position " + std::to_string(position) +
-          (arena_mapped.load(std::memory_order_relaxed)
-               ? ", outside its arena of " + std::to_string(arena.capacity()) + " bytes"
-               : " with no arena mapped");
+    why = "sent a shared payload of " + std::to_string(result_.length) + " bytes at position " +
+          std::to_string(result_.position) +
+          (mapped ? ", outside its arena of " + std::to_string(arena.capacity()) + " bytes" : " with no arena mapped");
   return bytes;
 }
 

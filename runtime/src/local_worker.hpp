@@ -144,9 +144,7 @@ class LocalWorker : public Executor {
   std::atomic<std::size_t> shared_pending_{0};  // shared_tasks_.size(): read without the lock
   std::mutex shared_mutex_;
   std::deque<SharedTask> shared_tasks_;
-  struct {
-    std::uint64_t position = 0, length = 0;
-  } result_;  // under read_mutex: the last shared result read
+  wire::SharedReference result_;  // under read_mutex: the last shared result read
 };
 
 }  // namespace dlpool::detail

@@ -278,8 +278,7 @@ int main(int argc, char** argv) {
         case dlpool::wire::FrameKind::stop: return 0;
         case dlpool::wire::FrameKind::init: {
           const bool ok = runner.run(header, payload, frame);
-          shared.done_with_task();
-          shared.share(frame);
+          shared.answer(frame);
           send_answer(loader, frame, scratch);
           if (!ok) return 3;  // a worker whose initializer failed must not take work
           break;
@@ -292,8 +291,7 @@ int main(int argc, char** argv) {
           runner.run(header, payload, frame);
           input.expect_next_soon((header.flags & dlpool::wire::flag_awaited) != 0);
           dlpool::wire::append_run_times(frame, started, monotonic_ns());
-          shared.done_with_task();
-          shared.share(frame);
+          shared.answer(frame);
           send_answer(loader, frame, scratch);
           auto why = runner.ran_out_of_memory() ? std::optional<std::string>{"a task ran out of memory under its limit"}
                                                 : limits.over_rss();

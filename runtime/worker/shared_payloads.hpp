@@ -24,20 +24,15 @@ class SharedPayloads {
   /// (wire::flag_shared). They stay there until this worker answers the frame. Throws
   /// wire::DecodeError for a reference outside the area.
   [[nodiscard]] std::string_view payload_of(const wire::FrameHeader& header, std::string_view payload);
-  /// The last frame's payload is no longer needed (its chunk has run and its answer is built):
-  /// its pages past the area's first megabytes are given back.
-  void done_with_task() noexcept;
-
-  /// Moves the payload of `frame`, one complete answer, into the result area when it is large
-  /// and fits, and leaves in `frame` the reference the host reads it by.
-  void share(std::string& frame);
+  /// `frame` is the complete answer to the last frame, whose payload is no longer needed. Moves
+  /// its payload into the result area when it is large and fits, and leaves in `frame` the
+  /// reference the host reads it by.
+  void answer(std::string& frame);
 
  private:
   detail::SharedArena arena_;
   detail::RingWriter results_{0};
-  struct {
-    std::uint64_t position = 0, length = 0;
-  } task_;  // the last task payload read from the arena
+  wire::SharedReference task_;  // the last task payload read from the arena
 };
 
 }  // namespace dlpool::worker

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -75,6 +76,15 @@ std::optional<std::string_view> SharedArena::view(Area area, std::uint64_t posit
                                                   std::uint64_t length) const noexcept {
   if (base_ == nullptr || length > capacity_ || position % capacity_ + length > capacity_) return std::nullopt;
   return std::string_view{at(area, position), static_cast<std::size_t>(length)};
+}
+
+std::optional<std::uint64_t> SharedArena::write(Area area, RingWriter& ring, std::uint64_t freed,
+                                                std::string_view bytes) const {
+  const auto position = ring.reserve(bytes.size(), freed);
+  if (!position) return std::nullopt;
+  std::memcpy(at(area, *position), bytes.data(), bytes.size());
+  ring.commit(*position, bytes.size());
+  return position;
 }
 
 // The other process reads the word: atomic and lock-free (an aligned 8-byte word in the control

@@ -40,6 +40,8 @@ inline constexpr std::size_t shared_payload_threshold = 64 * 1024;
 /// the first ones, where every payload starts while the ring is empty, stay warm.
 inline constexpr std::size_t arena_pages_kept = 8u << 20;
 
+class RingWriter;
+
 class SharedArena {
  public:
   /// No arena: nothing goes through it.
@@ -75,6 +77,10 @@ class SharedArena {
   /// (a position or length that no writer of this arena could have sent).
   [[nodiscard]] std::optional<std::string_view> view(Area area, std::uint64_t position,
                                                      std::uint64_t length) const noexcept;
+
+  /// Copies `bytes` into `area` where `ring` (that area's) has room, now that its reader has
+  /// freed everything before `freed`; returns where, or nothing when they do not fit now.
+  std::optional<std::uint64_t> write(Area area, RingWriter& ring, std::uint64_t freed, std::string_view bytes) const;
 
   /// How far the host has taken the results: the worker may write over what lies before.
   void results_taken(std::uint64_t end) noexcept;

@@ -126,6 +126,30 @@ inline void append_run_times(std::string& out, std::uint64_t started_ns, std::ui
   finish_frame(out);
 }
 
+/// Where a frame's payload lies in the shared arena (flag_shared).
+struct SharedReference {
+  std::uint64_t position = 0, length = 0;
+};
+
+/// Ends the frame at `start` in `out`, so far a header alone, as a reference to its payload in
+/// the shared arena.
+inline void finish_shared_frame(std::string& out, std::size_t start, SharedReference at) {
+  put(out, at.position);
+  put(out, at.length);
+  set_frame_flag(out, flag_shared, true, start);
+  finish_frame(out, start);
+}
+
+/// The reference a flag_shared frame's payload is. Throws DecodeError unless it is exactly one.
+inline SharedReference get_shared_reference(std::string_view payload) {
+  ByteReader in{payload};
+  SharedReference at;
+  at.position = in.get<std::uint64_t>("shared position");
+  at.length = in.get<std::uint64_t>("shared length");
+  if (in.remaining() != 0) throw DecodeError{"trailing bytes after a shared payload's reference"};
+  return at;
+}
+
 /// Decodes the fixed header. Throws DecodeError for an unknown kind or an over-long payload,
 /// before the caller allocates anything for it.
 inline FrameHeader decode_header(const char* raw, std::uint32_t max_payload) {
