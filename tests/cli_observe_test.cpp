@@ -10,7 +10,7 @@ using namespace dlpool::test::cli;
 
 class MapObserve : public CliTest {};
 
-rapidjson::Document parsed(const std::string& line) {
+rapidjson::Document parsed_object(const std::string& line) {
   rapidjson::Document doc;
   doc.Parse(line.c_str());
   EXPECT_TRUE(!doc.HasParseError() && doc.IsObject()) << line;
@@ -31,7 +31,7 @@ TEST_F(MapObserve, TraceAndStatsDescribeTheRun) {
 
   // The last stderr line is the statistics, exact integers.
   const auto last = r.err.substr(r.err.rfind('\n', r.err.size() - 2) + 1);
-  const auto doc = parsed(last);
+  const auto doc = parsed_object(last);
   const auto& stats = doc["stats"];
   EXPECT_EQ(stats["items"]["submitted"].GetUint64(), 4u);
   EXPECT_EQ(stats["items"]["done"].GetUint64(), 3u);
@@ -47,14 +47,14 @@ TEST_F(MapObserve, TraceAndStatsDescribeTheRun) {
   // The trace: complete, one event per line, a run per item, and the input mark.
   const auto text = contents(trace);
   EXPECT_TRUE(text.ends_with("\n]}\n"));
-  EXPECT_EQ(parsed(text).HasMember("traceEvents"), true);
+  EXPECT_EQ(parsed_object(text).HasMember("traceEvents"), true);
   std::istringstream lines{text};
   std::string line;
   std::getline(lines, line);  // the head
   int runs = 0, marks = 0;
   while (std::getline(lines, line) && line != "]}") {
     if (line.ends_with(',')) line.pop_back();
-    const auto event = parsed(line);
+    const auto event = parsed_object(line);
     if (std::string_view{event["name"].GetString()} == "testkit.fail_if_negative") ++runs;
     if (std::string_view{event["name"].GetString()} == "input") {
       ++marks;
@@ -84,7 +84,7 @@ TEST_F(MapObserve, WorkersReportsTheStatistics) {
   const auto r =
       run({"workers", "--plugin", "testkit", "--task", "square", "--args", "[3]", "-j", "2", "--count", "6", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto doc = parsed(r.out);
+  const auto doc = parsed_object(r.out);
   EXPECT_EQ(doc["stats"]["items"]["done"].GetUint64(), 6u);
   EXPECT_EQ(doc["stats"]["run_time"]["count"].GetUint64(), 6u);
   const auto text = run({"workers", "--plugin", "testkit", "--task", "square", "--args", "[3]", "--count", "3"});

@@ -18,7 +18,7 @@ using namespace dlpool;
 using namespace std::chrono_literals;
 using test::options;
 
-const Task<int(int)> square{"testkit", "square"};
+using test::square;
 const Task<int(std::string, std::string, int)> signal_then_wait{"testkit", "signal_then_wait"};
 
 TEST(TwoHopApply, CallersGetTheirOwnAnswersAndCallbacksStayOnTheResultHandler) {

@@ -23,8 +23,8 @@ using namespace dlpool;
 using namespace std::string_literals;
 using test::options;
 
-const Task<int(int)> square{"testkit", "square"};
-const Task<int()> worker_pid{"testkit", "pid"};
+using test::square;
+using test::worker_pid;
 const Task<int(std::string, int)> wait_fifo{"testkit", "wait_fifo"};
 const Task<int(std::string)> forge{"hostile", "forge"};
 

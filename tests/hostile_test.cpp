@@ -26,8 +26,8 @@ using namespace dlpool;
 using namespace std::string_literals;
 using test::options;
 
-const Task<int(int)> square{"testkit", "square"};
-const Task<int()> worker_pid{"testkit", "pid"};
+using test::square;
+using test::worker_pid;
 // --- Files that are not plugins of ours ---------------------------------------------------------
 
 /// The PluginLoadError message of calling plugin `plugin`'s task "value", or what came instead.

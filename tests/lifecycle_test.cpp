@@ -13,8 +13,8 @@ using namespace dlpool;
 using namespace std::chrono_literals;
 using test::options;
 
-const Task<int(int)> square{"testkit", "square"};
-const Task<int(std::string, bool)> hang{"testkit", "hang"};
+using test::hang;
+using test::square;
 
 class WorkerLifecycle : public test::PoolTest {
  protected:

@@ -21,8 +21,8 @@ const Task<std::uint64_t(std::uint64_t)> eat_memory{"rogue", "eat_memory"};
 const Task<int(std::uint64_t)> hold_memory{"rogue", "hold_memory"};
 const Task<int(int)> open_files{"rogue", "open_files"};
 const Task<int(int)> spin{"testkit", "spin"};
-const Task<int(int)> square{"testkit", "square"};
-const Task<int()> worker_pid{"testkit", "pid"};
+using test::square;
+using test::worker_pid;
 
 constexpr std::uint64_t mib = 1 << 20;
 

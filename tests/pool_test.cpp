@@ -25,7 +25,7 @@ using test::options;
 
 class Pool_ : public test::PoolTest {};
 
-const Task<int(int)> square{"testkit", "square"};
+using test::square;
 
 using test::let_workers_die_by_signal;
 const Task<int(int)> die{"testkit", "die"};

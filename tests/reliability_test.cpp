@@ -23,11 +23,11 @@ using namespace dlpool;
 using namespace std::chrono_literals;
 using test::options;
 
-const Task<int(int)> square{"testkit", "square"};
+using test::square;
 const Task<int(int, int, std::string)> lethal{"testkit", "lethal"};
-const Task<int(std::string, bool)> hang{"testkit", "hang"};
+using test::hang;
 const Task<int(std::string, int)> wait_fifo{"testkit", "wait_fifo"};
-const Task<int()> worker_pid{"testkit", "pid"};
+using test::worker_pid;
 
 class Reliability : public test::PoolTest {
  protected:

@@ -14,7 +14,7 @@ namespace {
 using namespace dlpool;
 using test::options;
 
-const Task<int(int)> square{"testkit", "square"};
+using test::square;
 
 const Task<int(int, int)> signal_process{"hostile", "signal_process"};
 const Task<int()> signal_own_child{"hostile", "signal_own_child"};

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string>
 
 namespace dlpool::test {
 
@@ -29,5 +30,12 @@ inline void let_workers_die_by_signal() {
 }
 
 class PoolTest : public ::testing::Test {};
+
+// testkit's tasks that the files of one test executable share, defined once: the files of an
+// executable are compiled together (a unity build: see the top CMakeLists.txt), where two
+// definitions of one name in their anonymous namespaces would clash.
+inline const Task<int(int)> square{"testkit", "square"};
+inline const Task<int(std::string, bool)> hang{"testkit", "hang"};
+inline const Task<int()> worker_pid{"testkit", "pid"};
 
 }  // namespace dlpool::test
