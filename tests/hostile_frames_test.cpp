@@ -25,7 +25,7 @@ using test::options;
 
 using test::square;
 using test::worker_pid;
-const Task<int(std::string, int)> wait_fifo{"testkit", "wait_fifo"};
+using test::wait_fifo;
 const Task<int(std::string)> forge{"hostile", "forge"};
 
 std::string frame(wire::FrameKind kind, std::string_view payload, std::uint64_t job = 0, std::uint32_t index = 0,

@@ -28,7 +28,7 @@ constexpr std::uint64_t mib = 1 << 20;
 
 class Limits : public test::PoolTest {};
 
-bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+using test::contains;
 
 TEST_F(Limits, ATaskOverTheMemoryLimitFailsNamingItAndItsWorkerIsReplaced) {
   if (detail::built_with_sanitizer) GTEST_SKIP() << "sanitizer builds' workers run without RLIMIT_DATA";

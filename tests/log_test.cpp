@@ -12,11 +12,11 @@ namespace {
 using namespace dlpool;
 using detail::LogLevel;
 
-const Task<int(int)> square{"testkit", "square"};
-const Task<int(int, int, std::string)> lethal{"testkit", "lethal"};
-const Task<int()> worker_pid{"testkit", "pid"};
+using test::lethal;
+using test::square;
+using test::worker_pid;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using test::contains;
 
 class Log : public test::PoolTest {
  protected:

@@ -25,9 +25,9 @@ using namespace dlpool;
 using test::options;
 using wire::JsonValue;
 
-const Task<int(int)> square{"testkit", "square"};
+using test::square;
 const Task<int(int)> fail_if_negative{"testkit", "fail_if_negative"};
-const Task<int(int)> die{"testkit", "die"};
+using test::die;
 
 class Observe : public test::PoolTest {};
 

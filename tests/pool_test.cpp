@@ -27,9 +27,9 @@ class Pool_ : public test::PoolTest {};
 
 using test::square;
 
+using test::die;
 using test::let_workers_die_by_signal;
-const Task<int(int)> die{"testkit", "die"};
-const Task<int(std::string, int)> wait_fifo{"testkit", "wait_fifo"};
+using test::wait_fifo;
 
 TEST_F(Pool_, CarriesStructsStringsAndContainers) {
   Pool pool{options()};

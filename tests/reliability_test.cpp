@@ -23,10 +23,10 @@ using namespace dlpool;
 using namespace std::chrono_literals;
 using test::options;
 
-using test::square;
-const Task<int(int, int, std::string)> lethal{"testkit", "lethal"};
 using test::hang;
-const Task<int(std::string, int)> wait_fifo{"testkit", "wait_fifo"};
+using test::lethal;
+using test::square;
+using test::wait_fifo;
 using test::worker_pid;
 
 class Reliability : public test::PoolTest {

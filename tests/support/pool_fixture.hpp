@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 namespace dlpool::test {
 
@@ -31,11 +32,16 @@ inline void let_workers_die_by_signal() {
 
 class PoolTest : public ::testing::Test {};
 
-// testkit's tasks that the files of one test executable share, defined once: the files of an
-// executable are compiled together (a unity build: see the top CMakeLists.txt), where two
-// definitions of one name in their anonymous namespaces would clash.
+// What the test files compiled into one executable share, defined once: an executable's files are
+// compiled together (a unity build: see the top CMakeLists.txt), where two definitions of one name
+// in their anonymous namespaces would clash.
 inline const Task<int(int)> square{"testkit", "square"};
 inline const Task<int(std::string, bool)> hang{"testkit", "hang"};
 inline const Task<int()> worker_pid{"testkit", "pid"};
+inline const Task<int(int)> die{"testkit", "die"};
+inline const Task<int(std::string, int)> wait_fifo{"testkit", "wait_fifo"};
+inline const Task<int(int, int, std::string)> lethal{"testkit", "lethal"};
+
+inline bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
 
 }  // namespace dlpool::test
