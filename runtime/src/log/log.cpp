@@ -76,6 +76,8 @@ bool log_enabled(LogLevel l) noexcept {
   return l >= level.load(std::memory_order_relaxed) && l != LogLevel::off;
 }
 
+std::string format_log(fmt::string_view format, fmt::format_args args) { return fmt::vformat(format, args); }
+
 void log_line(LogLevel l, std::string_view message) noexcept {
   auto& s = state();
   std::shared_ptr<spdlog::logger> logger;

@@ -14,8 +14,8 @@
 
 #include <fmt/format.h>
 
+#include <string>
 #include <string_view>
-#include <utility>
 
 namespace dlpool::detail {
 
@@ -28,12 +28,16 @@ DLPOOL_API void configure_log(const char* setting, std::string_view program = "d
 
 [[nodiscard]] DLPOOL_API bool log_enabled(LogLevel level) noexcept;
 void log_line(LogLevel level, std::string_view message) noexcept;
+/// fmt::vformat, out of line: {fmt}'s formatting code is then compiled once, in log.cpp, rather
+/// than in every file that logs (the worker compiles {fmt} in, header-only, where it is heavy).
+std::string format_log(fmt::string_view format, fmt::format_args args);
 
 template <class... Args>
 void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) noexcept {
   if (!log_enabled(level)) return;
   try {
-    log_line(level, fmt::format(format, std::forward<Args>(args)...));
+    // What fmt::format(format, args...) does, but for the out-of-line vformat.
+    log_line(level, format_log(format, fmt::make_format_args(args...)));
   } catch (...) {  // a diagnostic never fails the operation it describes
   }
 }
