@@ -25,10 +25,13 @@
 
 #include <unistd.h>
 
+// Inside the suite's namespace: the file is compiled with the other pool tests (one unity file, see
+// tests/CMakeLists.txt), whose anonymous namespace uses namespace dlpool, where names such as
+// AsyncResult would be ambiguous with this suite's fixtures.
+namespace cpython_port {
 namespace {
 
 using namespace std::chrono_literals;
-using namespace cpython_port;
 
 // ---------------------------------------------------------------------------------------------
 // _TestPool
@@ -583,3 +586,4 @@ TEST_F(Lifecycle, DestroyingARunningPoolTerminatesAndReaps) {
 }
 
 }  // namespace
+}  // namespace cpython_port

@@ -28,9 +28,11 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+// Inside the suite's namespace: the file is compiled with the other pool tests (one unity file, see
+// tests/CMakeLists.txt), whose anonymous namespace uses namespace dlpool, where names such as
+// AsyncResult would be ambiguous with this suite's fixtures.
+namespace cpython_port {
 namespace {
-
-using namespace cpython_port;
 
 // ---------------------------------------------------------------------------------------------
 // _TestPoolWorkerErrors
@@ -357,3 +359,4 @@ TEST_F(Construction, StartFailureAfterSomeWorkersLeaksNothing) {
 }
 
 }  // namespace
+}  // namespace cpython_port
