@@ -14,13 +14,13 @@
 namespace dlpool::detail {
 namespace {
 
-std::size_t page_size() noexcept { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
+std::size_t system_page_size() noexcept { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
 
 }  // namespace
 
 SharedArena SharedArena::create(std::size_t capacity) {
   SharedArena arena;
-  arena.page_ = page_size();
+  arena.page_ = system_page_size();
   capacity = (capacity + arena.page_ - 1) / arena.page_ * arena.page_;
   arena.fd_ = UniqueFd{::memfd_create("dlpool-arena", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
   if (!arena.fd_) throw_errno("memfd_create");
@@ -38,7 +38,7 @@ SharedArena SharedArena::create(std::size_t capacity) {
 
 SharedArena SharedArena::open(int fd) noexcept {
   SharedArena arena;
-  arena.page_ = page_size();
+  arena.page_ = system_page_size();
   const auto control = arena.control_size();
   struct stat st {};
   // Only the arena the host made: sealed, so that its size is the one mapped here for good.
