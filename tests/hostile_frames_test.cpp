@@ -24,8 +24,8 @@ using namespace std::string_literals;
 using test::options;
 
 using test::square;
-using test::worker_pid;
 using test::wait_fifo;
+using test::worker_pid;
 const Task<int(std::string)> forge{"hostile", "forge"};
 
 std::string frame(wire::FrameKind kind, std::string_view payload, std::uint64_t job = 0, std::uint32_t index = 0,
