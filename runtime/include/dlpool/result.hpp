@@ -288,7 +288,9 @@ class IMapIterator {
   std::optional<IndexedOutcome<T>> next_indexed() {
     auto taken = take(std::nullopt);
     if (!taken) return std::nullopt;
-    return IndexedOutcome<T>{taken->first, std::move(taken->second)};
+    // Built in place: a temporary moved into the optional draws GCC 12's -Wmaybe-uninitialized
+    // (a false positive on the variant's exception_ptr) at -O1.
+    return std::optional<IndexedOutcome<T>>{std::in_place, taken->first, std::move(taken->second)};
   }
 
   /// As next(), but throws TimeoutError when nothing arrives within `timeout`.
