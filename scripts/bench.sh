@@ -49,6 +49,7 @@ scripts/install-deps.sh >&2
 dir=${BUILD_DIR:-build-release}
 python=${PYTHON:-python3}
 cc=${CC:-cc}
+cxx=${CXX:-c++}
 mpirun=${MPIRUN:-mpirun}
 mpi_python=${MPI_PYTHON:-/usr/bin/python3}
 
@@ -71,6 +72,7 @@ wanted() {
 run_local=$([[ -z $only || -n $local_only ]] && echo 1 || echo 0)
 command -v "$python" >/dev/null || die "$python not found: the CPython peer and the table need it"
 command -v "$cc" >/dev/null || die "$cc not found: the pipe floor (pipe_limits.c) needs a C compiler"
+command -v "$cxx" >/dev/null || die "$cxx not found: the exec floor (cxx_exit.cpp) needs a C++ compiler"
 
 # Release, or the figures mean little: refuse a build dir configured otherwise.
 if [[ -f $dir/CMakeCache.txt ]]; then
@@ -126,6 +128,16 @@ if ((run_local)); then
     "$cc" -O2 -o "$memory_floor" tools/bench/floor/memory_floor.c
   fi
 
+  # What starting a process costs here: /bin/true, a C++ program that does nothing, the worker's
+  # own start (tools/bench/floor/exec_floor.c): the floor under startup.
+  exec_floor=$dir/bench/exec_floor cxx_exit=$dir/bench/cxx_exit
+  if [[ ! -x $exec_floor || tools/bench/floor/exec_floor.c -nt $exec_floor ]]; then
+    "$cc" -O2 -o "$exec_floor" tools/bench/floor/exec_floor.c
+  fi
+  if [[ ! -x $cxx_exit || tools/bench/floor/cxx_exit.cpp -nt $cxx_exit ]]; then
+    "$cxx" -O2 -o "$cxx_exit" tools/bench/floor/cxx_exit.cpp
+  fi
+
   args=(--processes "$processes")
   ((quick)) && args+=(--quick)
   [[ -n $local_only ]] && args+=(--only "$local_only")
@@ -142,6 +154,10 @@ if ((run_local)); then
   if [[ -z $only || ,$only, == *,payload* ]]; then
     echo "bench.sh: memory floor (payload)" >&2
     "$memory_floor" $( ((quick)) && echo --quick) | tee -a "$results" >&2
+  fi
+  if [[ -z $only || ,$only, == *,startup,* ]]; then
+    echo "bench.sh: exec floor (startup)" >&2
+    "$exec_floor" "$cxx_exit" "$dir/bin/dlpool-worker" $( ((quick)) && echo --quick) | tee -a "$results" >&2
   fi
   if [[ -z $only || ,$only, == *,cpu_speedup,* ]]; then
     echo "bench.sh: pipe pool floor (cpu_speedup)" >&2

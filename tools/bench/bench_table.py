@@ -63,6 +63,10 @@ WORST_RUN = {"cpu_speedup": 1.8}
 # The most a payload can reach through shared memory (memory_floor.c's shm_echo: three copies an
 # echo), for a payload goal: a goal that this floor misses too is missed for memory bandwidth.
 SHM_BOUND = {"payload": "echo_1mib", "payload_view": "echo_1mib", "payload_64m": "echo_64mib"}
+# A pool's startup execs its worker once (the fork server): exec_floor.c's worker_ms, the worker
+# alone starting and exiting, bounds it from below. A startup goal this misses too is missed for
+# the cost of exec here.
+EXEC_BOUND = {"startup": "worker_ms"}
 PEER_NAME = {"cpython": "CPython", "mpi4py": "mpi4py"}
 
 
@@ -201,6 +205,10 @@ def floor_details(found):
     if shm:
         out.append(f"floor: echo through shared memory (3 copies) {fmt(shm.get('echo_1mib'))} MiB/s for 1 MiB, "
                    f"{fmt(shm.get('echo_64mib'))} for 64 MiB")
+    exe = first(found, "raw-pipe", "exec_floor")
+    if exe:
+        out.append(f"floor: posix_spawn + exit of /bin/true {fmt(exe.get('true_ms'))} ms, of a C++ program that does "
+                   f"nothing {fmt(exe.get('cxx_ms'))} ms, of dlpool-worker --fork-server {fmt(exe.get('worker_ms'))} ms")
     cpu, pool = mpi_row(found, "cpu_speedup"), first(found, "raw-pipe", "pipe_pool_speedup")
     if cpu.get("runs"):
         out.append(f"cpu_speedup: {len(cpu['runs'])} pairs, min {fmt(min(cpu['runs']))} / median "
@@ -256,6 +264,11 @@ def main():
             bound = ratio(shm.get(SHM_BOUND[workload]), fl)
             if bound is not None and bound < goal[2]:
                 status = f"MISSED (shm floor {fmt_ratio(bound)})"
+        exe = first(found, "raw-pipe", "exec_floor")
+        if status == "MISSED" and workload in EXEC_BOUND and exe and fl:
+            bound = ratio(exe.get(EXEC_BOUND[workload]), fl)
+            if bound is not None:
+                status = f"MISSED (worker exec {fmt_ratio(bound)})"
         if status == "met" or status.startswith("MISSED"):
             judged += 1
             met += status == "met"
