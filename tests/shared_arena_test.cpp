@@ -43,6 +43,27 @@ TEST(RingWriter, HandsOutContiguousRegionsAndReusesThemOnlyOnceFreed) {
   EXPECT_EQ(*last % 100, 0u);
 }
 
+TEST(RingWriter, AnOpenRegionReachesTheLapsEndOrTheReaderAndTakesWhatIsCommitted) {
+  RingWriter ring{100};
+  auto region = ring.reserve_open(10, 0);
+  ASSERT_TRUE(region);
+  EXPECT_EQ(region->position, 0u);
+  EXPECT_EQ(region->room, 100u) << "empty: the whole area";
+  ring.commit(region->position, 30);  // wrote less than it could
+  region = ring.reserve_open(10, 0);
+  ASSERT_TRUE(region);
+  EXPECT_EQ(region->position, 30u);
+  EXPECT_EQ(region->room, 70u) << "to the lap's end";
+  ring.commit(region->position, 50);
+  // 20 left at the end; a region of 30 starts the next lap, up to what the reader still holds.
+  EXPECT_FALSE(ring.reserve_open(30, 0)) << "nothing freed";
+  region = ring.reserve_open(30, 30);
+  ASSERT_TRUE(region);
+  EXPECT_EQ(region->position, 100u);
+  EXPECT_EQ(region->room, 30u) << "up to the second region, which the reader has not freed";
+  EXPECT_FALSE(ring.reserve_open(101, 80)) << "larger than the area";
+}
+
 TEST(SharedArena, TheWorkersMappingSeesTheHostsBytesAndRefusesWhatIsOutside) {
   auto host = SharedArena::create(1 << 20);
   ASSERT_TRUE(host);

@@ -12,6 +12,7 @@
 #include <random>
 #include <span>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -26,6 +27,7 @@ const Task<std::string(std::string)> where{"testkit", "where"};
 const Task<std::uint64_t(std::vector<unsigned char>)> byte_sum{"testkit", "byte_sum"};  // std::span<const std::byte>
 const Task<std::vector<unsigned char>(std::vector<unsigned char>, std::uint64_t)> tail_bytes{"testkit", "tail_bytes"};
 const Task<std::string(std::string, std::pair<std::uint64_t, std::uint64_t>)> slice{"testkit", "slice"};
+const Task<std::string(std::string, int)> repeated{"testkit", "repeat"};
 
 std::string bytes_of(std::size_t size, unsigned seed) {
   std::mt19937 random{seed};
@@ -74,6 +76,46 @@ TEST(SharedPayloads, ManyQueuedLargeItemsShareTheArenaAndKeepTheirOrder) {
   auto sorted = items;
   std::ranges::sort(sorted);
   EXPECT_EQ(unordered, sorted);
+  pool.close();
+  pool.join();
+}
+
+TEST(SharedPayloads, AChunksLargeResultsAreBuiltInTheArenaAndWhatDoesNotFitOrFailsComesBackWhole) {
+  // The worker writes a chunk's answer in its arena from its first large result on (areas of 8
+  // MiB here): several large results in one answer, a chunk whose next answer finds no room
+  // (through the pipe), one whose results outgrow the area (all of it back in the frame, then
+  // over the frame limit: an error, not a crash), and an item that fails after a large result
+  // (its error record read from where the answer was being built; a large error record alone
+  // is CPython's test_map_no_failfast, in cpython/test_pool.cpp).
+  auto o = options(1);
+  o.max_frame_bytes = 8 << 20;
+  Pool pool{o};
+  std::vector<std::string> items;
+  for (unsigned i = 0; i < 7; ++i) items.push_back(bytes_of((std::size_t{2} << 20) + i * 4099, 10 + i));
+  EXPECT_EQ(pool.map(echo, items, 3), items);
+  EXPECT_EQ(pool.map(echo_view, items, 3), items);
+
+  // 3 MiB arguments, 9 MiB of results.
+  const std::vector<std::tuple<std::string, int>> thrice(3, {bytes_of(std::size_t{1} << 20, 20), 3});
+  try {
+    (void)pool.starmap(repeated, thrice, 3);
+    ADD_FAILURE() << "9 MiB of results in one answer, over the 8 MiB frame limit";
+  } catch (const EncodingError& e) {  // CPython's MaybeEncodingError: the worker carries on
+    EXPECT_NE(std::string{e.what()}.find("dlpool::FrameTooLarge: the results take "), std::string::npos) << e.what();
+  }
+
+  const auto big = bytes_of(std::size_t{1} << 20, 21);
+  using Range = std::pair<std::uint64_t, std::uint64_t>;
+  const std::vector<std::tuple<std::string, Range>> calls{{big, Range{0, big.size()}}, {big, Range{big.size() + 1, 1}}};
+  try {
+    (void)pool.starmap(slice, calls, 2);
+    ADD_FAILURE() << "slice past the end throws";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.remote_type(), "std::out_of_range") << e.what();
+  }
+  // The arena is as good as before all that.
+  EXPECT_EQ(pool.map(echo, items, 2), items);
+  EXPECT_EQ(pool.apply(echo, big), big);
   pool.close();
   pool.join();
 }

@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::uint64_t tasks_started = 0;
-  dlpool::worker::TaskRunner runner{loader, max_frame, limit_settings.memory_bytes};
+  dlpool::worker::TaskRunner runner{loader, max_frame, limit_settings.memory_bytes, shared ? &shared : nullptr};
 
   std::string frame;
   dlpool::wire::begin_frame(frame, dlpool::wire::FrameKind::hello);

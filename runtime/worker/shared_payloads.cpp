@@ -1,5 +1,8 @@
 #include "shared_payloads.hpp"
 
+#include <cstring>
+#include <utility>
+
 namespace dlpool::worker {
 
 std::string_view SharedPayloads::payload_of(const wire::FrameHeader& header, std::string_view payload) {
@@ -13,11 +16,57 @@ std::string_view SharedPayloads::payload_of(const wire::FrameHeader& header, std
   return *bytes;
 }
 
+bool SharedPayloads::append(std::string& frame, std::string_view bytes) {
+  if (!building_) {
+    if (!arena_ || bytes.size() < detail::shared_payload_threshold) return false;
+    const std::string_view before = std::string_view{frame}.substr(wire::header_size);
+    const auto region = results_.reserve_open(before.size() + bytes.size(), arena_.results_taken());
+    if (!region) return false;  // the host has not taken enough yet: in the frame, as before
+    building_ = Building{region->position, region->room, before.size(), frame.size()};
+    std::memcpy(arena_.at(detail::SharedArena::Area::results, region->position), before.data(), before.size());
+  } else if (building_->room - building_->written < bytes.size()) {
+    gather(frame);  // the rest does not fit: the whole answer in the frame, as before
+    return false;
+  }
+  std::memcpy(arena_.at(detail::SharedArena::Area::results, building_->position + building_->written), bytes.data(),
+              bytes.size());
+  building_->written += bytes.size();
+  return true;
+}
+
+std::size_t SharedPayloads::payload_size(const std::string& frame) const noexcept {
+  return building_ ? building_->written + (frame.size() - building_->split) : frame.size() - wire::header_size;
+}
+
+void SharedPayloads::gather(std::string& frame) {
+  if (!building_) return;
+  const auto building = *std::exchange(building_, std::nullopt);
+  const auto after = frame.substr(building.split);
+  const auto held = building.split - wire::header_size;  // the bytes the frame already had
+  frame.resize(building.split);
+  frame.append(arena_.at(detail::SharedArena::Area::results, building.position + held), building.written - held);
+  frame += after;
+}
+
 void SharedPayloads::answer(std::string& frame) {
   // The chunk has run and its answer is built: its argument's pages past the area's first
   // megabytes are given back.
   if (task_.length != 0) arena_.release(detail::SharedArena::Area::tasks, task_.position, task_.length);
   task_ = {};
+  if (building_) {
+    const std::string_view after = std::string_view{frame}.substr(building_->split);
+    if (building_->room - building_->written >= after.size()) {
+      std::memcpy(arena_.at(detail::SharedArena::Area::results, building_->position + building_->written), after.data(),
+                  after.size());
+      const wire::SharedReference at{building_->position, building_->written + after.size()};
+      results_.commit(at.position, at.length);
+      building_.reset();
+      frame.resize(wire::header_size);
+      wire::finish_shared_frame(frame, 0, at);
+      return;
+    }
+    gather(frame);
+  }
   if (!arena_ || frame.size() < wire::header_size + detail::shared_payload_threshold) return;
   const std::string_view payload = std::string_view{frame}.substr(wire::header_size);
   const auto position = arena_.write(detail::SharedArena::Area::results, results_, arena_.results_taken(), payload);

@@ -10,19 +10,25 @@
 namespace dlpool::worker {
 namespace {
 
-/// The worker's side of a dlpool_sink: appends to the answer being built, and remembers where
-/// the last write began. A failing chunk has written the results of the items before the one
-/// that failed, then that item's error record in one write: the record is what the last write
-/// appended.
+/// The worker's side of a dlpool_sink: appends to the answer being built (in the arena once a
+/// write is large, when there is one), and remembers where the last write began. A failing chunk
+/// has written the results of the items before the one that failed, then that item's error
+/// record in one write: the record is what the last write appended.
 struct SinkTarget {
   std::string* out;
-  std::size_t last_write = 0;
+  SharedPayloads* shared = nullptr;
+  std::size_t last_write = 0;  // in the payload, wherever it is
 };
 
 void append_to(void* context, const char* data, std::size_t size) {
   auto& target = *static_cast<SinkTarget*>(context);
-  target.last_write = target.out->size();
-  target.out->append(data, size);
+  if (target.shared == nullptr) {
+    target.last_write = target.out->size() - wire::header_size;
+    target.out->append(data, size);
+    return;
+  }
+  target.last_write = target.shared->payload_size(*target.out);
+  if (!target.shared->append(*target.out, {data, size})) target.out->append(data, size);
 }
 
 wire::ErrorKind kind_of(int status) {
@@ -56,12 +62,16 @@ std::optional<TaskRunner::Failure> TaskRunner::run_items(const dlpool_task_info&
   SinkTarget target{&out};
   dlpool_sink sink{&target, &append_to};
   if (codec == wire::Codec::binary) {
-    const auto at = out.size();
-    if (const int status = task.run_chunk(items.data(), items.size(), &sink); status != dlpool_status_ok)
-      return Failure{kind_of(status), out.substr(std::max(at, target.last_write))};
+    target.shared = shared_;
+    const auto at = out.size() - wire::header_size;
+    if (const int status = task.run_chunk(items.data(), items.size(), &sink); status != dlpool_status_ok) {
+      if (shared_ != nullptr) shared_->gather(out);  // the record, in the frame
+      return Failure{kind_of(status), out.substr(wire::header_size + std::max(at, target.last_write))};
+    }
     return std::nullopt;
   }
-  // JSON: one call per item, each result framed as an item (u32 size + text).
+  // JSON: one call per item, each result framed as an item (u32 size + text), whose size is
+  // written into the frame after it: all of it in the frame.
   wire::ByteReader in{items};
   const auto count = in.get<std::uint32_t>("item count");
   for (std::uint32_t i = 0; i < count; ++i) {
@@ -100,6 +110,7 @@ void TaskRunner::blame_memory_limit(Failure& failure) {
 }
 
 bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, std::string& out) {
+  if (shared_ != nullptr) shared_->discard();  // nothing of an earlier answer is left there
   std::string plugin_name, task_name;
   try {
     wire::ByteReader in{payload};
@@ -130,7 +141,9 @@ bool TaskRunner::run(const wire::FrameHeader& header, std::string_view payload, 
       return false;
     }
     // Its run times follow (wire::flag_timed): they must fit under the limit too.
-    if (const auto size = out.size() - wire::header_size + wire::run_times_size; size > max_frame_) {
+    const auto payload = shared_ != nullptr ? shared_->payload_size(out) : out.size() - wire::header_size;
+    if (const auto size = payload + wire::run_times_size; size > max_frame_) {
+      if (shared_ != nullptr) shared_->discard();
       // CPython's MaybeEncodingError: the result cannot be sent, the worker carries on.
       std::string record;
       wire::put(record, std::uint32_t{0});

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "plugin_loader.hpp"
+#include "shared_payloads.hpp"
 
 #include <dlpool/wire/frame.hpp>
 
@@ -16,11 +17,14 @@ void error_answer(const wire::FrameHeader& header, const RequestError& error, st
 /// Runs one INIT or TASK frame and builds the RESULT frame that answers it.
 class TaskRunner {
  public:
-  /// `memory_limit`: the worker's, if it has one (see ran_out_of_memory).
-  TaskRunner(PluginLoader& loader, std::uint32_t max_frame, std::optional<std::uint64_t> memory_limit = {})
-      : loader_{loader}, max_frame_{max_frame}, memory_limit_{memory_limit} {}
+  /// `memory_limit`: the worker's, if it has one (see ran_out_of_memory). `shared`: the worker's
+  /// arena, where a large result is written as the task hands it over (see SharedPayloads::append).
+  TaskRunner(PluginLoader& loader, std::uint32_t max_frame, std::optional<std::uint64_t> memory_limit = {},
+             SharedPayloads* shared = nullptr)
+      : loader_{loader}, max_frame_{max_frame}, memory_limit_{memory_limit}, shared_{shared} {}
 
-  /// Fills `out` with the answer to the request. Returns false when the request failed (its
+  /// Fills `out` with the answer to the request, part of whose payload may be in the arena
+  /// already: SharedPayloads::answer finishes it. Returns false when the request failed (its
   /// answer is an error record).
   bool run(const wire::FrameHeader& header, std::string_view payload, std::string& out);
 
@@ -46,6 +50,7 @@ class TaskRunner {
   PluginLoader& loader_;
   std::uint32_t max_frame_;  // the host refuses larger frames: answer with an error instead
   std::optional<std::uint64_t> memory_limit_;
+  SharedPayloads* shared_;
   bool ran_out_of_memory_ = false;
 };
 

@@ -108,6 +108,11 @@ void SharedArena::release(Area area, std::uint64_t position, std::uint64_t lengt
 }
 
 std::optional<std::uint64_t> RingWriter::reserve(std::size_t size, std::uint64_t freed) noexcept {
+  const auto region = reserve_open(size, freed);
+  return region ? std::optional{region->position} : std::nullopt;
+}
+
+std::optional<RingWriter::Region> RingWriter::reserve_open(std::size_t size, std::uint64_t freed) noexcept {
   if (size > capacity_) return std::nullopt;
   take(freed);
   const auto next_lap = [&](std::uint64_t p) { return p % capacity_ == 0 ? p : p - p % capacity_ + capacity_; };
@@ -118,8 +123,9 @@ std::optional<std::uint64_t> RingWriter::reserve(std::size_t size, std::uint64_t
   } else if (position % capacity_ + size > capacity_) {
     position = next_lap(position);  // contiguous: the rest of this lap is skipped
   }
-  if (position + size - tail_ > capacity_) return std::nullopt;
-  return position;
+  const std::uint64_t used = position - tail_;  // what the reader has yet to free, up to here
+  if (used > capacity_ || capacity_ - used < size) return std::nullopt;
+  return Region{position, std::min(capacity_ - position % capacity_, static_cast<std::size_t>(capacity_ - used))};
 }
 
 }  // namespace dlpool::detail

@@ -112,6 +112,14 @@ class RingWriter {
   /// `freed`; nothing if they do not fit now. `freed` is the reader's word: one past what has
   /// been written, or behind what it said before, is taken as no news.
   std::optional<std::uint64_t> reserve(std::size_t size, std::uint64_t freed) noexcept;
+  /// A contiguous region of at least `size` bytes, and as many more as fit before the lap's end
+  /// or the reader: for a writer that does not know yet how much it will write. Nothing is
+  /// written until commit, which says how much was.
+  struct Region {
+    std::uint64_t position;
+    std::size_t room;
+  };
+  std::optional<Region> reserve_open(std::size_t size, std::uint64_t freed) noexcept;
   /// The `size` bytes at `position` (from reserve) are written.
   void commit(std::uint64_t position, std::size_t size) noexcept { head_ = position + size; }
 
