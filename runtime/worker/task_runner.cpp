@@ -22,13 +22,9 @@ struct SinkTarget {
 
 void append_to(void* context, const char* data, std::size_t size) {
   auto& target = *static_cast<SinkTarget*>(context);
-  if (target.shared == nullptr) {
-    target.last_write = target.out->size() - wire::header_size;
-    target.out->append(data, size);
-    return;
-  }
-  target.last_write = target.shared->payload_size(*target.out);
-  if (!target.shared->append(*target.out, {data, size})) target.out->append(data, size);
+  target.last_write =
+      target.shared != nullptr ? target.shared->payload_size(*target.out) : target.out->size() - wire::header_size;
+  if (target.shared == nullptr || !target.shared->append(*target.out, {data, size})) target.out->append(data, size);
 }
 
 wire::ErrorKind kind_of(int status) {
