@@ -5,10 +5,14 @@
 
 #include <gtest/gtest.h>
 
-#include <unistd.h>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <optional>
+#include <string>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -62,6 +66,29 @@ TEST(RingWriter, AnOpenRegionReachesTheLapsEndOrTheReaderAndTakesWhatIsCommitted
   EXPECT_EQ(region->position, 100u);
   EXPECT_EQ(region->room, 30u) << "up to the second region, which the reader has not freed";
   EXPECT_FALSE(ring.reserve_open(101, 80)) << "larger than the area";
+}
+
+/// Whether this process maps a memfd arena (/proc/self/maps names it "/memfd:dlpool-arena").
+bool maps_an_arena() {
+  std::ifstream maps{"/proc/self/maps"};
+  for (std::string line; std::getline(maps, line);)
+    if (line.find("dlpool-arena") != std::string::npos) return true;
+  return false;
+}
+
+TEST(SharedArena, AForkedChildDoesNotInheritEitherSidesMapping) {
+  auto host = SharedArena::create(1 << 20);
+  auto worker = SharedArena::open(::dup(host.fd()));
+  ASSERT_TRUE(host);
+  ASSERT_TRUE(worker);
+  ASSERT_TRUE(maps_an_arena());
+  // What a task that forks (or an application that forks its host) leaves its child.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(maps_an_arena() ? 1 : 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child maps an arena";
 }
 
 TEST(SharedArena, TheWorkersMappingSeesTheHostsBytesAndRefusesWhatIsOutside) {

@@ -16,6 +16,15 @@ namespace {
 
 std::size_t system_page_size() noexcept { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
 
+/// The arena mapped shared, and left out of this process's forks: a child a task forks (or an
+/// application forks from the host) must not keep a window on the payloads, nor write into them
+/// after its parent has moved on. MAP_FAILED if it cannot be mapped.
+void* map_arena(int fd, std::size_t size) noexcept {
+  void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base != MAP_FAILED) (void)::madvise(base, size, MADV_DONTFORK);  // refused: the fork keeps it, as before
+  return base;
+}
+
 }  // namespace
 
 SharedArena SharedArena::create(std::size_t capacity) {
@@ -29,7 +38,7 @@ SharedArena SharedArena::create(std::size_t capacity) {
   // Its size fixed for good: no one can shrink it under the host's mapping.
   if (::fcntl(arena.fd_.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
     throw_errno("fcntl(F_ADD_SEALS)", "dlpool-arena");
-  void* base = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED, arena.fd_.get(), 0);
+  void* base = map_arena(arena.fd_.get(), static_cast<std::size_t>(size));
   if (base == MAP_FAILED) throw_errno("mmap", "dlpool-arena");
   arena.base_ = static_cast<char*>(base);
   arena.capacity_ = capacity;
@@ -47,7 +56,7 @@ SharedArena SharedArena::open(int fd) noexcept {
   if (::fstat(fd, &st) == 0 && seals >= 0 && (seals & sealed) == sealed &&
       static_cast<std::size_t>(st.st_size) > control &&
       (static_cast<std::size_t>(st.st_size) - control) % (2 * arena.page_) == 0) {
-    void* base = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* base = map_arena(fd, static_cast<std::size_t>(st.st_size));
     if (base != MAP_FAILED) {
       arena.base_ = static_cast<char*>(base);
       arena.capacity_ = (static_cast<std::size_t>(st.st_size) - control) / 2;
