@@ -4,6 +4,15 @@
 #include <utility>
 
 namespace dlpool::worker {
+namespace {
+
+/// `frame`, whose payload is at `at` in the result area now, made the reference to it.
+void refer_to(std::string& frame, wire::SharedReference at) {
+  frame.resize(wire::header_size);
+  wire::finish_shared_frame(frame, 0, at);
+}
+
+}  // namespace
 
 std::string_view SharedPayloads::payload_of(const wire::FrameHeader& header, std::string_view payload) {
   task_ = {};
@@ -28,10 +37,14 @@ bool SharedPayloads::append(std::string& frame, std::string_view bytes) {
     gather(frame);  // the rest does not fit: the whole answer in the frame, as before
     return false;
   }
+  put(bytes);
+  return true;
+}
+
+void SharedPayloads::put(std::string_view bytes) {
   std::memcpy(arena_.at(detail::SharedArena::Area::results, building_->position + building_->written), bytes.data(),
               bytes.size());
   building_->written += bytes.size();
-  return true;
 }
 
 std::size_t SharedPayloads::payload_size(const std::string& frame) const noexcept {
@@ -56,14 +69,11 @@ void SharedPayloads::answer(std::string& frame) {
   if (building_) {
     const std::string_view after = std::string_view{frame}.substr(building_->split);
     if (building_->room - building_->written >= after.size()) {
-      std::memcpy(arena_.at(detail::SharedArena::Area::results, building_->position + building_->written), after.data(),
-                  after.size());
-      const wire::SharedReference at{building_->position, building_->written + after.size()};
+      put(after);
+      const wire::SharedReference at{building_->position, building_->written};
       results_.commit(at.position, at.length);
       building_.reset();
-      frame.resize(wire::header_size);
-      wire::finish_shared_frame(frame, 0, at);
-      return;
+      return refer_to(frame, at);
     }
     gather(frame);
   }
@@ -71,9 +81,7 @@ void SharedPayloads::answer(std::string& frame) {
   const std::string_view payload = std::string_view{frame}.substr(wire::header_size);
   const auto position = arena_.write(detail::SharedArena::Area::results, results_, arena_.results_taken(), payload);
   if (!position) return;  // the host has not taken enough yet: through the pipe
-  const wire::SharedReference at{*position, payload.size()};
-  frame.resize(wire::header_size);
-  wire::finish_shared_frame(frame, 0, at);
+  refer_to(frame, {*position, payload.size()});
 }
 
 }  // namespace dlpool::worker

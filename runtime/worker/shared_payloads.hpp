@@ -55,6 +55,9 @@ class SharedPayloads {
     std::size_t split = 0;       // the frame's size when it began: what follows in the frame goes after
   };
 
+  /// Writes `bytes` where the answer being built goes on in the result area (room checked).
+  void put(std::string_view bytes);
+
   detail::SharedArena arena_;
   detail::RingWriter results_{0};
   wire::SharedReference task_;  // the last task payload read from the arena
